@@ -1,0 +1,52 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { CliIo, Command } from "./command.ts";
+import { UsageError } from "./errors.ts";
+import { run } from "./main.ts";
+
+function capture(): CliIo & { stdout: string; stderr: string } {
+  const io = {
+    stdout: "",
+    stderr: "",
+    out: (t: string) => {
+      io.stdout += t;
+    },
+    err: (t: string) => {
+      io.stderr += t;
+    },
+  };
+  return io;
+}
+
+const echo: Command = {
+  name: "echo",
+  summary: "prints its arguments",
+  help: () => "Usage: kvmon echo [words]\n",
+  handler: async (argv, io) => {
+    if (argv[0] === "--bad") throw new UsageError("echo: bad flag");
+    io.out(argv.join(" "));
+    return 0;
+  },
+};
+
+test("main help lists registered commands", async () => {
+  const io = capture();
+  assert.equal(await run(["--help"], io, [echo]), 0);
+  assert.match(io.stdout, /echo\s+prints its arguments/);
+});
+
+test("command help and dispatch", async () => {
+  const io = capture();
+  assert.equal(await run(["echo", "--help"], io, [echo]), 0);
+  assert.match(io.stdout, /Usage: kvmon echo/);
+  assert.equal(await run(["echo", "a", "b"], io, [echo]), 0);
+  assert.match(io.stdout, /a b$/);
+});
+
+test("unknown command and usage errors exit 2 with a message", async () => {
+  const io = capture();
+  assert.equal(await run(["nope"], io, [echo]), 2);
+  assert.match(io.stderr, /unknown command 'nope'/);
+  assert.equal(await run(["echo", "--bad"], io, [echo]), 2);
+  assert.match(io.stderr, /echo: bad flag/);
+});

@@ -1,0 +1,5 @@
+/** The one place subcommands are registered. Adding a command: write its module, add it here. */
+import type { Command } from "./command.ts";
+import { labCommand } from "./commands/lab.ts";
+
+export const commands: readonly Command[] = [labCommand];
