@@ -118,3 +118,68 @@ export interface NodeInfo {
   cores: number;
   threads: number;
 }
+
+/** DOMAIN_GET_INFO. */
+export interface DomainInfo {
+  /** A DomainState value. */
+  state: number;
+  maxMemKiB: bigint;
+  memoryKiB: bigint;
+  nrVirtCpu: number;
+  /** Nanoseconds of CPU time used. */
+  cpuTimeNs: bigint;
+}
+
+/** DOMAIN_GET_STATE: a DomainState value and its state-specific reason. */
+export interface DomainStateInfo {
+  state: number;
+  reason: number;
+}
+
+/** DOMAIN_BLOCK_STATS; -1 means "not available" as in libvirt. */
+export interface BlockStats {
+  rdReq: bigint;
+  rdBytes: bigint;
+  wrReq: bigint;
+  wrBytes: bigint;
+  errs: bigint;
+}
+
+/** DOMAIN_INTERFACE_STATS; -1 means "not available". */
+export interface InterfaceStats {
+  rxBytes: bigint;
+  rxPackets: bigint;
+  rxErrs: bigint;
+  rxDrop: bigint;
+  txBytes: bigint;
+  txPackets: bigint;
+  txErrs: bigint;
+  txDrop: bigint;
+}
+
+/** virDomainMemoryStatTags. */
+export const MemoryStatTag = {
+  SWAP_IN: 0,
+  SWAP_OUT: 1,
+  MAJOR_FAULT: 2,
+  MINOR_FAULT: 3,
+  UNUSED: 4,
+  AVAILABLE: 5,
+  ACTUAL_BALLOON: 6,
+  RSS: 7,
+  USABLE: 8,
+  LAST_UPDATE: 9,
+  DISK_CACHES: 10,
+  HUGETLB_PGALLOC: 11,
+  HUGETLB_PGFAIL: 12,
+} as const;
+
+/** DOMAIN_GET_VCPUS, one entry per vCPU. */
+export interface VcpuInfo {
+  number: number;
+  /** virVcpuState: OFFLINE=0, RUNNING=1, BLOCKED=2. */
+  state: number;
+  cpuTimeNs: bigint;
+  /** Host CPU it last ran on, -1 if unknown. */
+  cpu: number;
+}

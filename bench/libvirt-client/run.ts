@@ -1,0 +1,456 @@
+/**
+ * bench/libvirt-client: kvmon's pure-TypeScript libvirt client vs the C library, side by side in ONE run.
+ *
+ *   .tools/node/bin/node bench/libvirt-client/run.ts [--rounds 30] [--calls 10] [--virsh 2] [--domains 1000]
+ *
+ * 1. The same bulk stats call (CONNECT_GET_ALL_DOMAIN_STATS, every group, flags ACTIVE|NOWAIT: the agent's
+ *    call) on the same libvirtd (qemu:///system, read-write socket for all three) for the same domains (the
+ *    running lab guests), by: kvmon's client (this process); python3-libvirt, i.e. the C library, in a
+ *    persistent /usr/bin/python3 process (pyclient.py); and `virsh domstats` as a process (spawned by the
+ *    Python helper so its CPU comes from wait4's rusage). Rounds are interleaved, with the order rotated each
+ *    round, so all clients share the machine's noise. Client CPU per call: process.cpuUsage() deltas for
+ *    us, time.process_time_ns() for Python, the child's user+sys rusage for virsh.
+ * 2. Decode time of a synthetic 1000-domain bulk reply (~150 typed params per domain) built from a bulk reply
+ *    just recorded from a lab guest, its per-device groups multiplied (8 vCPUs, 4 disks, 3 NICs).
+ * 3. The same comparison with many domains: `test+unix:///<node.xml>` (the test driver behind the same
+ *    libvirtd) holding --domains domains: listAllDomains and getAllDomainStats (the test driver's bulk stats
+ *    carry the state group only).
+ * Prints markdown tables (latency median/p95, CPU per call, ratios vs the C library). Needs the lab up
+ * (`./bin/kvmon lab up`) and root (libvirtd's rw socket).
+ */
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { parseArgs } from "node:util";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { openTransport } from "../../src/protocol/libvirt/connect.ts";
+import {
+  DomainStatsFlag,
+  type DomainStatsRecord,
+  LibvirtClient,
+  P,
+  type TypedParamValue,
+} from "../../src/protocol/libvirt/index.ts";
+import {
+  decodePacket,
+  encodePacket,
+  PacketStatus,
+  PacketType,
+  Program,
+} from "../../src/protocol/libvirt/packet.ts";
+import type { Transport, TransportHandlers } from "../../src/protocol/libvirt/transport.ts";
+import { parseLibvirtUri } from "../../src/protocol/libvirt/uri.ts";
+import { XdrReader } from "../../src/protocol/xdr/reader.ts";
+
+const { values: opt } = parseArgs({
+  options: {
+    rounds: { type: "string", default: "30" },
+    calls: { type: "string", default: "10" },
+    virsh: { type: "string", default: "2" },
+    domains: { type: "string", default: "1000" },
+    uri: { type: "string", default: "qemu:///system" },
+    python: { type: "string", default: "/usr/bin/python3" },
+  },
+});
+const ROUNDS = Number(opt.rounds);
+const CALLS = Number(opt.calls);
+const VIRSH = Number(opt.virsh);
+const DOMAINS = Number(opt.domains);
+const URI = opt.uri;
+/** NOWAIT: the agent's flag (never wait on a busy domain's job lock). With a domain list, no list filters. */
+const FLAGS = DomainStatsFlag.NOWAIT;
+const LAB_GUESTS = ["kvmon-lab-1", "kvmon-lab-2"];
+
+// A GC function without needing --expose-gc on the command line (the flag must be set before the context).
+setFlagsFromString("--expose-gc");
+const gc = runInNewContext("gc") as () => void;
+
+interface Samples {
+  wall: number[]; // ns
+  cpu: number[]; // ns
+}
+const empty = (): Samples => ({ wall: [], cpu: [] });
+
+// ---------------------------------------------------------------------------------------------------------
+// The Python (C library) helper.
+
+class PyClient {
+  private readonly proc: ChildProcessWithoutNullStreams;
+  private readonly lines: AsyncIterator<string>;
+  constructor(python: string) {
+    this.proc = spawn(python, [join(import.meta.dirname, "pyclient.py")], { stdio: "pipe" });
+    this.proc.stderr.on("data", (d: Buffer) => process.stderr.write(`[py] ${d}`));
+    this.lines = createInterface({ input: this.proc.stdout })[Symbol.asyncIterator]();
+  }
+  async cmd<T = { wall: number[]; cpu: number[]; count: number }>(c: object): Promise<T> {
+    this.proc.stdin.write(`${JSON.stringify(c)}\n`);
+    const r = await this.lines.next();
+    if (r.done) throw new Error("pyclient.py exited");
+    const out = JSON.parse(r.value);
+    if (out.error) throw new Error(`pyclient.py: ${out.error}`);
+    return out as T;
+  }
+  async quit(): Promise<void> {
+    await this.cmd({ op: "quit" });
+    this.proc.stdin.end();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Measuring.
+
+async function ours(fn: () => Promise<{ length: number }>, n: number, into: Samples): Promise<number> {
+  let count = 0;
+  for (let i = 0; i < n; i++) {
+    const c0 = process.cpuUsage();
+    const t0 = process.hrtime.bigint();
+    const r = await fn();
+    into.wall.push(Number(process.hrtime.bigint() - t0));
+    const c = process.cpuUsage(c0);
+    into.cpu.push((c.user + c.system) * 1000);
+    count = r.length;
+  }
+  return count;
+}
+
+function add(into: Samples, r: { wall: number[]; cpu: number[] }): void {
+  into.wall.push(...r.wall);
+  into.cpu.push(...r.cpu);
+}
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
+const median = (xs: number[]) => pct(xs, 50);
+
+function ms(ns: number): string {
+  return ns >= 10e6
+    ? `${(ns / 1e6).toFixed(1)} ms`
+    : ns >= 1e6
+      ? `${(ns / 1e6).toFixed(2)} ms`
+      : `${(ns / 1e3).toFixed(0)} µs`;
+}
+const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
+
+function table(title: string, rows: [string, Samples][], ref: string): string {
+  const base = rows.find(([n]) => n === ref)![1];
+  const out = [
+    `### ${title}`,
+    "",
+    "| client | calls | latency median | latency p95 | client CPU/call (median) | latency vs C (median / p95) | CPU vs C |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+  ];
+  for (const [name, s] of rows) {
+    out.push(
+      `| ${name} | ${s.wall.length} | ${ms(median(s.wall))} | ${ms(pct(s.wall, 95))} | ${ms(median(s.cpu))} | ` +
+        `${ratio(median(s.wall), median(base.wall))} / ${ratio(pct(s.wall, 95), pct(base.wall, 95))} | ` +
+        `${ratio(median(s.cpu), median(base.cpu))} |`,
+    );
+  }
+  return out.join("\n");
+}
+
+/** Rotating order per round so no client always runs first (after a quiet period) or last. */
+function rotated<T>(xs: T[], round: number): T[] {
+  const k = round % xs.length;
+  return [...xs.slice(k), ...xs.slice(0, k)];
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 1. Bulk stats on the lab.
+
+const C_LIB = "python3-libvirt (C library)";
+const KVMON = "kvmon (TypeScript)";
+const VIRSH_P = "virsh domstats (process)";
+
+async function labBench(py: PyClient, c: LibvirtClient): Promise<{ md: string; record: DomainStatsRecord }> {
+  // The same domains for everyone, whatever else runs on this daemon: the lab guests, by name.
+  const doms = await Promise.all(LAB_GUESTS.map((n) => c.lookupByName(n)));
+  const virshArgv = ["virsh", "-c", URI, "domstats", "--raw", "--nowait", ...LAB_GUESTS];
+  const call = () => c.getAllDomainStats({ stats: 0, flags: FLAGS, domains: doms });
+  const pyCall = { op: "stats", n: CALLS, stats: 0, flags: FLAGS, domains: LAB_GUESTS };
+  const s = { [KVMON]: empty(), [C_LIB]: empty(), [VIRSH_P]: empty() };
+  // Warm up both libraries (JIT, connection, the daemon's caches).
+  await ours(call, 20, empty());
+  await py.cmd({ ...pyCall, n: 20 });
+  await py.cmd({ op: "virsh", n: 1, argv: virshArgv });
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const who of rotated([KVMON, C_LIB, VIRSH_P], round)) {
+      if (who === KVMON) {
+        const n = await ours(call, CALLS, s[KVMON]);
+        if (n !== doms.length) throw new Error(`kvmon got ${n} records`);
+      } else if (who === C_LIB) {
+        const r = await py.cmd(pyCall);
+        if (r.count !== doms.length) throw new Error(`python got ${r.count} records`);
+        add(s[C_LIB], r);
+      } else add(s[VIRSH_P], await py.cmd({ op: "virsh", n: VIRSH, argv: virshArgv }));
+    }
+  }
+  const recs = await call();
+  const params = recs.reduce((a, r) => a + r.params.size, 0);
+  const title =
+    `Bulk stats (CONNECT_GET_ALL_DOMAIN_STATS, all groups, NOWAIT) of ${LAB_GUESTS.join(" + ")} on ${URI}: ` +
+    `${params} typed params per reply`;
+  const md = table(
+    title,
+    [
+      [KVMON, s[KVMON]],
+      [C_LIB, s[C_LIB]],
+      [VIRSH_P, s[VIRSH_P]],
+    ],
+    C_LIB,
+  );
+  return { md, record: recs[0]! };
+}
+
+/** A Transport wrapper noting when a CALL leaves and when the first bytes of the answer arrive. */
+class TapTransport implements Transport {
+  written = 0n;
+  firstData = 0n;
+  private readonly inner: Transport;
+  constructor(inner: Transport) {
+    this.inner = inner;
+  }
+  get description(): string {
+    return this.inner.description;
+  }
+  start(h: TransportHandlers): void {
+    this.inner.start({
+      data: (b) => {
+        if (this.firstData === 0n) this.firstData = process.hrtime.bigint();
+        h.data(b);
+      },
+      close: (e) => h.close(e),
+    });
+  }
+  write(b: Buffer): void {
+    this.written = process.hrtime.bigint();
+    this.firstData = 0n;
+    this.inner.write(b);
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+/**
+ * Where kvmon's bulk-stats latency goes: our side before the CALL is written (encode, pending entry, timer),
+ * the daemon (write to first reply byte: libvirtd + QEMU + the kernel), our side after (framing, decode,
+ * promise resolution). Shows how much of the call a client can influence at all.
+ */
+async function phases(): Promise<string> {
+  const tap = new TapTransport(await openTransport(parseLibvirtUri(URI), undefined, 10_000));
+  const c = await LibvirtClient.open(URI, { transport: tap });
+  try {
+    const doms = await Promise.all(LAB_GUESTS.map((n) => c.lookupByName(n)));
+    const call = () => c.getAllDomainStats({ stats: 0, flags: FLAGS, domains: doms });
+    for (let i = 0; i < 20; i++) await call();
+    const before: number[] = [];
+    const daemon: number[] = [];
+    const after: number[] = [];
+    for (let i = 0; i < 10 * CALLS; i++) {
+      const t0 = process.hrtime.bigint();
+      await call();
+      const t1 = process.hrtime.bigint();
+      before.push(Number(tap.written - t0));
+      daemon.push(Number(tap.firstData - tap.written));
+      after.push(Number(t1 - tap.firstData));
+    }
+    const total = median(before) + median(daemon) + median(after);
+    return (
+      `kvmon's share of one call (medians of ${before.length} calls on a separate connection): ` +
+      `${ms(median(before))} before the CALL is written, ${ms(median(daemon))} in the daemon (CALL written → first ` +
+      `reply byte), ${ms(median(after))} after (framing, decode of the reply, promise resolution): the client's ` +
+      `own part is ${((100 * (median(before) + median(after))) / total).toFixed(1)} % of the call.`
+    );
+  } finally {
+    await c.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 2. Decode of a synthetic 1000-domain reply built from the recorded lab record.
+
+/** Multiplies the per-device groups of a real record: vcpu.N.* to 8, block.N.* to 4, net.N.* to 3. */
+function widen(real: Map<string, TypedParamValue>, i: number): Map<string, TypedParamValue> {
+  const want: Record<string, number> = { vcpu: 8, block: 4, net: 3 };
+  const out = new Map<string, TypedParamValue>();
+  const perDevice = new Map<string, [string, TypedParamValue][]>(); // group → [suffix, value] of device 0
+  for (const [k, v] of real) {
+    const m = k.match(/^(vcpu|block|net)\.(\d+)\.(.+)$/);
+    if (m) {
+      if (m[2] === "0") perDevice.set(m[1]!, [...(perDevice.get(m[1]!) ?? []), [m[3]!, v]]);
+      continue;
+    }
+    if (k === "vcpu.current" || k === "vcpu.maximum") out.set(k, want.vcpu!);
+    else if (k === "block.count" || k === "net.count") out.set(k, BigInt(want[k.split(".")[0]!]!));
+    else out.set(k, typeof v === "bigint" ? v + BigInt(i) : v);
+  }
+  for (const [group, fields] of perDevice) {
+    for (let d = 0; d < want[group]!; d++) {
+      for (const [suffix, v] of fields) {
+        const val = typeof v === "bigint" ? v + BigInt(i * 7 + d) : typeof v === "string" ? `${v}${d}` : v;
+        out.set(`${group}.${d}.${suffix}`, val);
+      }
+    }
+  }
+  return out;
+}
+
+function decodeBench(record: DomainStatsRecord): string {
+  const recs: DomainStatsRecord[] = [];
+  for (let i = 0; i < 1000; i++) {
+    recs.push({
+      domain: { name: `vm-${i}`, uuid: `00000000-0000-4000-8000-${String(i).padStart(12, "0")}`, id: i + 1 },
+      params: widen(record.params, i),
+    });
+  }
+  const header = {
+    program: Program.REMOTE,
+    version: 1,
+    procedure: P.CONNECT_GET_ALL_DOMAIN_STATS.number,
+    type: PacketType.REPLY,
+    serial: 1,
+    status: PacketStatus.OK,
+  };
+  const packet = encodePacket(header, P.CONNECT_GET_ALL_DOMAIN_STATS.ret, { retStats: recs });
+  // The dispatcher's path for a reply: header, then the procedure's return shape over the whole body.
+  const decodeOnce = () => {
+    const { body } = decodePacket(packet);
+    const r = new XdrReader(body);
+    const v = P.CONNECT_GET_ALL_DOMAIN_STATS.ret.decode(r);
+    r.assertEnd();
+    return v.retStats;
+  };
+  const check = decodeOnce();
+  if (check.length !== 1000 || check[999]!.params.size !== recs[999]!.params.size)
+    throw new Error("decode bench: wrong result");
+  const measure = (gcBetween: boolean) => {
+    const times: number[] = [];
+    const cpus: number[] = [];
+    for (let i = 0; i < 5; i++) decodeOnce(); // warm-up
+    for (let i = 0; i < 40; i++) {
+      if (gcBetween) gc();
+      const c0 = process.cpuUsage();
+      const t0 = process.hrtime.bigint();
+      decodeOnce();
+      times.push(Number(process.hrtime.bigint() - t0));
+      const cu = process.cpuUsage(c0);
+      cpus.push((cu.user + cu.system) * 1000);
+    }
+    const verdict =
+      pct(times, 95) < 50e6 ? "met (p95)" : median(times) < 50e6 ? "met (median), p95 over" : "MISSED";
+    return `${ms(pct(times, 0))} | ${ms(median(times))} | ${ms(pct(times, 95))} | ${ms(pct(times, 100))} | ${ms(median(cpus))} | < 50 ms: ${verdict} |`;
+  };
+  const per = recs[0]!.params.size;
+  return [
+    `### Decode: synthetic CONNECT_GET_ALL_DOMAIN_STATS reply, 1000 domains × ${per} typed params (${(packet.length / 1e6).toFixed(1)} MB)`,
+    "",
+    `Built from the lab guest ${record.domain.name}'s bulk stats record just read (${record.params.size} params), its per-device groups multiplied; ` +
+      "timed: packet header + reply body into 1000 records of Map<string, bigint|number|string>. 40 decodes after 5 warm-ups. " +
+      '"one per scrape": a full GC before each decode, as when the agent decodes one reply every few seconds; ' +
+      '"back to back": no pause, so the garbage of earlier decodes is collected during later ones.',
+    "",
+    "| decode | min | median | p95 | max | CPU (median) | target |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    `| kvmon, one per scrape | ${measure(true)}`,
+    `| kvmon, back to back | ${measure(false)}`,
+  ].join("\n");
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 3. Many domains through the test driver.
+
+function nodeXml(n: number): string {
+  const doms: string[] = [];
+  for (let i = 0; i < n; i++)
+    doms.push(
+      `<domain type='test'><name>bench-${i}</name><memory>65536</memory><vcpu>1</vcpu><os><type>hvm</type></os></domain>`,
+    );
+  return `<node>\n${doms.join("\n")}\n</node>\n`;
+}
+
+async function manyBench(py: PyClient): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), "kvmon-bench-"));
+  const file = join(dir, "node.xml");
+  writeFileSync(file, nodeXml(DOMAINS));
+  const uri = `test+unix://${file}`;
+  const c = await LibvirtClient.open(uri);
+  const py2 = new PyClient(opt.python);
+  try {
+    await py2.cmd({ op: "open", uri });
+    const list = { [KVMON]: empty(), [C_LIB]: empty() };
+    const stats = { [KVMON]: empty(), [C_LIB]: empty() };
+    const n1 = await ours(() => c.listAllDomains(0), 10, empty());
+    const n2 = (await py2.cmd({ op: "list", n: 10, flags: 0 })).count;
+    await ours(() => c.getAllDomainStats({ stats: 0, flags: 0 }), 10, empty());
+    await py2.cmd({ op: "stats", n: 10, stats: 0, flags: 0 });
+    if (n1 !== DOMAINS || n2 !== DOMAINS) throw new Error(`expected ${DOMAINS} domains, got ${n1} / ${n2}`);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const who of rotated([KVMON, C_LIB], round)) {
+        if (who === KVMON) {
+          await ours(() => c.listAllDomains(0), CALLS, list[KVMON]);
+          await ours(() => c.getAllDomainStats({ stats: 0, flags: 0 }), CALLS, stats[KVMON]);
+        } else {
+          add(list[C_LIB], await py2.cmd({ op: "list", n: CALLS, flags: 0 }));
+          add(stats[C_LIB], await py2.cmd({ op: "stats", n: CALLS, stats: 0, flags: 0 }));
+        }
+      }
+    }
+    void py;
+    return [
+      table(
+        `listAllDomains, ${DOMAINS} domains (test+unix:// node.xml, same libvirtd)`,
+        [
+          [KVMON, list[KVMON]],
+          [C_LIB, list[C_LIB]],
+        ],
+        C_LIB,
+      ),
+      "",
+      table(
+        `getAllDomainStats (state group), ${DOMAINS} domains (test driver)`,
+        [
+          [KVMON, stats[KVMON]],
+          [C_LIB, stats[C_LIB]],
+        ],
+        C_LIB,
+      ),
+    ].join("\n");
+  } finally {
+    await py2.quit();
+    await c.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+const py = new PyClient(opt.python);
+const c = await LibvirtClient.open(URI);
+try {
+  const env = await py.cmd<{ version: number; python: string }>({ op: "open", uri: URI });
+  const lib = await c.libVersion();
+  const { stdout: virshV } = await import("node:child_process").then((m) =>
+    import("node:util").then((u) => u.promisify(m.execFile)("virsh", ["--version"])),
+  );
+  const nodeInfo = await c.nodeInfo();
+  console.log(`# bench/libvirt-client (${new Date().toISOString()})\n`);
+  console.log(
+    `libvirtd ${lib}, python3-libvirt/libvirt.so ${env.version} (Python ${env.python}), virsh ${virshV.trim()}, ` +
+      `Node ${process.versions.node}; host ${nodeInfo.cpus} CPUs ${nodeInfo.model}. ` +
+      `${ROUNDS} interleaved rounds × ${CALLS} calls per library (${VIRSH} virsh runs per round).\n`,
+  );
+  const { md, record } = await labBench(py, c);
+  console.log(`${md}\n`);
+  console.log(`${await phases()}\n`);
+  console.log(`${decodeBench(record)}\n`);
+  if (DOMAINS > 0) console.log(`${await manyBench(py)}\n`);
+} finally {
+  await py.quit();
+  await c.close();
+}

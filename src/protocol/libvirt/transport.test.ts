@@ -1,0 +1,113 @@
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, test } from "node:test";
+import tls from "node:tls";
+import { ConnectionClosedError } from "./errors.ts";
+import { connectTcp, connectTls, connectUnix, type Transport } from "./transport.ts";
+
+const dir = mkdtempSync(path.join(tmpdir(), "kvmon-transport-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Starts `server`, returns its address; echoes every byte back. */
+function echoServer(server: net.Server, listen: (s: net.Server) => void): Promise<void> {
+  server.on("connection", (s) => s.on("data", (d) => s.write(d)));
+  return new Promise((resolve) => {
+    server.once("listening", resolve);
+    listen(server);
+  });
+}
+
+/** Sends "ping", expects it echoed, then closes and expects the close callback. */
+async function roundTrip(t: Transport): Promise<void> {
+  const got: Buffer[] = [];
+  let closed: ((e?: Error) => void) | undefined;
+  const closedP = new Promise<Error | undefined>((r) => {
+    closed = r;
+  });
+  const data = new Promise<void>((resolve) => {
+    t.start({
+      data: (c) => {
+        got.push(c);
+        if (Buffer.concat(got).toString() === "ping") resolve();
+      },
+      close: (e) => closed?.(e),
+    });
+  });
+  t.write(Buffer.from("ping"));
+  await data;
+  await t.close();
+  assert.equal(await closedP, undefined);
+  assert.throws(() => t.write(Buffer.from("x")), ConnectionClosedError);
+}
+
+test("unix and tcp transports carry bytes and report close", async () => {
+  const sock = path.join(dir, "s.sock");
+  const us = net.createServer();
+  await echoServer(us, (s) => s.listen(sock));
+  await roundTrip(await connectUnix(sock, 2000));
+  const ts = net.createServer();
+  await echoServer(ts, (s) => s.listen(0, "127.0.0.1"));
+  await roundTrip(await connectTcp("127.0.0.1", (ts.address() as net.AddressInfo).port, 2000));
+  us.close();
+  ts.close();
+});
+
+test("connect failures are ConnectionClosedError naming the target", async () => {
+  await assert.rejects(
+    connectUnix(path.join(dir, "missing.sock"), 2000),
+    (e) => e instanceof ConnectionClosedError && /missing\.sock/.test(e.message),
+  );
+});
+
+test("tls: client certificate, then libvirt's one-byte check before data flows", async () => {
+  const key = path.join(dir, "key.pem");
+  const cert = path.join(dir, "cert.pem");
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      key,
+      "-out",
+      cert,
+      "-days",
+      "1",
+      "-subj",
+      "/CN=localhost",
+      "-addext",
+      "subjectAltName=DNS:localhost",
+    ],
+    { stdio: "ignore" },
+  );
+  const files = { ca: cert, cert, key };
+  for (const checkByte of [1, 0]) {
+    const server = tls.createServer({
+      key: readFileSync(key),
+      cert: readFileSync(cert),
+      ca: readFileSync(cert),
+      requestCert: true,
+      rejectUnauthorized: true,
+    });
+    server.on("secureConnection", (s) => {
+      s.write(Buffer.from([checkByte]));
+      s.on("data", (d) => s.write(d));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as net.AddressInfo).port;
+    if (checkByte === 1) await roundTrip(await connectTls("localhost", port, files, 5000));
+    else await assert.rejects(connectTls("localhost", port, files, 5000), /rejected the TLS session/);
+    server.close();
+  }
+  await assert.rejects(
+    connectTls("localhost", 1, { ...files, ca: path.join(dir, "none.pem") }, 1000),
+    /cannot read/,
+  );
+});
