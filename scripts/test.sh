@@ -6,8 +6,9 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 bash scripts/setup.sh --test-deps
 source scripts/lib/node-env.sh
-echo "[test] lint (biome) and types (tsc)"
-biome check --diagnostic-level=error .
+echo "[test] lint (eslint), format (prettier) and types (tsc)"
+eslint --max-warnings=0 .
+prettier --check --log-level=warn .
 tsc -p tsconfig.json
 echo "[test] node --test"
 exec "$KVMON_NODE" --disable-warning=ExperimentalWarning --test --test-concurrency=1 \

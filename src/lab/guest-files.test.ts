@@ -33,13 +33,17 @@ test("kvmon-load bounds every loop (timeout, count, deadline)", () => {
 });
 
 // The scripts run under busybox sh in the guest: check their syntax with the host's busybox.
-test("guest scripts parse with busybox sh -n", {
-  skip: !existsSync("/bin/busybox") && "no /bin/busybox",
-}, () => {
-  for (const script of [rcS(modules), qemuGaRunner(), loadTool()]) {
-    execFileSync("/bin/busybox", ["sh", "-n"], { input: script });
-  }
-  assert.throws(() =>
-    execFileSync("/bin/busybox", ["sh", "-n"], { input: "if true; then\n", stdio: "pipe" }),
-  );
-});
+test(
+  "guest scripts parse with busybox sh -n",
+  {
+    skip: !existsSync("/bin/busybox") && "no /bin/busybox",
+  },
+  () => {
+    for (const script of [rcS(modules), qemuGaRunner(), loadTool()]) {
+      execFileSync("/bin/busybox", ["sh", "-n"], { input: script });
+    }
+    assert.throws(() =>
+      execFileSync("/bin/busybox", ["sh", "-n"], { input: "if true; then\n", stdio: "pipe" }),
+    );
+  },
+);

@@ -9,7 +9,7 @@ import { CommandError, LabError } from "./errors.ts";
 import { run } from "./exec.ts";
 import type { Progress } from "./progress.ts";
 
-// biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own field syntax, not a JS template
+// dpkg-query's own field syntax, not a JS template
 const DPKG_FORMAT = "${Package} ${db:Status-Abbrev}\n";
 
 const APT_ENV = { ...process.env, DEBIAN_FRONTEND: "noninteractive", NEEDRESTART_MODE: "a" };

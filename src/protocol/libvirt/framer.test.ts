@@ -43,7 +43,7 @@ test("random chunking", () => {
   for (let round = 0; round < 50; round++) {
     const f = new Framer();
     const out: Buffer[] = [];
-    for (let off = 0; off < stream.length; ) {
+    for (let off = 0; off < stream.length;) {
       seed = (seed * 48271) % 0x7fffffff;
       const n = 1 + (seed % 9000);
       out.push(...f.push(stream.subarray(off, off + n)));

@@ -13,7 +13,7 @@ export interface Procedure<A, R> {
   readonly stream?: boolean;
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: a registry of procedures with unrelated arg/ret types
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a registry of procedures with unrelated arg/ret types
 export type AnyProcedure = Procedure<any, any>;
 export type ArgsOf<P> = P extends Procedure<infer A, unknown> ? A : never;
 export type RetOf<P> = P extends Procedure<unknown, infer R> ? R : never;

@@ -122,6 +122,7 @@ export class LibvirtStream implements AsyncIterable<Buffer> {
    * sends finish(), destroying it aborts the libvirt stream.
    */
   toDuplex(): Duplex {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the Duplex callbacks bind their own `this`
     const stream = this;
     return new Duplex({
       read() {

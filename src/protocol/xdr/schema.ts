@@ -19,7 +19,7 @@ export interface Codec<T> {
 
 export type Infer<C> = C extends Codec<infer T> ? T : never;
 
-// biome-ignore lint/suspicious/noExplicitAny: a field map holds codecs of unrelated types
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a field map holds codecs of unrelated types
 type AnyCodec = Codec<any>;
 type Fields = Record<string, AnyCodec>;
 export type StructOf<F extends Fields> = { [K in keyof F]: Infer<F[K]> };
