@@ -1,0 +1,276 @@
+/**
+ * The agent's scheduler: once per interval, ONE bulk stats call for all domains (with NOWAIT, so a domain whose
+ * job lock is held comes back partial instead of stalling everyone), then every enabled collector runs over the
+ * records (timed, isolated), and the result is published as an immutable Snapshot that /metrics and the JSON
+ * API serve as is, so scrapes never touch libvirt.
+ *
+ * At most one collection is in flight; an interval whose predecessor is still running is skipped and counted.
+ * What goes into a snapshot (freshness, rates, vanished domains) is snapshot-builder.ts's job.
+ */
+import { performance } from "node:perf_hooks";
+import { statsGroupsFor } from "../collectors/registry.ts";
+import type { Collector, DomainCollector, HostCollector } from "../collectors/types.ts";
+import type { Snapshot } from "../model/types.ts";
+import { ErrorCode } from "../protocol/libvirt/errors.ts";
+import { DomainStatsFlag, DomainStatsGroup, type DomainStatsRecord } from "../protocol/libvirt/types.ts";
+import { withTimeout } from "./errors.ts";
+import type { Logger, ProblemLog } from "./log.ts";
+import { MetadataCache } from "./metadata-cache.ts";
+import type { ProcessStartTimes } from "./process-start.ts";
+import { SnapshotBuilder } from "./snapshot-builder.ts";
+import type { ConnectionStatus, HostSource } from "./source.ts";
+
+export interface AgentOptions {
+  source: HostSource;
+  collectors: readonly Collector[];
+  intervalMs: number;
+  /** Deadline of the bulk stats call (and of every other libvirt call the agent makes). */
+  timeoutMs: number;
+  logger: Logger;
+  problems: ProblemLog;
+  processStarts?: ProcessStartTimes;
+  clock?: () => number;
+}
+
+/** Health and bookkeeping beyond the snapshot, for /healthz and the kvmon_agent_* metrics. */
+export interface AgentStatus {
+  collections: number;
+  failedCollections: number;
+  consecutiveFailures: number;
+  skippedIntervals: number;
+  lastAttemptAt: number | null;
+  lastSuccessAt: number | null;
+  lastError: string | null;
+  lastStatsCallSeconds: number | null;
+}
+
+export class Agent {
+  readonly opts: AgentOptions;
+  readonly metadata: MetadataCache;
+  readonly status: AgentStatus = {
+    collections: 0,
+    failedCollections: 0,
+    consecutiveFailures: 0,
+    skippedIntervals: 0,
+    lastAttemptAt: null,
+    lastSuccessAt: null,
+    lastError: null,
+    lastStatsCallSeconds: null,
+  };
+  private current: Snapshot | null = null;
+  private readonly builder: SnapshotBuilder;
+  private generation = -1;
+  private inFlight: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private events: AsyncIterator<unknown> | null = null;
+  private readonly statsGroups: number;
+  private nowait = true;
+  private readonly clock: () => number;
+
+  constructor(opts: AgentOptions) {
+    this.opts = opts;
+    this.clock = opts.clock ?? Date.now;
+    // BALLOON is always requested: a running domain without balloon.rss is how a NOWAIT skip shows (partial.ts).
+    this.statsGroups = statsGroupsFor(opts.collectors) | DomainStatsGroup.BALLOON;
+    this.metadata = new MetadataCache(opts.source, opts.problems, {
+      timeoutMs: opts.timeoutMs,
+      clock: this.clock,
+    });
+    this.builder = new SnapshotBuilder({
+      domainCollectors: opts.collectors.filter((c): c is DomainCollector => c.kind === "domain"),
+      hostCollectors: opts.collectors.filter((c): c is HostCollector => c.kind === "host"),
+      statsGroups: this.statsGroups,
+      metadata: this.metadata,
+      processStarts: opts.processStarts,
+      problems: opts.problems,
+      queries: opts.source,
+      clock: this.clock,
+    });
+  }
+
+  get collectors(): readonly Collector[] {
+    return this.opts.collectors;
+  }
+
+  get intervalMs(): number {
+    return this.opts.intervalMs;
+  }
+
+  connection(): ConnectionStatus {
+    return this.opts.source.connection();
+  }
+
+  /** The last published snapshot (null before the first collection succeeds). */
+  snapshot(): Snapshot | null {
+    return this.current;
+  }
+
+  /** Starts the connection, the event consumer and the interval timer. */
+  start(): void {
+    this.opts.source.start();
+    void this.consumeEvents();
+    const loop = () => {
+      void this.tick().finally(() => {
+        if (this.timer !== null) this.timer = setTimeout(loop, this.delayToNextTick());
+      });
+    };
+    // First collection as soon as the connection is up (or after one interval, to report why not).
+    const startedAt = this.clock();
+    const first = () => {
+      if (this.timer === null) return;
+      const ready =
+        this.opts.source.connection().connected || this.clock() - startedAt >= this.opts.intervalMs;
+      this.timer = setTimeout(ready ? loop : first, ready ? 0 : 50);
+    };
+    this.timer = setTimeout(first, 0);
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.events?.return?.();
+    await this.inFlight?.catch(() => undefined);
+    await this.opts.source.close();
+  }
+
+  /** Ticks stay aligned to the interval grid even when a collection takes a while. */
+  private delayToNextTick(): number {
+    const i = this.opts.intervalMs;
+    return i - (this.clock() % i);
+  }
+
+  private async consumeEvents(): Promise<void> {
+    const it = this.opts.source.lifecycleEvents()[Symbol.asyncIterator]();
+    this.events = it;
+    try {
+      for (;;) {
+        const r = await it.next();
+        if (r.done) return;
+        this.metadata.onEvent(r.value);
+      }
+    } catch (e) {
+      this.opts.problems.problem(
+        "events",
+        "lifecycle event stream ended; metadata refreshes on new domains only",
+        e,
+      );
+    }
+  }
+
+  /** One collection. Public for tests; the timer calls it. Never throws. */
+  tick(): Promise<void> {
+    if (this.inFlight) {
+      this.status.skippedIntervals++;
+      this.opts.problems.problem("overrun", "previous collection still running; interval skipped", "overrun");
+      return this.inFlight;
+    }
+    this.inFlight = this.collect()
+      .catch((e: unknown) => {
+        // A bug, not a libvirt problem (those are handled inside): keep serving the last snapshot, say so once.
+        this.status.lastError = (e as Error).message;
+        this.opts.problems.problem("collect", "collection failed unexpectedly", e, {}, "error");
+      })
+      .finally(() => {
+        this.inFlight = null;
+      });
+    return this.inFlight;
+  }
+
+  private async collect(): Promise<void> {
+    const { source, problems } = this.opts;
+    const startedAt = this.clock();
+    this.status.lastAttemptAt = startedAt;
+    this.status.collections++;
+    const conn = source.connection();
+    if (conn.generation !== this.generation) {
+      // New connection: host info and metadata may be stale, events may have been missed.
+      this.generation = conn.generation;
+      this.builder.connectionChanged();
+      this.metadata.invalidateAll();
+    }
+    let records: DomainStatsRecord[];
+    let listed: Set<string> | null;
+    try {
+      [records, listed] = await Promise.all([this.bulkStats(), this.listUuids()]);
+    } catch (e) {
+      this.status.failedCollections++;
+      this.status.consecutiveFailures++;
+      this.status.lastError = (e as Error).message;
+      // Before the first connection this is start-up, not an incident.
+      const level = conn.generation === 0 ? "info" : "error";
+      problems.problem(
+        "stats",
+        "bulk stats call failed; serving the last snapshot marked stale",
+        e,
+        {},
+        level,
+      );
+      this.current = this.builder.stale(this.current, startedAt);
+      return;
+    }
+    problems.resolve("stats", "bulk stats call works again");
+    problems.resolve("stats-timeout", "bulk stats call answers in time again");
+    problems.resolve("overrun", "collections keep up with the interval again");
+    this.status.consecutiveFailures = 0;
+    this.status.lastError = null;
+    this.current = await this.builder.build(this.current, records, listed, startedAt);
+    problems.resolve("collect", "collections work again");
+    // Hot-plugged devices send no lifecycle event: a device the metadata does not know means its XML changed.
+    for (const d of this.current.domains) if (d.stats.status === "ok") this.metadata.checkDevices(d);
+    void this.metadata.refresh(records.map((r) => r.domain));
+    this.status.lastSuccessAt = this.clock();
+  }
+
+  /**
+   * The bulk call. On timeout it is retried once at once: our hung call still holds the stuck domain's job, so
+   * the retry's NOWAIT skips exactly that domain. A libvirt older than 4.5 rejects NOWAIT as an unsupported
+   * flag: the agent then drops the flag for good and says so once (feature detection, not a config knob).
+   */
+  private async bulkStats(): Promise<DomainStatsRecord[]> {
+    const req = () => ({
+      stats: this.statsGroups,
+      flags: this.nowait ? DomainStatsFlag.NOWAIT : 0,
+      timeoutMs: this.opts.timeoutMs,
+    });
+    // The source enforces the deadline too; this one also covers a source that does not.
+    const call = () => {
+      const r = req();
+      return withTimeout(this.opts.source.getAllDomainStats(r), r.timeoutMs, "getAllDomainStats");
+    };
+    const t0 = performance.now();
+    try {
+      return await call();
+    } catch (e) {
+      if (this.nowait && isUnsupportedFlags(e)) {
+        this.nowait = false;
+        this.opts.logger.warn("libvirt rejects the NOWAIT flag (libvirt < 4.5); collecting without it", {
+          error: (e as Error).message,
+        });
+        return await call();
+      }
+      if ((e as Error).name !== "CallTimeoutError" && (e as Error).name !== "TimeoutError") throw e;
+      this.opts.problems.problem("stats-timeout", "bulk stats call timed out; retrying once", e);
+      return await call();
+    } finally {
+      this.status.lastStatsCallSeconds = (performance.now() - t0) / 1000;
+    }
+  }
+
+  /** UUIDs of every existing domain, to tell "missing from the reply" from "gone"; null if listing failed. */
+  private async listUuids(): Promise<Set<string> | null> {
+    try {
+      const list = await this.opts.source.listAllDomains(this.opts.timeoutMs);
+      this.opts.problems.resolve("list", "listing domains works again");
+      return new Set(list.map((d) => d.uuid));
+    } catch (e) {
+      this.opts.problems.problem("list", "listing domains failed; domains missing from stats are dropped", e);
+      return null;
+    }
+  }
+}
+
+/** libvirt's virCheckFlags error: VIR_ERR_INVALID_ARG "unsupported flags (0x...) in function ...". */
+function isUnsupportedFlags(e: unknown): boolean {
+  const err = e as { code?: unknown; message?: unknown };
+  return err.code === ErrorCode.INVALID_ARG && /unsupported flags/.test(String(err.message));
+}

@@ -1,0 +1,104 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { DEFAULT_PORT, loadConfig, parseListen } from "./config.ts";
+import { ConfigError } from "./errors.ts";
+
+test("defaults: port 9477 (not prometheus-libvirt-exporter's 9177), 10 s, read-only qemu:///system", () => {
+  const c = loadConfig({ env: {} });
+  assert.equal(DEFAULT_PORT, 9477);
+  assert.equal(c.listenHost, "0.0.0.0");
+  assert.equal(c.listenPort, 9477);
+  assert.equal(c.intervalSeconds, 10);
+  assert.equal(c.timeoutSeconds, 5);
+  assert.equal(c.uri, "qemu:///system");
+  assert.equal(c.readOnly, true);
+  assert.deepEqual(c.collectors, [
+    "state",
+    "cpu",
+    "vcpu",
+    "memory",
+    "block",
+    "interface",
+    "kvm",
+    "metadata",
+    "host",
+  ]);
+});
+
+test("precedence: flags > env > file > defaults", () => {
+  const file = JSON.stringify({ interval: 30, uri: "qemu+tcp://h/system", logLevel: "warn" });
+  const c = loadConfig({
+    file: "/etc/kvmon/agent.json",
+    readFile: () => file,
+    env: { KVMON_INTERVAL: "20", KVMON_READ_ONLY: "false" },
+    flags: { interval: "15" },
+  });
+  assert.equal(c.intervalSeconds, 15);
+  assert.equal(c.uri, "qemu+tcp://h/system");
+  assert.equal(c.logLevel, "warn");
+  assert.equal(c.readOnly, false);
+  assert.equal(c.timeoutSeconds, 5);
+});
+
+test("collectors: exact list or +/- changes to the defaults", () => {
+  assert.deepEqual(loadConfig({ env: { KVMON_COLLECTORS: "cpu,state" } }).collectors, ["state", "cpu"]);
+  const c = loadConfig({ flags: { collectors: "-kvm,-metadata" } }).collectors;
+  assert.ok(!c.includes("kvm") && !c.includes("metadata") && c.includes("cpu"));
+});
+
+function configError(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof ConfigError) return e;
+    throw e;
+  }
+  throw new Error("no ConfigError thrown");
+}
+
+test("bad config: a clear error naming the key and where it came from", () => {
+  const cases: [() => unknown, string, RegExp][] = [
+    [() => loadConfig({ flags: { interval: "0.5" } }), "interval", /flag --interval.*at least 1/],
+    [() => loadConfig({ env: { KVMON_INTERVAL: "ten" } }), "interval", /env KVMON_INTERVAL.*expected number/],
+    [
+      () => loadConfig({ env: { KVMON_LISTEN: "localhost:99999" } }),
+      "listen",
+      /env KVMON_LISTEN.*port from 0 \(any free port\) to 65535/,
+    ],
+    [() => loadConfig({ flags: { collectors: "cpu,bogus" } }), "collectors", /unknown collector 'bogus'/],
+    [() => loadConfig({ flags: { collectors: "cpu,-kvm" } }), "collectors", /mixes/],
+    [() => loadConfig({ flags: { "log-level": "loud" } }), "logLevel", /flag --log-level/],
+    [() => loadConfig({ env: { KVMON_READ_ONLY: "maybe" } }), "readOnly", /env KVMON_READ_ONLY/],
+    [() => loadConfig({ flags: { interval: "2", timeout: "3" } }), "timeout", /exceeds the interval/],
+    [
+      () => loadConfig({ file: "f.json", readFile: () => '{"intervl": 5}' }),
+      "intervl",
+      /file f.json.*unknown key/,
+    ],
+    [() => loadConfig({ file: "f.json", readFile: () => "{nope" }), "config", /not valid JSON/],
+    [() => loadConfig({ file: "f.json", readFile: () => "[1]" }), "config", /JSON object/],
+    [
+      () =>
+        loadConfig({
+          file: "missing.json",
+          readFile: () => {
+            throw new Error("ENOENT");
+          },
+        }),
+      "config",
+      /cannot read: ENOENT/,
+    ],
+  ];
+  for (const [fn, key, message] of cases) {
+    const e = configError(fn);
+    assert.equal(e.key, key, e.message);
+    assert.match(e.message, message);
+  }
+});
+
+test("listen forms", () => {
+  assert.deepEqual(parseListen("127.0.0.1:9000", "x"), ["127.0.0.1", 9000]);
+  assert.deepEqual(parseListen("[::1]:9000", "x"), ["::1", 9000]);
+  assert.deepEqual(parseListen(":9000", "x"), ["0.0.0.0", 9000]);
+  assert.deepEqual(parseListen("9000", "x"), ["0.0.0.0", 9000]);
+});

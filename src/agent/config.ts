@@ -1,0 +1,196 @@
+/**
+ * Agent configuration: defaults < JSON file (--config / KVMON_CONFIG) < environment (KVMON_*) < flags,
+ * validated with zod after merging. A bad value is a ConfigError at start-up naming the key and where it came
+ * from ("interval (env KVMON_INTERVAL): must be at least 1"), never a crash later.
+ *
+ * The default port is 9477: 9177 is prometheus-libvirt-exporter's, so both can run side by side during a
+ * migration or a benchmark.
+ */
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import { collectorNames, defaultCollectorNames } from "../collectors/registry.ts";
+import { ConfigError } from "./errors.ts";
+
+export const DEFAULT_PORT = 9477;
+
+export interface AgentConfig {
+  listenHost: string;
+  listenPort: number;
+  intervalSeconds: number;
+  timeoutSeconds: number;
+  uri: string;
+  readOnly: boolean;
+  collectors: string[];
+  logLevel: "debug" | "info" | "warn" | "error";
+  procRoot: string;
+  libvirtRunDir: string;
+}
+
+/** Keys as written in the file; env and flag names derive from them (see KEYS). */
+const schema = z
+  .object({
+    listen: z.string().default(`0.0.0.0:${DEFAULT_PORT}`),
+    interval: z.number().min(1, "must be at least 1 (second)").max(3600, "must be at most 3600").default(10),
+    timeout: z.number().min(0.1, "must be at least 0.1 (second)").optional(),
+    uri: z.string().min(1, "must not be empty").default("qemu:///system"),
+    readOnly: z.boolean().default(true),
+    collectors: z.union([z.string(), z.array(z.string())]).optional(),
+    logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
+    procRoot: z.string().default("/proc"),
+    libvirtRunDir: z.string().default("/run/libvirt/qemu"),
+  })
+  .strict();
+
+type Raw = Record<string, unknown>;
+
+/** Config keys with their env variable and flag; `kind` says how a string from env/flags is converted. */
+export const KEYS = [
+  { key: "listen", env: "KVMON_LISTEN", flag: "listen", kind: "string" },
+  { key: "interval", env: "KVMON_INTERVAL", flag: "interval", kind: "number" },
+  { key: "timeout", env: "KVMON_TIMEOUT", flag: "timeout", kind: "number" },
+  { key: "uri", env: "KVMON_URI", flag: "uri", kind: "string" },
+  { key: "readOnly", env: "KVMON_READ_ONLY", flag: "read-only", kind: "boolean" },
+  { key: "collectors", env: "KVMON_COLLECTORS", flag: "collectors", kind: "string" },
+  { key: "logLevel", env: "KVMON_LOG_LEVEL", flag: "log-level", kind: "string" },
+  { key: "procRoot", env: "KVMON_PROC_ROOT", flag: "proc-root", kind: "string" },
+  { key: "libvirtRunDir", env: "KVMON_LIBVIRT_RUN_DIR", flag: "libvirt-run-dir", kind: "string" },
+] as const;
+
+function convert(kind: string, v: string): unknown {
+  if (kind === "number") return v.trim() !== "" && Number.isFinite(Number(v)) ? Number(v) : v;
+  if (kind === "boolean") {
+    if (["1", "true", "yes"].includes(v.toLowerCase())) return true;
+    if (["0", "false", "no"].includes(v.toLowerCase())) return false;
+  }
+  return v;
+}
+
+export interface ConfigSources {
+  /** Flag values as parsed (strings), keyed by flag name. */
+  flags?: Record<string, string | undefined>;
+  env?: Record<string, string | undefined>;
+  /** Path of the JSON config file; the file's absence when named is an error. */
+  file?: string;
+  readFile?: (path: string) => string;
+}
+
+export function loadConfig(src: ConfigSources): AgentConfig {
+  const origin = new Map<string, string>();
+  const merged: Raw = {};
+  const env = src.env ?? {};
+  const file = src.flags?.config ?? env.KVMON_CONFIG ?? src.file;
+  if (file !== undefined) {
+    const fromFile = readJson(file, src.readFile ?? ((p) => readFileSync(p, "utf8")));
+    for (const [k, v] of Object.entries(fromFile)) {
+      merged[k] = v;
+      origin.set(k, `file ${file}`);
+    }
+  }
+  for (const k of KEYS) {
+    const v = env[k.env];
+    if (v === undefined) continue;
+    merged[k.key] = convert(k.kind, v);
+    origin.set(k.key, `env ${k.env}`);
+  }
+  for (const k of KEYS) {
+    const v = src.flags?.[k.flag];
+    if (v === undefined) continue;
+    merged[k.key] = convert(k.kind, v);
+    origin.set(k.key, `flag --${k.flag}`);
+  }
+  const r = schema.safeParse(merged);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    const key =
+      issue.code === "unrecognized_keys" ? issue.keys.join(", ") : String(issue.path[0] ?? "config");
+    const message =
+      issue.code === "unrecognized_keys"
+        ? `unknown key (known: ${KEYS.map((k) => k.key).join(", ")})`
+        : issue.message;
+    throw new ConfigError(key, origin.get(key) ?? "file", message);
+  }
+  const c = r.data;
+  const at = (key: string) => origin.get(key) ?? "default";
+  const [listenHost, listenPort] = parseListen(c.listen, at("listen"));
+  const timeoutSeconds = c.timeout ?? Math.min(5, c.interval * 0.8);
+  if (timeoutSeconds > c.interval) {
+    throw new ConfigError(
+      "timeout",
+      at("timeout"),
+      `${timeoutSeconds} s exceeds the interval (${c.interval} s)`,
+    );
+  }
+  return {
+    listenHost,
+    listenPort,
+    intervalSeconds: c.interval,
+    timeoutSeconds,
+    uri: c.uri,
+    readOnly: c.readOnly,
+    collectors: resolveCollectors(c.collectors, at("collectors")),
+    logLevel: c.logLevel,
+    procRoot: c.procRoot,
+    libvirtRunDir: c.libvirtRunDir,
+  };
+}
+
+function readJson(path: string, read: (p: string) => string): Raw {
+  let text: string;
+  try {
+    text = read(path);
+  } catch (e) {
+    throw new ConfigError("config", `file ${path}`, `cannot read: ${(e as Error).message}`, { cause: e });
+  }
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError("config", `file ${path}`, `not valid JSON: ${(e as Error).message}`, { cause: e });
+  }
+  if (typeof v !== "object" || v === null || Array.isArray(v)) {
+    throw new ConfigError("config", `file ${path}`, "must be a JSON object");
+  }
+  return v as Raw;
+}
+
+/** "0.0.0.0:9477", "[::]:9477", ":9477" (all addresses), "9477". */
+export function parseListen(s: string, origin: string): [string, number] {
+  const m = /^(?:(?:\[([^\]]+)\]|([^:[\]]*)):)?(\d+)$/.exec(s.trim());
+  const port = m ? Number(m[3]) : Number.NaN;
+  if (!m || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ConfigError(
+      "listen",
+      origin,
+      `'${s}' is not host:port with a port from 0 (any free port) to 65535`,
+    );
+  }
+  const host = m[1] ?? m[2] ?? "";
+  return [host === "" ? "0.0.0.0" : host, port];
+}
+
+/** "state,cpu" = exactly these; "+kvm,-block" = the defaults changed; unknown names are errors. */
+export function resolveCollectors(v: string | string[] | undefined, origin: string): string[] {
+  if (v === undefined) return defaultCollectorNames();
+  const items = (Array.isArray(v) ? v : v.split(",")).map((s) => s.trim()).filter((s) => s !== "");
+  const relative = items.filter((s) => s.startsWith("+") || s.startsWith("-"));
+  if (relative.length > 0 && relative.length !== items.length) {
+    throw new ConfigError("collectors", origin, "mixes a plain list with +name/-name changes; use one style");
+  }
+  for (const s of items) {
+    const name = relative.length > 0 ? s.slice(1) : s;
+    if (!collectorNames.includes(name)) {
+      throw new ConfigError(
+        "collectors",
+        origin,
+        `unknown collector '${name}' (known: ${collectorNames.join(", ")})`,
+      );
+    }
+  }
+  if (relative.length === 0) return collectorNames.filter((n) => items.includes(n));
+  const set = new Set(defaultCollectorNames());
+  for (const s of items) {
+    if (s.startsWith("+")) set.add(s.slice(1));
+    else set.delete(s.slice(1));
+  }
+  return collectorNames.filter((n) => set.has(n));
+}

@@ -1,0 +1,119 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { loadStats } from "../collectors/fixtures/load.ts";
+import { CONTENT_TYPE } from "./exposition.ts";
+import { createApp } from "./http.ts";
+import { testAgent } from "./testing/setup.ts";
+
+interface Health {
+  status: string;
+  libvirt: { connected: boolean; lastError: string | null };
+  lastSample: { ageSeconds: number | null };
+}
+
+async function appWithData() {
+  const t = testAgent();
+  for (const f of ["1", "2"]) {
+    const loaded = [`tcg-${f}.stats`, `lab-1-${f}.stats`].map((x) => loadStats(x));
+    t.clock.now = loaded[0]!.recordedAt;
+    t.source.replyWith(loaded.map((l) => l.record));
+    await t.agent.tick();
+  }
+  const app = createApp(t.agent, { clock: () => t.clock.now });
+  return { t, app };
+}
+
+test("/metrics serves the Prometheus text of the cached snapshot plus agent metrics", async () => {
+  const { app } = await appWithData();
+  const res = await app.request("/metrics");
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get("content-type"), CONTENT_TYPE);
+  const text = await res.text();
+  assert.match(
+    text,
+    /^kvmon_domain_cpu_seconds_total\{domain="kvmon-fixture-tcg",uuid="c2009ff1-f10e-4e3e-8fb7-bb997730115c"\} 11\.543321$/m,
+  );
+  assert.match(text, /^kvmon_libvirt_up 1$/m);
+  assert.match(text, /^kvmon_collector_success\{collector="cpu"\} 1$/m);
+  // Served from the cache: a second scrape returns the same domain section without a new collection.
+  assert.equal(
+    (await (await app.request("/metrics")).text()).split("kvmon_libvirt_up")[0],
+    text.split("kvmon_libvirt_up")[0],
+  );
+});
+
+test("/api/v1/domains and /api/v1/domains/:name give current values and rates", async () => {
+  const { app } = await appWithData();
+  const all = (await (await app.request("/api/v1/domains")).json()) as { domains: { name: string }[] };
+  assert.deepEqual(
+    all.domains.map((d) => d.name),
+    ["kvmon-fixture-tcg", "kvmon-lab-1"],
+  );
+  const res = await app.request("/api/v1/domains/kvmon-fixture-tcg");
+  assert.equal(res.status, 200);
+  const one = (await res.json()) as {
+    domain: { block: { writeBytes: { total: number; perSecond: number } }[] };
+  };
+  assert.equal(one.domain.block[0]!.writeBytes.total, 8388608);
+  assert.equal(one.domain.block[0]!.writeBytes.perSecond, 8388608 / 8.08);
+  const byUuid = await app.request("/api/v1/domains/C2009FF1-F10E-4E3E-8FB7-BB997730115C");
+  assert.equal(byUuid.status, 200);
+});
+
+test("/api/v1/host: node info, versions, domain counts, connection", async () => {
+  const { app } = await appWithData();
+  const body = (await (await app.request("/api/v1/host")).json()) as {
+    host: { hostname: string; domainsByState: Record<string, number> };
+    connection: { connected: boolean };
+  };
+  assert.equal(body.host.hostname, "hv1");
+  assert.equal(body.host.domainsByState.running, 2);
+  assert.equal(body.connection.connected, true);
+});
+
+test("errors are JSON: unknown domain 404, unknown route 404, wrong method 405, overlong name 400", async () => {
+  const { app } = await appWithData();
+  const cases: [string, RequestInit | undefined, number, string][] = [
+    ["/api/v1/domains/nope", undefined, 404, "domain_not_found"],
+    ["/api/v2/whatever", undefined, 404, "not_found"],
+    ["/metrics", { method: "POST" }, 405, "method_not_allowed"],
+    ["/api/v1/domains/x", { method: "DELETE" }, 405, "method_not_allowed"],
+    [`/api/v1/domains/${"a".repeat(300)}`, undefined, 400, "bad_request"],
+  ];
+  for (const [path, init, status, code] of cases) {
+    const res = await app.request(path, init);
+    assert.equal(res.status, status, path);
+    assert.equal(res.headers.get("content-type"), "application/json");
+    assert.equal(((await res.json()) as { error: { code: string } }).error.code, code, path);
+  }
+});
+
+test("before the first collection: API 503 with a JSON reason, /healthz 503 'starting', /metrics still 200", async () => {
+  const t = testAgent();
+  const app = createApp(t.agent, { clock: () => t.clock.now });
+  assert.equal((await app.request("/api/v1/domains")).status, 503);
+  const h = await app.request("/healthz");
+  assert.equal(h.status, 503);
+  assert.equal(((await h.json()) as { status: string }).status, "starting");
+  const m = await app.request("/metrics");
+  assert.equal(m.status, 200);
+  assert.match(await m.text(), /^kvmon_collections_total 0$/m);
+});
+
+test("/healthz: ok with libvirt state and sample age; stale once collections stop for 3 intervals", async () => {
+  const { t, app } = await appWithData();
+  let res = await app.request("/healthz");
+  assert.equal(res.status, 200);
+  let body = (await res.json()) as Health;
+  assert.equal(body.status, "ok");
+  assert.equal(body.libvirt.connected, true);
+  assert.equal(body.lastSample.ageSeconds, 0);
+  t.clock.now += 31_000;
+  t.source.conn = { ...t.source.conn, connected: false, state: "backoff", lastError: "connection refused" };
+  res = await app.request("/healthz");
+  assert.equal(res.status, 503);
+  body = (await res.json()) as Health;
+  assert.equal(body.status, "stale");
+  assert.equal(body.libvirt.lastError, "connection refused");
+  assert.equal(body.lastSample.ageSeconds, 31);
+});

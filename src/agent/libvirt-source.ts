@@ -1,0 +1,125 @@
+/**
+ * The thin adapter from the agent's HostSource to the project's libvirt client: one persistent connection
+ * (read-only by default) that reconnects with backoff. Every call is bounded twice: by the client's per-call
+ * deadline (so a late reply is dropped at the dispatcher, not left pending) and by withTimeout here, for calls
+ * whose client method takes no deadline of its own.
+ */
+import { ReconnectingLibvirtConnection, type ReconnectOptions } from "../protocol/libvirt/index.ts";
+import type { DomainRef, DomainStatsRecord, LifecycleEvent, NodeInfo } from "../protocol/libvirt/types.ts";
+import { withTimeout } from "./errors.ts";
+import type { ConnectionStatus, HostSource, StatsRequest } from "./source.ts";
+
+export interface LibvirtSourceOptions {
+  uri: string;
+  readOnly: boolean;
+  /** Deadline for calls other than the bulk stats call (which carries its own). */
+  callTimeoutMs: number;
+  /** Deadline for opening the connection. */
+  connectTimeoutMs: number;
+  /** Reconnect tuning and an injectable connect (tests use the project's mock libvirtd). */
+  reconnect?: Pick<ReconnectOptions, "initialDelayMs" | "maxDelayMs" | "jitter" | "connect">;
+}
+
+export class LibvirtSource implements HostSource {
+  private readonly conn: ReconnectingLibvirtConnection;
+  private readonly timeoutMs: number;
+  private status: ConnectionStatus = {
+    connected: false,
+    state: "idle",
+    generation: 0,
+    since: Date.now(),
+    lastError: null,
+  };
+
+  constructor(opts: LibvirtSourceOptions) {
+    this.timeoutMs = opts.callTimeoutMs;
+    this.conn = new ReconnectingLibvirtConnection(opts.uri, {
+      readOnly: opts.readOnly,
+      callTimeoutMs: opts.callTimeoutMs,
+      connectTimeoutMs: opts.connectTimeoutMs,
+      ...opts.reconnect,
+    });
+    this.conn.on("connected", () => {
+      const generation = this.status.generation + 1;
+      this.status = { connected: true, state: "connected", generation, since: Date.now(), lastError: null };
+    });
+    this.conn.on("disconnected", (e) => this.down(e?.message ?? "connection closed"));
+    this.conn.on("connectFailed", (e) => this.down(e.message));
+  }
+
+  private down(error: string): void {
+    const since = this.status.connected ? Date.now() : this.status.since;
+    this.status = { ...this.status, connected: false, since, lastError: error };
+  }
+
+  start(): void {
+    this.conn.start();
+  }
+
+  connection(): ConnectionStatus {
+    return { ...this.status, state: this.conn.state };
+  }
+
+  getAllDomainStats(req: StatsRequest): Promise<DomainStatsRecord[]> {
+    const call = this.conn.with((c) =>
+      c.getAllDomainStats({ stats: req.stats, flags: req.flags, timeoutMs: req.timeoutMs }),
+    );
+    return withTimeout(call, req.timeoutMs, "getAllDomainStats");
+  }
+
+  listAllDomains(timeoutMs: number): Promise<DomainRef[]> {
+    return withTimeout(
+      this.conn.with((c) => c.listAllDomains(0)),
+      timeoutMs,
+      "listAllDomains",
+    );
+  }
+
+  domainXml(dom: DomainRef, timeoutMs: number): Promise<string> {
+    return withTimeout(
+      this.conn.with((c) => c.domainXml(dom, 0)),
+      timeoutMs,
+      `domainXml(${dom.name})`,
+    );
+  }
+
+  hostname(): Promise<string> {
+    return withTimeout(
+      this.conn.with((c) => c.hostname()),
+      this.timeoutMs,
+      "hostname",
+    );
+  }
+
+  nodeInfo(): Promise<NodeInfo> {
+    return withTimeout(
+      this.conn.with((c) => c.nodeInfo()),
+      this.timeoutMs,
+      "nodeInfo",
+    );
+  }
+
+  libVersion(): Promise<number> {
+    return withTimeout(
+      this.conn.with((c) => c.libVersion()),
+      this.timeoutMs,
+      "libVersion",
+    );
+  }
+
+  hypervisorVersion(): Promise<number> {
+    return withTimeout(
+      this.conn.with((c) => c.version()),
+      this.timeoutMs,
+      "version",
+    );
+  }
+
+  lifecycleEvents(): AsyncIterable<LifecycleEvent> {
+    return this.conn.lifecycleEvents();
+  }
+
+  close(): Promise<void> {
+    return this.conn.close();
+  }
+}

@@ -1,0 +1,48 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { test } from "node:test";
+import { loadStats } from "../collectors/fixtures/load.ts";
+import { loadConfig } from "./config.ts";
+import { dropFamilies, isLocalUri, startAgent } from "./server.ts";
+import { FakeSource } from "./testing/fake-source.ts";
+
+test("a whole agent over real HTTP: /metrics with domain, agent and process metrics; JSON API; clean stop", async () => {
+  const source = new FakeSource();
+  source.replyWith([loadStats("tcg-1.stats").record]);
+  const config = loadConfig({ flags: { listen: "127.0.0.1:0", interval: "1" }, env: {} });
+  const logs: string[] = [];
+  const running = await startAgent(config, source, (l) => logs.push(l));
+  try {
+    const base = `http://127.0.0.1:${running.address.port}`;
+    // The first collection runs at start; wait for it (bounded).
+    for (let i = 0; i < 100 && !running.agent.snapshot(); i++) await new Promise((r) => setTimeout(r, 20));
+    const text = await (await fetch(`${base}/metrics`)).text();
+    assert.match(text, /^kvmon_domain_state_code\{domain="kvmon-fixture-tcg",/m);
+    assert.match(text, /^kvmon_libvirt_up 1$/m);
+    assert.match(text, /^process_resident_memory_bytes /m);
+    assert.doesNotMatch(text, /nodejs_active_handles_total/);
+    const lint = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
+    assert.equal(`${lint.stdout}${lint.stderr}`.trim(), "", "promtool findings on the live /metrics");
+    const d = (await (await fetch(`${base}/api/v1/domains/kvmon-fixture-tcg`)).json()) as {
+      domain: { uuid: string };
+    };
+    assert.equal(d.domain.uuid, "c2009ff1-f10e-4e3e-8fb7-bb997730115c");
+  } finally {
+    await running.stop();
+  }
+  assert.match(logs[0]!, /"msg":"agent listening"/);
+  assert.match(logs.at(-1)!, /"msg":"agent stopped"/);
+});
+
+test("only host-less URIs are local (uptime from /proc needs the agent on the libvirt host)", () => {
+  assert.equal(isLocalUri("qemu:///system"), true);
+  assert.equal(isLocalUri("qemu+unix:///system?socket=/x"), true);
+  assert.equal(isLocalUri("qemu+tcp://hv1/system"), false);
+  assert.equal(isLocalUri("qemu+tls://hv1.example:16514/system"), false);
+});
+
+test("dropFamilies removes a family's HELP, TYPE and samples, and nothing else", () => {
+  const text =
+    '# HELP a_total x\n# TYPE a_total gauge\na_total 1\n# HELP b y\n# TYPE b gauge\nb{l="a_total"} 2\n';
+  assert.equal(dropFamilies(text, new Set(["a_total"])), '# HELP b y\n# TYPE b gauge\nb{l="a_total"} 2\n');
+});

@@ -1,0 +1,76 @@
+/**
+ * Test double for HostSource: replies come from recorded fixtures (or whatever a test scripts), failures and
+ * delays are injected per call. Not a mock of the client's internals: it implements the agent's own interface.
+ */
+import { AsyncQueue } from "../../protocol/libvirt/async-queue.ts";
+import type { DomainRef, DomainStatsRecord, LifecycleEvent, NodeInfo } from "../../protocol/libvirt/types.ts";
+import type { ConnectionStatus, HostSource, StatsRequest } from "../source.ts";
+
+export class FakeSource implements HostSource {
+  /** The next bulk stats reply, or an Error to reject with, or a promise (e.g. one that never settles). */
+  nextStats: () => DomainStatsRecord[] | Error | Promise<DomainStatsRecord[]> = () => [];
+  /** Domains listAllDomains returns; undefined = `domains`, those of the reply set with replyWith. */
+  listed: DomainRef[] | Error | undefined;
+  domains: DomainRef[] = [];
+  xml = new Map<string, string>();
+  conn: ConnectionStatus = { connected: true, state: "connected", generation: 1, since: 0, lastError: null };
+  readonly requests: StatsRequest[] = [];
+  xmlCalls = 0;
+  hostCalls = 0;
+  readonly events = new AsyncQueue<LifecycleEvent>(64);
+
+  /** Every following bulk call answers with these records, and listing returns their domains. */
+  replyWith(records: DomainStatsRecord[]): void {
+    this.nextStats = () => records;
+    this.domains = records.map((r) => r.domain);
+  }
+
+  async getAllDomainStats(req: StatsRequest): Promise<DomainStatsRecord[]> {
+    this.requests.push(req);
+    const r = await this.nextStats();
+    if (r instanceof Error) throw r;
+    return r;
+  }
+  async listAllDomains(): Promise<DomainRef[]> {
+    if (this.listed instanceof Error) throw this.listed;
+    return this.listed ?? this.domains;
+  }
+  async domainXml(dom: DomainRef): Promise<string> {
+    this.xmlCalls++;
+    const x = this.xml.get(dom.uuid);
+    if (x === undefined) throw new Error(`no XML for ${dom.name}`);
+    return x;
+  }
+  async hostname(): Promise<string> {
+    this.hostCalls++;
+    return "hv1";
+  }
+  async nodeInfo(): Promise<NodeInfo> {
+    return {
+      model: "x86_64",
+      memoryKiB: 24n * 1024n * 1024n,
+      cpus: 2,
+      mhz: 2400,
+      nodes: 1,
+      sockets: 1,
+      cores: 2,
+      threads: 1,
+    };
+  }
+  async libVersion(): Promise<number> {
+    return 9000000;
+  }
+  async hypervisorVersion(): Promise<number> {
+    return 7002022;
+  }
+  lifecycleEvents(): AsyncIterable<LifecycleEvent> {
+    return this.events;
+  }
+  connection(): ConnectionStatus {
+    return this.conn;
+  }
+  start(): void {}
+  async close(): Promise<void> {
+    this.events.close();
+  }
+}

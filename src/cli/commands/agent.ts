@@ -1,0 +1,94 @@
+/**
+ * `kvmon agent`: the per-host agent. Collects every domain's stats from libvirt each interval and serves them
+ * on /metrics (Prometheus) and /api/v1 (JSON). Options come from a JSON file, KVMON_* env and flags (flags
+ * win); see docs/agent.md.
+ */
+
+import { KEYS, loadConfig } from "../../agent/config.ts";
+import { ConfigError } from "../../agent/errors.ts";
+import { LibvirtSource } from "../../agent/libvirt-source.ts";
+import { startAgent } from "../../agent/server.ts";
+import { collectors } from "../../collectors/registry.ts";
+import type { Command } from "../command.ts";
+import { parseCommandArgs } from "../command.ts";
+import { CliError, UsageError } from "../errors.ts";
+
+const help = () =>
+  `Usage: kvmon agent [options]
+
+Runs the host agent: one bulk libvirt stats call per interval for all domains, served as Prometheus metrics
+on /metrics and as JSON on /api/v1/host, /api/v1/domains, /api/v1/domains/<name>; health on /healthz.
+
+Options (each also settable as a key in the --config file and as the env variable shown):
+  --config <file>           JSON config file                                   KVMON_CONFIG
+  --listen <host:port>      address to serve on (default 0.0.0.0:9477)         KVMON_LISTEN
+  --interval <seconds>      collection interval, at least 1 (default 10)       KVMON_INTERVAL
+  --timeout <seconds>       deadline of each libvirt call, at most the interval
+                            (default min(5, 0.8 x interval))                   KVMON_TIMEOUT
+  --uri <uri>               libvirt URI (default qemu:///system)               KVMON_URI
+  --read-only <true|false>  read-only libvirt connection (default true)        KVMON_READ_ONLY
+  --collectors <list>       collectors to run: a list ("state,cpu") or changes
+                            to the defaults ("+kvm,-block")                    KVMON_COLLECTORS
+  --log-level <level>       debug, info, warn or error (default info)          KVMON_LOG_LEVEL
+  --proc-root <dir>         procfs root, for uptime (default /proc)            KVMON_PROC_ROOT
+  --libvirt-run-dir <dir>   libvirt QEMU pid files (default /run/libvirt/qemu) KVMON_LIBVIRT_RUN_DIR
+  -h, --help                this help
+
+Collectors (default on unless marked):
+${collectors.map((c) => `  ${c.name.padEnd(10)} ${c.description}${c.defaultEnabled ? "" : " (off by default)"}`).join("\n")}
+
+Logs are JSON lines on stderr. Stop with SIGINT or SIGTERM.
+`;
+
+const options = {
+  config: { type: "string" },
+  ...Object.fromEntries(KEYS.map((k) => [k.flag, { type: "string" }])),
+} as Record<string, { type: "string" }>;
+
+export const agentCommand: Command = {
+  name: "agent",
+  summary: "run the host agent: all domains' stats as Prometheus metrics and JSON",
+  help,
+  handler: async (argv, io) => {
+    const { values, positionals } = parseCommandArgs("agent", argv, options);
+    if (positionals.length > 0) throw new UsageError(`agent: unexpected argument '${positionals[0]}'`);
+    let config: ReturnType<typeof loadConfig>;
+    try {
+      config = loadConfig({ flags: values as Record<string, string | undefined>, env: process.env });
+    } catch (e) {
+      if (e instanceof ConfigError)
+        throw new CliError(e.message, { hint: "see 'kvmon agent --help'", cause: e });
+      throw e;
+    }
+    const source = new LibvirtSource({
+      uri: config.uri,
+      readOnly: config.readOnly,
+      callTimeoutMs: config.timeoutSeconds * 1000,
+      connectTimeoutMs: Math.max(1000, config.timeoutSeconds * 1000),
+    });
+    let running: Awaited<ReturnType<typeof startAgent>>;
+    try {
+      running = await startAgent(config, source, (line) => io.err(line));
+    } catch (e) {
+      await source.close();
+      const err = e as NodeJS.ErrnoException;
+      if (err.code === "EADDRINUSE" || err.code === "EACCES") {
+        throw new CliError(`cannot listen on ${config.listenHost}:${config.listenPort}: ${err.message}`, {
+          hint: "choose another address with --listen or KVMON_LISTEN",
+          cause: e,
+        });
+      }
+      throw e;
+    }
+    await new Promise<void>((resolve) => {
+      const stop = () => {
+        process.off("SIGINT", stop);
+        process.off("SIGTERM", stop);
+        void running.stop().then(resolve, resolve);
+      };
+      process.on("SIGINT", stop);
+      process.on("SIGTERM", stop);
+    });
+    return 0;
+  },
+};

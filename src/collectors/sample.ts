@@ -1,0 +1,68 @@
+/**
+ * Builds one domain's DomainSample from its bulk-stats record: works out the measured elapsed time and whether
+ * the QEMU process restarted since the previous sample, then lets every enabled domain collector fill its
+ * section (run.ts isolates them). Pure: no I/O, the caller supplies previous sample, metadata and clock.
+ */
+import { isActiveState, stateName } from "../model/state.ts";
+import type { DomainMetadata, DomainSample, NodeSample, StatsFreshness } from "../model/types.ts";
+import type { DomainStatsRecord } from "../protocol/libvirt/types.ts";
+import { StatsView } from "./params.ts";
+import type { DomainJob } from "./run.ts";
+
+export interface SampleContext {
+  /** The previous complete sample of this domain (same UUID), if any. */
+  previous: DomainSample | undefined;
+  metadata: DomainMetadata | undefined;
+  processStartedAt: number | undefined;
+  node: NodeSample | null;
+  /** When the bulk stats call returned (epoch ms). */
+  now: number;
+  stats: StatsFreshness;
+}
+
+export function emptySample(record: DomainStatsRecord, now: number, stats: StatsFreshness): DomainSample {
+  const { name, uuid, id } = record.domain;
+  return {
+    name,
+    uuid,
+    id,
+    sampledAt: now,
+    elapsedSeconds: null,
+    stats,
+    state: null,
+    cpu: null,
+    vcpus: null,
+    memory: null,
+    block: null,
+    interfaces: null,
+    kvm: null,
+    metadata: null,
+  };
+}
+
+/** The job for run.ts: the collectors' input and the sample they fill. */
+export function domainJob(record: DomainStatsRecord, ctx: SampleContext): DomainJob {
+  const stats = new StatsView(record);
+  const prev = ctx.previous;
+  const code = stats.num("state.state");
+  const active = code !== undefined ? isActiveState(stateName(code)) : record.domain.id !== -1;
+  const elapsedSeconds = prev ? (ctx.now - prev.sampledAt) / 1000 : null;
+  // A new hypervisor id means a new QEMU process: its counters started again from zero.
+  const restarted = prev !== undefined && prev.id !== record.domain.id;
+  const out = emptySample(record, ctx.now, ctx.stats);
+  out.elapsedSeconds = elapsedSeconds !== null && elapsedSeconds > 0 ? elapsedSeconds : null;
+  return {
+    out,
+    input: {
+      stats,
+      previous: prev,
+      elapsedSeconds: out.elapsedSeconds,
+      restarted,
+      active,
+      metadata: ctx.metadata,
+      processStartedAt: ctx.processStartedAt,
+      node: ctx.node,
+      now: ctx.now,
+    },
+  };
+}

@@ -1,0 +1,253 @@
+/**
+ * The typed data model the agent produces each interval and that the server, CLI and web share. Plain data,
+ * JSON-safe (no bigint, no Map): units are seconds and bytes, timestamps are epoch milliseconds, rates are per
+ * second over the MEASURED time between two samples. `null` means "not known" (first sample, guest without a
+ * balloon driver, ...), never zero.
+ */
+
+/** A cumulative counter and its rate per second since the previous sample (null on the first sample). */
+export interface CounterValue {
+  total: number;
+  perSecond: number | null;
+}
+
+export type DomainStateName =
+  | "nostate"
+  | "running"
+  | "blocked"
+  | "paused"
+  | "shutdown"
+  | "shutoff"
+  | "crashed"
+  | "pmsuspended"
+  | "unknown";
+
+export interface StateSample {
+  state: DomainStateName;
+  /** virDomainState value. */
+  code: number;
+  /** Reason name for this state (e.g. `ioerror` for paused), `unknown` when libvirt gives none. */
+  reason: string;
+  reasonCode: number;
+  /** True while a QEMU process exists for the domain (running, paused, blocked, ...). */
+  active: boolean;
+  /** Seconds since the QEMU process started; null when it cannot be read (remote host, no /proc access). */
+  uptimeSeconds: number | null;
+}
+
+/** Whether this interval's stats for the domain are fresh: see docs/agent.md "Skipped domains". */
+export type StatsStatus = "ok" | "partial" | "missing";
+
+export interface StatsFreshness {
+  status: StatsStatus;
+  /** How many intervals this domain's stats were partial or missing since the agent started. */
+  skippedTotal: number;
+  /** When the last complete record was taken (epoch ms); null if never. */
+  lastCompleteAt: number | null;
+}
+
+export interface CpuSample {
+  timeSeconds: CounterValue;
+  userSeconds: CounterValue | null;
+  systemSeconds: CounterValue | null;
+  /** CPU used over the measured window; 1 = one host CPU fully busy (may exceed 1). */
+  hostCpuRatio: number | null;
+  /** Same, divided by the domain's current vCPU count: 1 = all vCPUs fully busy. */
+  vcpuRatio: number | null;
+}
+
+export interface VcpuEntry {
+  index: number;
+  /** virVcpuState: 0 offline, 1 running, 2 blocked. */
+  state: number | null;
+  timeSeconds: CounterValue | null;
+  /** Time the vCPU thread waited for I/O (vcpu.N.wait). */
+  waitSeconds: CounterValue | null;
+  /** Time runnable but waiting for a host CPU (vcpu.N.delay, schedstat run-queue time): steal as seen by the guest. */
+  delaySeconds: CounterValue | null;
+  halted: boolean | null;
+}
+
+export interface VcpuSample {
+  current: number;
+  maximum: number;
+  list: VcpuEntry[];
+}
+
+export type MemoryUsedFormula = "available-usable" | "available-unused-caches" | "available-unused";
+
+export interface MemorySample {
+  /** Memory currently assigned to the guest (balloon.current). */
+  currentBytes: number;
+  /** Maximum memory the guest may be given (balloon.maximum): a limit, never usage. */
+  maximumBytes: number;
+  /** Resident set size of the QEMU process on the host. */
+  rssBytes: number | null;
+  /** From the guest's balloon driver (null without one or before its first report): */
+  unusedBytes: number | null;
+  availableBytes: number | null;
+  usableBytes: number | null;
+  diskCachesBytes: number | null;
+  /** Memory the guest uses, derived from the balloon stats; see `usedFormula` and docs/agent.md. */
+  usedBytes: number | null;
+  usedFormula: MemoryUsedFormula | null;
+  swapInBytes: CounterValue | null;
+  swapOutBytes: CounterValue | null;
+  majorFaults: CounterValue | null;
+  minorFaults: CounterValue | null;
+  /** When the guest last reported balloon stats (epoch seconds); null if never. */
+  balloonLastUpdate: number | null;
+}
+
+export interface BlockSample {
+  /** Target device as the guest sees it (vda, sda, ...). */
+  name: string;
+  path: string | null;
+  readBytes: CounterValue | null;
+  writeBytes: CounterValue | null;
+  readRequests: CounterValue | null;
+  writeRequests: CounterValue | null;
+  flushRequests: CounterValue | null;
+  readTimeSeconds: CounterValue | null;
+  writeTimeSeconds: CounterValue | null;
+  flushTimeSeconds: CounterValue | null;
+  /** Average seconds per request over the window: Δtime / Δrequests; null when no request completed. */
+  readLatencySeconds: number | null;
+  writeLatencySeconds: number | null;
+  flushLatencySeconds: number | null;
+  capacityBytes: number | null;
+  allocationBytes: number | null;
+  physicalBytes: number | null;
+}
+
+export interface InterfaceSample {
+  /** Host-side device (e.g. vnet0): tap names change across restarts, so `mac` is the stable key. */
+  name: string;
+  mac: string | null;
+  rxBytes: CounterValue | null;
+  rxPackets: CounterValue | null;
+  rxErrors: CounterValue | null;
+  rxDrops: CounterValue | null;
+  txBytes: CounterValue | null;
+  txPackets: CounterValue | null;
+  txErrors: CounterValue | null;
+  txDrops: CounterValue | null;
+}
+
+/** KVM statistics as libvirt reports them (query-stats): `.sum` counters, `.cur` instant and `.max` peak values. */
+export interface KvmStatSet {
+  counters: Record<string, CounterValue>;
+  current: Record<string, number>;
+  peak: Record<string, number>;
+}
+
+export interface KvmSample {
+  vcpus: Array<KvmStatSet & { index: number }>;
+  /** Each per-vCPU counter summed over the vCPUs, with its rate. */
+  totals: Record<string, CounterValue>;
+  vm: KvmStatSet;
+}
+
+export interface DiskMetadata {
+  target: string;
+  bus: string | null;
+  device: string | null;
+  type: string | null;
+  source: string | null;
+  format: string | null;
+  cache: string | null;
+  io: string | null;
+  serial: string | null;
+}
+
+export interface InterfaceMetadata {
+  mac: string | null;
+  model: string | null;
+  type: string | null;
+  bridge: string | null;
+  network: string | null;
+  targetDev: string | null;
+}
+
+export interface NovaMetadata {
+  instanceName: string | null;
+  projectName: string | null;
+  projectUuid: string | null;
+  userName: string | null;
+  userUuid: string | null;
+  flavorName: string | null;
+  flavorVcpus: number | null;
+  flavorMemoryMiB: number | null;
+  flavorDiskGiB: number | null;
+  creationTime: string | null;
+}
+
+export interface DomainMetadata {
+  title: string | null;
+  disks: DiskMetadata[];
+  interfaces: InterfaceMetadata[];
+  nova: NovaMetadata | null;
+  /** When the XML was read (epoch ms): refreshed on lifecycle events, not every interval. */
+  fetchedAt: number;
+}
+
+export interface DomainSample {
+  name: string;
+  uuid: string;
+  /** Hypervisor id, -1 when not running. A changed id means the QEMU process was restarted. */
+  id: number;
+  /** When the bulk stats call that produced this sample returned (epoch ms). */
+  sampledAt: number;
+  /** Measured seconds since the previous complete sample of this domain, the base of every rate. */
+  elapsedSeconds: number | null;
+  stats: StatsFreshness;
+  state: StateSample | null;
+  cpu: CpuSample | null;
+  vcpus: VcpuSample | null;
+  memory: MemorySample | null;
+  block: BlockSample[] | null;
+  interfaces: InterfaceSample[] | null;
+  kvm: KvmSample | null;
+  metadata: DomainMetadata | null;
+}
+
+export interface NodeSample {
+  model: string;
+  memoryBytes: number;
+  cpus: number;
+  mhz: number;
+  nodes: number;
+  sockets: number;
+  cores: number;
+  threads: number;
+}
+
+export interface HostSample {
+  hostname: string | null;
+  libvirtVersion: string | null;
+  hypervisorVersion: string | null;
+  node: NodeSample | null;
+  /** When hostname, versions and node info were last read (epoch ms): they are refreshed rarely. */
+  infoFetchedAt: number | null;
+  /** Domains known to libvirt, by state name (from the bulk stats reply). */
+  domainsByState: Record<string, number>;
+  domainsTotal: number;
+}
+
+export interface CollectorRun {
+  name: string;
+  durationSeconds: number;
+  success: boolean;
+  /** Domains for which this collector failed in this interval (it still ran for the others). */
+  failedDomains: number;
+  error: string | null;
+}
+
+export interface Snapshot {
+  /** When the collection started and finished (epoch ms). */
+  startedAt: number;
+  finishedAt: number;
+  host: HostSample;
+  domains: DomainSample[];
+  collectors: CollectorRun[];
+}
