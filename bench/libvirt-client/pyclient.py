@@ -5,7 +5,8 @@ per-call wall time (time.perf_counter_ns) and CPU time (time.process_time_ns) in
 
 Commands:
   {"op": "open", "uri": "qemu:///system"}
-  {"op": "stats", "n": 10, "stats": 0, "flags": 0}      virConnectGetAllDomainStats, n times
+  {"op": "stats", "n": 10, "stats": 0, "flags": 0}      virConnectGetAllDomainStats, n times (+ "params":
+      typed params per reply, counted after each timed call)
       (+ "domains": [names]: virDomainListGetStats of those domains, looked up once)
   {"op": "list", "n": 10, "flags": 0}                   virConnectListAllDomains, n times
   {"op": "virsh", "n": 2, "argv": ["virsh", ...]}       runs a process n times; CPU from its rusage (wait4)
@@ -22,8 +23,8 @@ import libvirt
 conn = None
 
 
-def timed(fn, n):
-    wall, cpu, count = [], [], 0
+def timed(fn, n, count_params=False):
+    wall, cpu, count, params = [], [], 0, []
     for _ in range(n):
         c0 = time.process_time_ns()
         t0 = time.perf_counter_ns()
@@ -31,7 +32,10 @@ def timed(fn, n):
         wall.append(time.perf_counter_ns() - t0)
         cpu.append(time.process_time_ns() - c0)
         count = len(r)
-    return {"wall": wall, "cpu": cpu, "count": count}
+        # Outside the timed part: typed params in the reply (NOWAIT may leave groups out of a busy domain).
+        if count_params:
+            params.append(sum(len(p) for _d, p in r))
+    return {"wall": wall, "cpu": cpu, "count": count, "params": params}
 
 
 def run_process(argv, n):
@@ -64,9 +68,9 @@ def main():
                 s, f = cmd["stats"], cmd["flags"]
                 if cmd.get("domains"):
                     doms = [conn.lookupByName(n) for n in cmd["domains"]]
-                    out = timed(lambda: conn.domainListGetStats(doms, s, f), cmd["n"])
+                    out = timed(lambda: conn.domainListGetStats(doms, s, f), cmd["n"], True)
                 else:
-                    out = timed(lambda: conn.getAllDomainStats(s, f), cmd["n"])
+                    out = timed(lambda: conn.getAllDomainStats(s, f), cmd["n"], True)
             elif op == "list":
                 f = cmd["flags"]
                 out = timed(lambda: conn.listAllDomains(f), cmd["n"])

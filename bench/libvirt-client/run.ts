@@ -1,15 +1,24 @@
 /**
  * bench/libvirt-client: kvmon's pure-TypeScript libvirt client vs the C library, side by side in ONE run.
  *
- *   .tools/node/bin/node bench/libvirt-client/run.ts [--rounds 30] [--calls 10] [--virsh 2] [--domains 1000]
+ *   .tools/node/bin/node bench/libvirt-client/run.ts [--rounds 80] [--calls 5] [--virsh 1] [--domains 1000]
  *
  * 1. The same bulk stats call (CONNECT_GET_ALL_DOMAIN_STATS, every group, flags ACTIVE|NOWAIT: the agent's
  *    call) on the same libvirtd (qemu:///system, read-write socket for all three) for the same domains (the
  *    running lab guests), by: kvmon's client (this process); python3-libvirt, i.e. the C library, in a
  *    persistent /usr/bin/python3 process (pyclient.py); and `virsh domstats` as a process (spawned by the
- *    Python helper so its CPU comes from wait4's rusage). Rounds are interleaved, with the order rotated each
- *    round, so all clients share the machine's noise. Client CPU per call: process.cpuUsage() deltas for
- *    us, time.process_time_ns() for Python, the child's user+sys rusage for virsh.
+ *    Python helper so its CPU comes from wait4's rusage). Rounds are interleaved so all clients share the
+ *    machine's noise (and the daemon's: other users of the same libvirtd), after a warm-up of each. Order
+ *    within a round: the two libraries, alternating which goes first, then virsh; so each library runs right
+ *    after a virsh process (whose connect, teardown and exit load the daemon and the host for a moment) in
+ *    exactly half the rounds. (A plain rotation of three gave kvmon that slot in 2 rounds of 3 and the C
+ *    library in 1: ~+3% on kvmon's median, an artefact of the order.) Client CPU per call: process.cpuUsage() deltas for us, time.process_time_ns()
+ *    for Python (both count every thread of the process), the child's user+sys rusage for virsh. Besides the
+ *    pooled median and p95, the ratio to the C library is given per round (kvmon's median over the C
+ *    library's in the same round: p10 / median / p90 over the rounds) and as a bootstrap 95% interval of the
+ *    ratio of medians (rounds resampled), so the noise is visible. The typed params of every reply are
+ *    counted (outside the timing): with NOWAIT a domain whose job lock is busy (another client of the daemon)
+ *    comes back without some groups, and faster; such partial replies are reported per client.
  * 2. Decode time of a synthetic 1000-domain bulk reply (~150 typed params per domain) built from a bulk reply
  *    just recorded from a lab guest, its per-device groups multiplied (8 vCPUs, 4 disks, 3 NICs).
  * 3. The same comparison with many domains: `test+unix:///<node.xml>` (the test driver behind the same
@@ -47,9 +56,9 @@ import { XdrReader } from "../../src/protocol/xdr/reader.ts";
 
 const { values: opt } = parseArgs({
   options: {
-    rounds: { type: "string", default: "30" },
-    calls: { type: "string", default: "10" },
-    virsh: { type: "string", default: "2" },
+    rounds: { type: "string", default: "80" },
+    calls: { type: "string", default: "5" },
+    virsh: { type: "string", default: "1" },
     domains: { type: "string", default: "1000" },
     uri: { type: "string", default: "qemu:///system" },
     python: { type: "string", default: "/usr/bin/python3" },
@@ -71,8 +80,10 @@ const gc = runInNewContext("gc") as () => void;
 interface Samples {
   wall: number[]; // ns
   cpu: number[]; // ns
+  round: number[]; // the round of each sample
+  params: number[]; // typed params per reply (bulk stats only)
 }
-const empty = (): Samples => ({ wall: [], cpu: [] });
+const empty = (): Samples => ({ wall: [], cpu: [], round: [], params: [] });
 
 // ---------------------------------------------------------------------------------------------------------
 // The Python (C library) helper.
@@ -85,7 +96,7 @@ class PyClient {
     this.proc.stderr.on("data", (d: Buffer) => process.stderr.write(`[py] ${d}`));
     this.lines = createInterface({ input: this.proc.stdout })[Symbol.asyncIterator]();
   }
-  async cmd<T = { wall: number[]; cpu: number[]; count: number }>(c: object): Promise<T> {
+  async cmd<T = { wall: number[]; cpu: number[]; count: number; params: number[] }>(c: object): Promise<T> {
     this.proc.stdin.write(`${JSON.stringify(c)}\n`);
     const r = await this.lines.next();
     if (r.done) throw new Error("pyclient.py exited");
@@ -102,7 +113,12 @@ class PyClient {
 // ---------------------------------------------------------------------------------------------------------
 // Measuring.
 
-async function ours(fn: () => Promise<{ length: number }>, n: number, into: Samples): Promise<number> {
+async function ours<T extends object>(
+  fn: () => Promise<T[]>,
+  n: number,
+  into: Samples,
+  round = 0,
+): Promise<number> {
   let count = 0;
   for (let i = 0; i < n; i++) {
     const c0 = process.cpuUsage();
@@ -111,14 +127,21 @@ async function ours(fn: () => Promise<{ length: number }>, n: number, into: Samp
     into.wall.push(Number(process.hrtime.bigint() - t0));
     const c = process.cpuUsage(c0);
     into.cpu.push((c.user + c.system) * 1000);
+    into.round.push(round);
     count = r.length;
+    // Outside the timed part, as in pyclient.py.
+    let params = 0;
+    for (const x of r) if ("params" in x) params += (x as unknown as DomainStatsRecord).params.size;
+    if (params > 0) into.params.push(params);
   }
   return count;
 }
 
-function add(into: Samples, r: { wall: number[]; cpu: number[] }): void {
+function add(into: Samples, r: { wall: number[]; cpu: number[]; params?: number[] }, round = 0): void {
   into.wall.push(...r.wall);
   into.cpu.push(...r.cpu);
+  for (let i = 0; i < r.wall.length; i++) into.round.push(round);
+  if (r.params) into.params.push(...r.params);
 }
 
 function pct(xs: number[], p: number): number {
@@ -136,28 +159,100 @@ function ms(ns: number): string {
 }
 const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
 
+/** Samples grouped by round. */
+function byRound(s: Samples): Map<number, number[]> {
+  const m = new Map<number, number[]>();
+  s.wall.forEach((w, i) => {
+    const r = s.round[i]!;
+    const xs = m.get(r);
+    if (xs) xs.push(w);
+    else m.set(r, [w]);
+  });
+  return m;
+}
+
+/** Ratio of s's median latency to base's in each round both ran in. */
+function roundRatios(s: Samples, base: Samples): number[] {
+  const a = byRound(s);
+  const b = byRound(base);
+  const out: number[] = [];
+  for (const [r, xs] of a) {
+    const ys = b.get(r);
+    if (ys) out.push(median(xs) / median(ys));
+  }
+  return out;
+}
+
+/** Deterministic PRNG (mulberry32) so a run's bootstrap is reproducible from its samples. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Bootstrap 95% interval of median(s) / median(base), resampling whole rounds (they share the noise). */
+function bootstrapRatio(s: Samples, base: Samples, iterations = 2000): [number, number] {
+  const a = byRound(s);
+  const b = byRound(base);
+  const rounds = [...a.keys()].filter((r) => b.has(r));
+  const rand = rng(0x6b766d6e);
+  const stats: number[] = [];
+  for (let it = 0; it < iterations; it++) {
+    const xs: number[] = [];
+    const ys: number[] = [];
+    for (let k = 0; k < rounds.length; k++) {
+      const r = rounds[Math.floor(rand() * rounds.length)]!;
+      xs.push(...a.get(r)!);
+      ys.push(...b.get(r)!);
+    }
+    stats.push(median(xs) / median(ys));
+  }
+  return [pct(stats, 2.5), pct(stats, 97.5)];
+}
+
 function table(title: string, rows: [string, Samples][], ref: string): string {
   const base = rows.find(([n]) => n === ref)![1];
   const out = [
     `### ${title}`,
     "",
-    "| client | calls | latency median | latency p95 | client CPU/call (median) | latency vs C (median / p95) | CPU vs C |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| client | calls | latency median | latency p95 | client CPU/call (median) | latency vs C (median / p95) | per-round latency ratio (p10 / median / p90) | ratio of medians, bootstrap 95% | CPU vs C |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   ];
   for (const [name, s] of rows) {
+    const rr = roundRatios(s, base);
+    const [lo, hi] = bootstrapRatio(s, base);
+    const spread =
+      s === base ? "" : `${ratio(pct(rr, 10), 1)} / ${ratio(median(rr), 1)} / ${ratio(pct(rr, 90), 1)}`;
+    const ci = s === base ? "" : `${ratio(lo, 1)} to ${ratio(hi, 1)}`;
     out.push(
       `| ${name} | ${s.wall.length} | ${ms(median(s.wall))} | ${ms(pct(s.wall, 95))} | ${ms(median(s.cpu))} | ` +
         `${ratio(median(s.wall), median(base.wall))} / ${ratio(pct(s.wall, 95), pct(base.wall, 95))} | ` +
-        `${ratio(median(s.cpu), median(base.cpu))} |`,
+        `${spread} | ${ci} | ${ratio(median(s.cpu), median(base.cpu))} |`,
     );
   }
   return out.join("\n");
 }
 
-/** Rotating order per round so no client always runs first (after a quiet period) or last. */
-function rotated<T>(xs: T[], round: number): T[] {
-  const k = round % xs.length;
-  return [...xs.slice(k), ...xs.slice(0, k)];
+/** "kvmon: 3 of 400 replies partial (fewer than 122 params); ..." for the bulk stats clients. */
+function partials(rows: [string, Samples][]): string {
+  const full = Math.max(...rows.flatMap(([, s]) => s.params));
+  const parts = rows
+    .filter(([, s]) => s.params.length > 0)
+    .map(([n, s]) => `${n}: ${s.params.filter((p) => p < full).length} of ${s.params.length}`);
+  return `Replies with fewer than the full ${full} typed params (NOWAIT skipped a busy domain's groups): ${parts.join("; ")}.`;
+}
+
+/**
+ * The two libraries in alternating order per round, then the rest (virsh) last: each library runs first in
+ * a round (right after the previous round's virsh) and second equally often.
+ */
+function balanced<T>(pair: [T, T], round: number, rest: T[] = []): T[] {
+  return [...(round % 2 === 0 ? pair : [pair[1], pair[0]]), ...rest];
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -175,19 +270,19 @@ async function labBench(py: PyClient, c: LibvirtClient): Promise<{ md: string; r
   const pyCall = { op: "stats", n: CALLS, stats: 0, flags: FLAGS, domains: LAB_GUESTS };
   const s = { [KVMON]: empty(), [C_LIB]: empty(), [VIRSH_P]: empty() };
   // Warm up both libraries (JIT, connection, the daemon's caches).
-  await ours(call, 20, empty());
-  await py.cmd({ ...pyCall, n: 20 });
+  await ours(call, 30, empty());
+  await py.cmd({ ...pyCall, n: 30 });
   await py.cmd({ op: "virsh", n: 1, argv: virshArgv });
   for (let round = 0; round < ROUNDS; round++) {
-    for (const who of rotated([KVMON, C_LIB, VIRSH_P], round)) {
+    for (const who of balanced([KVMON, C_LIB], round, [VIRSH_P])) {
       if (who === KVMON) {
-        const n = await ours(call, CALLS, s[KVMON]);
+        const n = await ours(call, CALLS, s[KVMON], round);
         if (n !== doms.length) throw new Error(`kvmon got ${n} records`);
       } else if (who === C_LIB) {
         const r = await py.cmd(pyCall);
         if (r.count !== doms.length) throw new Error(`python got ${r.count} records`);
-        add(s[C_LIB], r);
-      } else add(s[VIRSH_P], await py.cmd({ op: "virsh", n: VIRSH, argv: virshArgv }));
+        add(s[C_LIB], r, round);
+      } else add(s[VIRSH_P], await py.cmd({ op: "virsh", n: VIRSH, argv: virshArgv }), round);
     }
   }
   const recs = await call();
@@ -195,15 +290,12 @@ async function labBench(py: PyClient, c: LibvirtClient): Promise<{ md: string; r
   const title =
     `Bulk stats (CONNECT_GET_ALL_DOMAIN_STATS, all groups, NOWAIT) of ${LAB_GUESTS.join(" + ")} on ${URI}: ` +
     `${params} typed params per reply`;
-  const md = table(
-    title,
-    [
-      [KVMON, s[KVMON]],
-      [C_LIB, s[C_LIB]],
-      [VIRSH_P, s[VIRSH_P]],
-    ],
-    C_LIB,
-  );
+  const rows: [string, Samples][] = [
+    [KVMON, s[KVMON]],
+    [C_LIB, s[C_LIB]],
+    [VIRSH_P, s[VIRSH_P]],
+  ];
+  const md = `${table(title, rows, C_LIB)}\n\n${partials(rows)}`;
   return { md, record: recs[0]! };
 }
 
@@ -252,7 +344,7 @@ async function phases(): Promise<string> {
     const before: number[] = [];
     const daemon: number[] = [];
     const after: number[] = [];
-    for (let i = 0; i < 10 * CALLS; i++) {
+    for (let i = 0; i < 100; i++) {
       const t0 = process.hrtime.bigint();
       await call();
       const t1 = process.hrtime.bigint();
@@ -391,13 +483,13 @@ async function manyBench(py: PyClient): Promise<string> {
     await py2.cmd({ op: "stats", n: 10, stats: 0, flags: 0 });
     if (n1 !== DOMAINS || n2 !== DOMAINS) throw new Error(`expected ${DOMAINS} domains, got ${n1} / ${n2}`);
     for (let round = 0; round < ROUNDS; round++) {
-      for (const who of rotated([KVMON, C_LIB], round)) {
+      for (const who of balanced([KVMON, C_LIB], round)) {
         if (who === KVMON) {
-          await ours(() => c.listAllDomains(0), CALLS, list[KVMON]);
-          await ours(() => c.getAllDomainStats({ stats: 0, flags: 0 }), CALLS, stats[KVMON]);
+          await ours(() => c.listAllDomains(0), CALLS, list[KVMON], round);
+          await ours(() => c.getAllDomainStats({ stats: 0, flags: 0 }), CALLS, stats[KVMON], round);
         } else {
-          add(list[C_LIB], await py2.cmd({ op: "list", n: CALLS, flags: 0 }));
-          add(stats[C_LIB], await py2.cmd({ op: "stats", n: CALLS, stats: 0, flags: 0 }));
+          add(list[C_LIB], await py2.cmd({ op: "list", n: CALLS, flags: 0 }), round);
+          add(stats[C_LIB], await py2.cmd({ op: "stats", n: CALLS, stats: 0, flags: 0 }), round);
         }
       }
     }

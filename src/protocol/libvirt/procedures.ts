@@ -15,6 +15,9 @@ const domFlags = x.struct({ dom: domain, flags: x.uint });
 const domRet = x.struct({ dom: domain });
 
 /** remote_domain_stats_record<DOMAIN_LIST_MAX>, decoded straight into DomainStatsRecord with a Map. */
+/** Field names of bulk stats records, kept across replies (decoding is synchronous, so one is enough). */
+const statsFieldNames = new FieldNameCache();
+
 const domainStatsRecords: Codec<DomainStatsRecord[]> = {
   minSize: 4,
   encode(w, records) {
@@ -31,11 +34,10 @@ const domainStatsRecords: Codec<DomainStatsRecord[]> = {
   decode(r: XdrReader) {
     const n = r.length(DOMAIN_LIST_MAX, domain.minSize + 4);
     const out: DomainStatsRecord[] = [];
-    const names = new FieldNameCache();
     for (let i = 0; i < n; i++) {
       const d = domain.decode(r);
       const params = new Map<string, TypedParamValue>();
-      readTypedParamsMap(r, params, undefined, names);
+      readTypedParamsMap(r, params, undefined, statsFieldNames);
       out.push({ domain: d, params });
     }
     return out;

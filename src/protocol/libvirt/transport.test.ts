@@ -7,7 +7,8 @@ import path from "node:path";
 import { after, test } from "node:test";
 import tls from "node:tls";
 import { ConnectionClosedError } from "./errors.ts";
-import { connectTcp, connectTls, connectUnix, type Transport } from "./transport.ts";
+import { Framer } from "./framer.ts";
+import { connectTcp, connectTls, connectUnix, READ_BUFFER_SIZE, type Transport } from "./transport.ts";
 
 const dir = mkdtempSync(path.join(tmpdir(), "kvmon-transport-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -31,7 +32,7 @@ async function roundTrip(t: Transport): Promise<void> {
   const data = new Promise<void>((resolve) => {
     t.start({
       data: (c) => {
-        got.push(c);
+        got.push(Buffer.from(c)); // a view of the read buffer: copy what is kept
         if (Buffer.concat(got).toString() === "ping") resolve();
       },
       close: (e) => closed?.(e),
@@ -110,4 +111,39 @@ test("tls: client certificate, then libvirt's one-byte check before data flows",
     connectTls("localhost", 1, { ...files, ca: path.join(dir, "none.pem") }, 1000),
     /cannot read/,
   );
+});
+
+test("unix transport reads into one reused buffer: chunks are views, framed packets stay intact", async () => {
+  const sock = path.join(dir, "frames.sock");
+  // Small packets, one spanning several 64 KiB reads, small ones again: all in one burst.
+  const sizes = [28, 100, READ_BUFFER_SIZE * 3 + 123, 28, 4096, 60];
+  const packets = sizes.map((n, i) => {
+    const p = Buffer.alloc(n, i + 1);
+    p.writeUInt32BE(n, 0);
+    return p;
+  });
+  const server = net.createServer((s) => s.end(Buffer.concat(packets)));
+  await new Promise<void>((r) => server.listen(sock, r));
+  const t = await connectUnix(sock, 2000);
+  const framer = new Framer();
+  const got: Buffer[] = [];
+  const bufs = new Set<ArrayBufferLike>();
+  await new Promise<void>((resolve) => {
+    t.start({
+      data: (c) => {
+        bufs.add(c.buffer);
+        // The framer copies partial packets; whole ones are views and must be used before returning.
+        for (const p of framer.push(c)) got.push(Buffer.from(p));
+      },
+      close: () => resolve(),
+    });
+  });
+  await t.close();
+  server.close();
+  assert.equal(bufs.size, 1, "every chunk was a view of the same buffer");
+  assert.deepEqual(
+    got.map((p) => p.length),
+    sizes,
+  );
+  got.forEach((p, i) => assert.ok(p.equals(packets[i]!), `packet ${i} intact`));
 });

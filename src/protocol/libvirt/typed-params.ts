@@ -34,15 +34,19 @@ function readValue(r: XdrReader, type: number, at: number): TypedParamValue {
 }
 
 /**
- * Remembers the field names of the previous record by position. Bulk stats repeat the same names in the same
- * order for every domain, so comparing the bytes with the previous record's (same buffer, no allocation) and
- * reusing its string skips the UTF-8 decode and lets the Map reuse the string's cached hash. This halves the
- * time to decode 1000 domains.
+ * Remembers field names by position. Bulk stats repeat the same names in the same order for every domain and
+ * in every reply, so comparing the wire bytes with the name remembered at that position (no allocation) and
+ * reusing that string skips the string decode and lets the Map reuse the string's cached hash. One cache
+ * kept across replies (procedures.ts keeps one for bulk stats) serves the first record of each reply too.
+ * Only ASCII names are remembered (their bytes are their char codes, so the comparison is exact), and only at
+ * the first MAX_CACHED_FIELDS positions, so a hostile reply cannot make it grow without bound.
  */
 export class FieldNameCache {
-  offsets: number[] = [];
-  names: string[] = [];
+  readonly names: string[] = [];
 }
+
+/** Positions remembered by a FieldNameCache (records have ~60 to ~300 params). */
+export const MAX_CACHED_FIELDS = 4096;
 
 function readFieldName(r: XdrReader, i: number, cache: FieldNameCache | undefined): string {
   if (cache === undefined) return r.string(STRING_MAX);
@@ -51,25 +55,23 @@ function readFieldName(r: XdrReader, i: number, cache: FieldNameCache | undefine
   r.need(padded);
   const buf = r.buf;
   const start = r.pos;
-  const prev = cache.offsets[i];
-  const prevName = cache.names[i];
-  let name: string | undefined;
-  if (prev !== undefined && prevName !== undefined && buf.readUInt32BE(prev - 4) === n) {
-    let same = true;
-    for (let k = 0; k < n; k++) {
-      if (buf[start + k] !== buf[prev + k]) {
-        same = false;
-        break;
-      }
-    }
-    if (same) name = prevName;
-  }
-  if (name === undefined) {
-    name = buf.toString("utf8", start, start + n);
-    cache.names[i] = name;
-  }
-  cache.offsets[i] = start;
   r.pos = start + padded;
+  const prev = cache.names[i];
+  if (prev !== undefined && prev.length === n) {
+    let k = 0;
+    while (k < n && prev.charCodeAt(k) === buf[start + k]) k++;
+    if (k === n) return prev;
+  }
+  let ascii = true;
+  for (let k = 0; k < n; k++) {
+    if (buf[start + k]! > 0x7f) {
+      ascii = false;
+      break;
+    }
+  }
+  if (!ascii) return buf.toString("utf8", start, start + n);
+  const name = buf.toString("latin1", start, start + n);
+  if (i < MAX_CACHED_FIELDS) cache.names[i] = name;
   return name;
 }
 

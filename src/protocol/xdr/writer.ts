@@ -120,8 +120,8 @@ export class XdrWriter {
     const p = (4 - (len & 3)) & 3;
     if (p === 0) return;
     this.ensure(p);
-    this.buf.fill(0, this.pos, this.pos + p);
-    this.pos += p;
+    // At most 3 bytes: a loop beats Buffer.fill's call into C++.
+    for (let i = 0; i < p; i++) this.buf[this.pos++] = 0;
   }
 
   /** Overwrites a uint at an absolute offset already written (used for the packet length word). */
