@@ -54,8 +54,14 @@ function reportError(error: unknown, io: CliIo): number {
     io.err(`kvmon: ${error.message}\n(see 'kvmon --help')\n`);
     return 2;
   }
-  if (error instanceof CliError) {
-    io.err(`kvmon: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ""}`);
+  // Lower layers (lab, agent) raise their own error classes; any error carrying a hint is one the operator
+  // can act on, so it is printed without a stack, like a CliError.
+  if (
+    error instanceof CliError ||
+    (error instanceof Error && typeof (error as { hint?: unknown }).hint === "string")
+  ) {
+    const hint = (error as { hint?: string }).hint;
+    io.err(`kvmon: ${error.message}\n${hint ? `hint: ${hint}\n` : ""}`);
     return 1;
   }
   const e = error as Error;

@@ -13,7 +13,10 @@ export const MAX_VMS = 16;
 /** XML namespace of the marker element `<kvmon:lab .../>` in each lab domain's `<metadata>`. */
 export const LAB_NS = "https://kvmon.dev/lab";
 
-/** Debian packages the lab needs on the host. python3-minimal gives /usr/bin/python3 for raw L2 frames. */
+/**
+ * Debian packages the lab needs on the host. python3-minimal gives /usr/bin/python3 for raw L2 frames;
+ * openssl makes the lab's PKI for libvirtd's TLS listener.
+ */
 export const LAB_PACKAGES = [
   "qemu-system-x86",
   "qemu-utils",
@@ -23,6 +26,7 @@ export const LAB_PACKAGES = [
   "busybox-static",
   "e2fsprogs",
   "python3-minimal",
+  "openssl",
 ] as const;
 
 /** Guest sizing (the lab recipe: enough for busybox + qemu-ga, small enough for several TCG guests). */

@@ -1,12 +1,17 @@
 /**
- * Errors of the lab layer. Every one is a CliError, so `kvmon lab` prints its message and hint in one place
- * (src/cli/main.ts); code that drives the lab (tests, benchmarks) can still tell them apart by class.
+ * Errors of the lab layer. Each carries a `hint` for the operator, which the CLI prints in one place
+ * (src/cli/main.ts) without the lab knowing about the CLI; code that drives the lab (tests, benchmarks) can
+ * still tell them apart by class.
  */
-import { CliError } from "../cli/errors.ts";
 
-/** Any lab failure the operator can act on. */
-export class LabError extends CliError {
+/** Any lab failure the operator can act on; `hint` says what to do about it. */
+export class LabError extends Error {
   override name = "LabError";
+  readonly hint: string | undefined;
+  constructor(message: string, options?: { hint?: string; cause?: unknown }) {
+    super(message, { cause: options?.cause });
+    this.hint = options?.hint;
+  }
 }
 
 /** A subprocess that failed, timed out or could not be started. Keeps its stderr for the message. */

@@ -1,6 +1,6 @@
 /**
  * Reconnect against the real daemon: libvirtd is restarted (SIGTERM to the pid in /run/libvirtd.pid, then
- * `libvirtd -d`) under a connected ReconnectingLibvirtConnection. QEMU guests outlive libvirtd, so the lab
+ * started again the lab's way) under a connected ReconnectingLibvirtConnection. QEMU guests outlive libvirtd, so the lab
  * guests keep running. Calls in flight must fail at once with ConnectionClosedError, calls made while the
  * daemon is down fail at once with NotConnectedError, and the connection must be usable again within seconds
  * of the daemon coming back. libvirtd is running again afterwards whatever happens (finally), and the lab
@@ -114,7 +114,8 @@ test("reconnect: libvirtd restarted under a connected client", async (t) => {
 
         await waitExit(pid, 30_000);
         const tStart = performance.now();
-        await exec("libvirtd", ["-d"], { timeout: 30_000 });
+        // Started the lab's way (with its loopback TCP/TLS listeners), so later tests find the same daemon.
+        await ensureDaemons(() => {});
         const second = await conn.waitConnected(30_000);
         const upMs = performance.now() - tStart;
         const totalMs = performance.now() - tKill;
@@ -148,7 +149,7 @@ test("reconnect: libvirtd restarted under a connected client", async (t) => {
         assert.ok(seen.includes(LifecycleEventType.STARTED), `events after reconnect: ${seen}`);
         t.diagnostic(
           `${failed.length}/200 in-flight calls interrupted, all settled ${settledMs.toFixed(0)} ms after SIGTERM; ` +
-            `usable ${upMs.toFixed(0)} ms after 'libvirtd -d' was started (${totalMs.toFixed(0)} ms after SIGTERM, ` +
+            `usable ${upMs.toFixed(0)} ms after libvirtd was started (${totalMs.toFixed(0)} ms after SIGTERM, ` +
             `${failures.length} failed attempts in between)`,
         );
         // Generous bounds: a loaded CI machine must not flake, a hang or a lost reconnect must fail.

@@ -1,8 +1,8 @@
 /** `kvmon lab` argument handling (src/cli/commands/lab.ts): every bad command line fails before any work. */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { CliIo } from "../cli/command.ts";
-import { run } from "../cli/main.ts";
+import type { CliIo } from "../command.ts";
+import { run } from "../main.ts";
 
 async function kvmon(...argv: string[]) {
   const io = { stdout: "", stderr: "" };

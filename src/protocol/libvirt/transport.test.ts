@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, test } from "node:test";
 import tls from "node:tls";
-import { ConnectionClosedError } from "./errors.ts";
+import { ConnectionClosedError, TimeoutError } from "./errors.ts";
 import { Framer } from "./framer.ts";
 import { connectTcp, connectTls, connectUnix, READ_BUFFER_SIZE, type Transport } from "./transport.ts";
 
@@ -44,6 +45,64 @@ async function roundTrip(t: Transport): Promise<void> {
   assert.equal(await closedP, undefined);
   assert.throws(() => t.write(Buffer.from("x")), ConnectionClosedError);
 }
+
+// First in this file, so no socket of another test is still closing while it counts them.
+test("tls: a reset, a close or silence after the handshake fail typed, and release the socket", async () => {
+  const key = path.join(dir, "key2.pem");
+  const cert = path.join(dir, "cert2.pem");
+  execFileSync(
+    "openssl",
+    ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1"].concat([
+      "-subj",
+      "/CN=localhost",
+      "-addext",
+      "subjectAltName=DNS:localhost",
+    ]),
+    { stdio: "ignore" },
+  );
+  const files = { ca: cert, cert, key };
+  const sockets = () =>
+    process.getActiveResourcesInfo().filter((r) => r === "TCPSocketWrap" || r === "TCPServerWrap").length;
+  const baseline = sockets();
+  // libvirtd refusing a client certificate, as seen with TLS 1.3 (the client's handshake is already done):
+  // the connection is reset or closed where the check byte should be; or nothing comes at all.
+  type Behaviour = (s: tls.TLSSocket, raw: net.Socket) => void;
+  const behaviours: [string, Behaviour, RegExp, typeof ConnectionClosedError | typeof TimeoutError][] = [
+    ["reset", (_s, raw) => raw.resetAndDestroy(), /^tls:localhost:\d+: .*ECONNRESET/, ConnectionClosedError],
+    ["close", (s) => s.end(), /server closed the connection after TLS handshake/, ConnectionClosedError],
+    ["silence", () => {}, /waiting for the TLS check byte timed out/, TimeoutError],
+  ];
+  for (const [what, behave, message, type] of behaviours) {
+    const raws: net.Socket[] = [];
+    const server = net.createServer((raw) => {
+      raws.push(raw);
+      raw.on("error", () => {});
+      const s = new tls.TLSSocket(raw, { isServer: true, key: readFileSync(key), cert: readFileSync(cert) });
+      s.on("error", () => {});
+      s.once("secure", () => setTimeout(() => behave(s, raw), 20));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as net.AddressInfo).port;
+    try {
+      await assert.rejects(connectTls("localhost", port, files, 500), (e) => {
+        assert.ok(e instanceof type, `${what}: ${String(e)}`);
+        assert.match((e as Error).message, message, what);
+        return true;
+      });
+    } finally {
+      // The server's side of each connection, awaited until its handle is closed.
+      await Promise.all(raws.map((r) => (r.closed ? undefined : (r.destroy(), once(r, "close")))));
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+    // Nothing of the connection is left: a TLS socket's TCP handle closes a few loop turns after its 'close'.
+    for (let i = 0; i < 100 && sockets() !== baseline; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(
+      sockets(),
+      baseline,
+      `${what}: sockets left ${JSON.stringify(process.getActiveResourcesInfo())}`,
+    );
+  }
+});
 
 test("unix and tcp transports carry bytes and report close", async () => {
   const sock = path.join(dir, "s.sock");

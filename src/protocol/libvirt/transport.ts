@@ -109,6 +109,20 @@ export class SocketTransport implements Transport {
   }
 }
 
+/**
+ * Destroys `socket` and resolves on its 'close': a failed connect rejects only after that, and later 'error'
+ * events on it are swallowed instead of being uncaught. (A TLS socket's TCP handle is released a few loop
+ * turns after its 'close'.)
+ */
+function destroyed(socket: net.Socket): Promise<void> {
+  return new Promise((resolve) => {
+    socket.on("error", () => {});
+    if (socket.closed) resolve();
+    else socket.once("close", () => resolve());
+    socket.destroy();
+  });
+}
+
 /** Connects `socket`, rejecting with TimeoutError after timeoutMs (the socket is destroyed then). */
 function connectWithTimeout(
   socket: net.Socket,
@@ -117,21 +131,22 @@ function connectWithTimeout(
   timeoutMs: number,
 ): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new TimeoutError(`connecting to ${what}`, timeoutMs));
-    }, timeoutMs);
-    const onError = (e: Error) => {
+    const fail = (e: Error) => {
       clearTimeout(timer);
-      socket.destroy();
-      reject(new ConnectionClosedError(`cannot connect to ${what}: ${e.message}`, { cause: e }));
+      socket.off("error", onError);
+      socket.off(readyEvent, onReady);
+      void destroyed(socket).then(() => reject(e));
     };
-    socket.once("error", onError);
-    socket.once(readyEvent, () => {
+    const timer = setTimeout(() => fail(new TimeoutError(`connecting to ${what}`, timeoutMs)), timeoutMs);
+    const onError = (e: Error) =>
+      fail(new ConnectionClosedError(`cannot connect to ${what}: ${e.message}`, { cause: e }));
+    const onReady = () => {
       clearTimeout(timer);
       socket.off("error", onError);
       resolve(socket);
-    });
+    };
+    socket.once("error", onError);
+    socket.once(readyEvent, onReady);
   });
 }
 
@@ -208,10 +223,9 @@ function readTlsCheckByte(socket: net.Socket, what: string, timeoutMs: number): 
       clearTimeout(timer);
       socket.off("readable", onReadable);
       socket.off("close", onClose);
-      if (e) {
-        socket.destroy();
-        reject(e);
-      } else resolve();
+      socket.off("error", onError);
+      if (e) void destroyed(socket).then(() => reject(e));
+      else resolve();
     };
     const timer = setTimeout(
       () => done(new TimeoutError(`${what}: waiting for the TLS check byte`, timeoutMs)),
@@ -219,6 +233,14 @@ function readTlsCheckByte(socket: net.Socket, what: string, timeoutMs: number): 
     );
     const onClose = () =>
       done(new ConnectionClosedError(`${what}: server closed the connection after TLS handshake`));
+    // libvirtd refusing our certificate may reset the connection here (TLS 1.3: our handshake is done by
+    // then); without this listener that 'error' would be uncaught.
+    const onError = (e: Error) =>
+      done(
+        new ConnectionClosedError(`${what}: connection failed after TLS handshake: ${e.message}`, {
+          cause: e,
+        }),
+      );
     const onReadable = () => {
       const b = socket.read(1) as Buffer | null;
       if (b === null) return;
@@ -230,6 +252,7 @@ function readTlsCheckByte(socket: net.Socket, what: string, timeoutMs: number): 
     };
     socket.on("readable", onReadable);
     socket.once("close", onClose);
+    socket.once("error", onError);
     onReadable();
   });
 }
