@@ -4,21 +4,17 @@
  * touching real guests. The lab's guests are only read, never changed.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { after, before, test } from "node:test";
-import { promisify } from "node:util";
+import { exec, sortedLines, virsh, withClient } from "../libvirt-helpers.ts";
 import {
   DomainStatsFlag,
   ErrorCode,
-  LibvirtClient,
   LibvirtError,
   type LifecycleEvent,
   LifecycleEventType,
   P,
 } from "../../src/protocol/libvirt/index.ts";
-
-const exec = promisify(execFile);
 
 const unhandled: unknown[] = [];
 const onUnhandled = (e: unknown) => unhandled.push(e);
@@ -27,30 +23,6 @@ after(() => {
   process.off("unhandledRejection", onUnhandled);
   assert.deepEqual(unhandled, [], "unhandled promise rejections");
 });
-
-async function virsh(uri: string, ...args: string[]): Promise<string> {
-  return (await exec("virsh", ["-q", "-c", uri, ...args], { timeout: 30_000 })).stdout;
-}
-
-const names = (s: string) =>
-  s
-    .split("\n")
-    .map((l) => l.trim())
-    .filter(Boolean)
-    .sort();
-
-async function withClient<T>(
-  uri: string,
-  opts: { readOnly?: boolean },
-  fn: (c: LibvirtClient) => Promise<T>,
-) {
-  const c = await LibvirtClient.open(uri, opts);
-  try {
-    return await fn(c);
-  } finally {
-    await c.close();
-  }
-}
 
 test("qemu:///system read-write: versions, node info and the domain list match virsh", async () => {
   await withClient("qemu:///system", {}, async (c) => {
@@ -68,7 +40,7 @@ test("qemu:///system read-write: versions, node info and the domain list match v
     const doms = await c.listAllDomains();
     assert.deepEqual(
       doms.map((d) => d.name).sort(),
-      names(await virsh("qemu:///system", "list", "--all", "--name")),
+      sortedLines(await virsh("qemu:///system", "list", "--all", "--name")),
     );
     for (const d of doms) {
       assert.deepEqual(await c.lookupByUuid(d.uuid), d);
@@ -101,7 +73,7 @@ test("qemu:///system read-only: bulk stats of running guests have the same field
   await withClient(uri, { readOnly: true }, async (c) => {
     // The agent's flags: active domains, never wait on a busy domain's job lock.
     const records = await c.getAllDomainStats({ flags: DomainStatsFlag.ACTIVE | DomainStatsFlag.NOWAIT });
-    const running = names(await virsh(uri, "list", "--name"));
+    const running = sortedLines(await virsh(uri, "list", "--name"));
     assert.deepEqual(records.map((r) => r.domain.name).sort(), running);
     for (const r of records) {
       const keys = (await virsh(uri, "domstats", r.domain.name))
@@ -122,7 +94,7 @@ test("test+unix:///default: bulk stats equal virsh domstats", async () => {
   await withClient(uri, {}, async (c) => {
     assert.equal(await c.type(), "TEST");
     const records = await c.getAllDomainStats();
-    const running = names(await virsh(uri, "list", "--name"));
+    const running = sortedLines(await virsh(uri, "list", "--name"));
     assert.deepEqual(
       records.map((r) => r.domain.name).sort(),
       (await c.listAllDomains()).map((d) => d.name).sort(),

@@ -6,26 +6,18 @@
  * errors, never a hang. Read only: the lab guests are not changed.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { promisify } from "node:util";
+import { exec, sortedLines, virsh, withClient } from "../libvirt-helpers.ts";
 import { labPaths } from "../../src/lab/config.ts";
 import { ensureDaemons } from "../../src/lab/daemons.ts";
 import { TCP_URI, TLS_URI } from "../../src/lab/libvirtd-conf.ts";
 import { withLabLock } from "../../src/lab/lock.ts";
 import { ensureLabPki, type LabPki, labPkiPaths } from "../../src/lab/pki.ts";
-import {
-  ConnectionClosedError,
-  LibvirtClient,
-  type LibvirtClientOptions,
-  TimeoutError,
-} from "../../src/protocol/libvirt/index.ts";
+import { ConnectionClosedError, LibvirtClient, TimeoutError } from "../../src/protocol/libvirt/index.ts";
 import { labGuests } from "../lab.ts";
-
-const exec = promisify(execFile);
 
 const pki = labPkiPaths(labPaths().root);
 const tlsFiles = { ca: pki.caCert, cert: pki.clientCert, key: pki.clientKey };
@@ -56,37 +48,13 @@ after(async () => {
   assert.deepEqual(unhandled, [], "unhandled promise rejections");
 });
 
-async function virsh(uri: string, ...args: string[]): Promise<string> {
-  return (await exec("virsh", ["-q", "-c", uri, ...args], { timeout: 30_000 })).stdout;
-}
-
-const lines = (s: string) =>
-  s
-    .split("\n")
-    .map((l) => l.trim())
-    .filter(Boolean)
-    .sort();
-
-async function withClient<T>(
-  uri: string,
-  opts: LibvirtClientOptions,
-  fn: (c: LibvirtClient) => Promise<T>,
-): Promise<T> {
-  const c = await LibvirtClient.open(uri, opts);
-  try {
-    return await fn(c);
-  } finally {
-    await c.close();
-  }
-}
-
 /** What every transport must give: hostname, the domain list as virsh sees it, bulk stats of a lab guest. */
 async function checkConnection(c: LibvirtClient, virshUri: string, sentUri: string): Promise<void> {
   assert.equal(await c.uri(), sentUri, "the name sent in CONNECT_OPEN: no host, port or client params");
   assert.equal(await c.hostname(), (await exec("hostname", [], { timeout: 10_000 })).stdout.trim());
   assert.equal(await c.hostname(), (await virsh(virshUri, "hostname")).trim());
   const ours = (await c.listAllDomains()).map((d) => d.name).sort();
-  assert.deepEqual(ours, lines(await virsh(virshUri, "list", "--all", "--name")));
+  assert.deepEqual(ours, sortedLines(await virsh(virshUri, "list", "--all", "--name")));
   for (const g of labGuests) assert.ok(ours.includes(g), `${g} listed`);
 
   const dom = await c.lookupByName(labGuests[0]!);
