@@ -65,3 +65,14 @@ test("reconnect invalidates everything; undefine and retain drop entries", async
   cache.retain(new Set());
   assert.equal(cache.get(dom.uuid), undefined);
 });
+
+test("a domain that vanished before its XML could be read leaves no open problem behind", async () => {
+  const source = new FakeSource();
+  const problems = new ProblemLog(new Logger(() => {}));
+  const cache = new MetadataCache(source, problems, { timeoutMs: 1000 });
+  const dom = loadStats("tcg-1.stats").record.domain;
+  await cache.refresh([dom]); // no XML: fails like "Domain not found"
+  assert.deepEqual(problems.openKeys(), [`metadata:${dom.uuid}`]);
+  cache.retain(new Set()); // next collection: the domain is gone
+  assert.deepEqual(problems.openKeys(), []);
+});

@@ -49,6 +49,7 @@ export class MetadataCache {
     this.deviceTriggered.delete(e.domain.uuid);
     if (e.event === LifecycleEventType.UNDEFINED) {
       this.entries.delete(e.domain.uuid);
+      this.problems.forget(`metadata:${e.domain.uuid}`);
       return;
     }
     const entry = this.entries.get(e.domain.uuid);
@@ -83,7 +84,12 @@ export class MetadataCache {
 
   /** Drops entries for domains that no longer exist. */
   retain(uuids: ReadonlySet<string>): void {
-    for (const k of this.entries.keys()) if (!uuids.has(k)) this.entries.delete(k);
+    for (const k of this.entries.keys()) {
+      if (uuids.has(k)) continue;
+      this.entries.delete(k);
+      // A fetch that failed because the domain vanished left its problem open: nothing will resolve it now.
+      this.problems.forget(`metadata:${k}`);
+    }
     for (const k of this.deviceTriggered) if (!uuids.has(k)) this.deviceTriggered.delete(k);
   }
 
