@@ -259,3 +259,52 @@ test("an unexpected exception inside a collection is logged, never an unhandled 
   await t.agent.tick();
   assert.equal(t.lines.filter((l) => l.msg === "collections work again").length, 1);
 });
+
+test("scheduler: a NEW libvirt connection is collected from at once, not up to an interval later", async () => {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const t = testAgent({ intervalMs: 3_600_000 }); // the interval alone would not tick again during this test
+  const waitFor = async (n: number) => {
+    for (let i = 0; i < 200 && t.agent.status.collections < n; i++) await sleep(10);
+  };
+  reply(t, "tcg-1.stats");
+  t.agent.start();
+  try {
+    await waitFor(1);
+    assert.equal(t.agent.status.collections, 1, "first collection as soon as connected");
+    // libvirtd restarted between two ticks: down (nothing to collect from), then a new connection.
+    t.source.setConnection({
+      connected: false,
+      state: "backoff",
+      generation: 1,
+      since: 0,
+      lastError: "closed",
+    });
+    await sleep(100);
+    assert.equal(t.agent.status.collections, 1, "nothing collected while disconnected");
+    reply(t, "tcg-2.stats");
+    t.source.setConnection({ connected: true, state: "connected", generation: 2, since: 0, lastError: null });
+    await waitFor(2);
+    assert.equal(t.agent.status.collections, 2, "collected on the new connection at once");
+    assert.equal(t.agent.snapshot()!.domains[0]!.stats.status, "ok");
+    // A failing call on a connection that stays up is not retried in a loop.
+    t.source.nextStats = () => new Error("internal error");
+    t.source.setConnection({ ...t.source.conn, generation: 3 });
+    await waitFor(3);
+    assert.equal(t.agent.status.consecutiveFailures, 1);
+    await sleep(200);
+    assert.equal(t.agent.status.collections, 3, "failed on the same connection: wait for the interval");
+    // A new connection while a collection is in flight: collected from again right after it, no overrun.
+    let release: (v: never[]) => void = () => {};
+    t.source.nextStats = () => new Promise((r) => (release = r));
+    t.source.setConnection({ ...t.source.conn, generation: 4 });
+    await waitFor(4);
+    t.source.setConnection({ ...t.source.conn, generation: 5 });
+    reply(t, "tcg-2.stats");
+    release([]);
+    await waitFor(5);
+    assert.equal(t.agent.status.collections, 5, "collected again after the in-flight one");
+    assert.equal(t.agent.status.skippedIntervals, 0, "no overrun");
+  } finally {
+    await t.agent.stop();
+  }
+});

@@ -62,6 +62,9 @@ export class Agent {
   private generation = -1;
   private inFlight: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private running = false;
+  /** A new connection came up during a collection: collect again as soon as it ends. */
+  private collectAgain = false;
   private events: AsyncIterator<unknown> | null = null;
   private readonly statsGroups: number;
   private nowait = true;
@@ -107,30 +110,42 @@ export class Agent {
 
   /** Starts the connection, the event consumer and the interval timer. */
   start(): void {
+    this.running = true;
     this.opts.source.start();
     void this.consumeEvents();
-    const loop = () => {
-      void this.tick().finally(() => {
-        if (this.timer !== null) this.timer = setTimeout(loop, this.delayToNextTick());
-      });
-    };
+    // A NEW connection (the first, or a reconnect after a libvirtd restart) is collected from at once rather
+    // than at the next interval, so samples resume within seconds of the daemon coming back (host info and
+    // metadata are re-read then too, see collect()). A failure on a connection that stays up (a libvirt error,
+    // a timeout) waits for the next interval as usual: a failing call is not retried in a loop.
+    this.opts.source.onConnected?.(() => {
+      if (!this.running) return;
+      if (this.inFlight) this.collectAgain = true;
+      else this.schedule(0);
+    });
     // First collection as soon as the connection is up (or after one interval, to report why not).
-    const startedAt = this.clock();
-    const first = () => {
-      if (this.timer === null) return;
-      const ready =
-        this.opts.source.connection().connected || this.clock() - startedAt >= this.opts.intervalMs;
-      this.timer = setTimeout(ready ? loop : first, ready ? 0 : 50);
-    };
-    this.timer = setTimeout(first, 0);
+    this.schedule(this.opts.source.connection().connected ? 0 : this.opts.intervalMs);
   }
 
   async stop(): Promise<void> {
+    this.running = false;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.events?.return?.();
     await this.inFlight?.catch(() => undefined);
     await this.opts.source.close();
+  }
+
+  /** The one pending timer: the next collection in `delayMs`, replacing any other already scheduled. */
+  private schedule(delayMs: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      void this.tick().finally(() => {
+        if (!this.running) return;
+        const again = this.collectAgain;
+        this.collectAgain = false;
+        this.schedule(again ? 0 : this.delayToNextTick());
+      });
+    }, delayMs);
   }
 
   /** Ticks stay aligned to the interval grid even when a collection takes a while. */

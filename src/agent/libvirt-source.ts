@@ -9,6 +9,9 @@ import type { DomainRef, DomainStatsRecord, LifecycleEvent, NodeInfo } from "../
 import { withTimeout } from "./errors.ts";
 import type { ConnectionStatus, HostSource, StatsRequest } from "./source.ts";
 
+/** Upper bound of the reconnect backoff. */
+export const MAX_RECONNECT_DELAY_MS = 5000;
+
 export interface LibvirtSourceOptions {
   uri: string;
   readOnly: boolean;
@@ -37,6 +40,9 @@ export class LibvirtSource implements HostSource {
       readOnly: opts.readOnly,
       callTimeoutMs: opts.callTimeoutMs,
       connectTimeoutMs: opts.connectTimeoutMs,
+      // The daemon is local and a connect attempt costs next to nothing: retry at least every 5 s (the client's
+      // default backoff grows to 30 s), so the agent resumes within seconds of a libvirtd restart.
+      maxDelayMs: MAX_RECONNECT_DELAY_MS,
       ...opts.reconnect,
     });
     this.conn.on("connected", () => {
@@ -54,6 +60,11 @@ export class LibvirtSource implements HostSource {
 
   start(): void {
     this.conn.start();
+  }
+
+  onConnected(listener: () => void): void {
+    // Registered after the constructor's own "connected" handler, so the status is already updated.
+    this.conn.on("connected", listener);
   }
 
   connection(): ConnectionStatus {

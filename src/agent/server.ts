@@ -77,7 +77,10 @@ export async function startAgent(
       : undefined,
   });
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  // Event-loop lag sampled once a second, not prom-client's default 100 times: each sample is a timer wake-up,
+  // and at 10 ms that alone cost more CPU than the collections (bench/agent). A stall still shows: it delays
+  // the sample.
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 1000 });
   const app = createApp(agent, {
     extraMetrics: async () => dropFamilies(await registry.metrics(), LINT_FAILING),
   });

@@ -36,6 +36,11 @@ export interface HostSource extends HostQueries {
   /** Lifecycle events across reconnects; ends when the source is closed. */
   lifecycleEvents(): AsyncIterable<LifecycleEvent>;
   connection(): ConnectionStatus;
+  /**
+   * Calls `listener` each time a new connection is up (after connection() reflects it). Optional: without it
+   * the agent collects from a new connection at the next interval.
+   */
+  onConnected?(listener: () => void): void;
   /** Starts connecting (returns at once; the connection comes up in the background). */
   start(): void;
   close(): Promise<void>;

@@ -69,6 +69,15 @@ export class FakeSource implements HostSource {
   connection(): ConnectionStatus {
     return this.conn;
   }
+  private readonly connectedListeners: (() => void)[] = [];
+  onConnected(listener: () => void): void {
+    this.connectedListeners.push(listener);
+  }
+  /** Sets the connection status; a connected one is announced as a new connection. */
+  setConnection(conn: ConnectionStatus): void {
+    this.conn = conn;
+    if (conn.connected) for (const l of this.connectedListeners) l();
+  }
   start(): void {}
   async close(): Promise<void> {
     this.events.close();
