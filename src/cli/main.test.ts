@@ -1,23 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { CliIo, Command } from "./command.ts";
+import type { Command } from "./command.ts";
 import { LabError } from "../lab/errors.ts";
 import { UsageError } from "./errors.ts";
+import { captureIo } from "./testing.ts";
 import { run } from "./main.ts";
-
-function capture(): CliIo & { stdout: string; stderr: string } {
-  const io = {
-    stdout: "",
-    stderr: "",
-    out: (t: string) => {
-      io.stdout += t;
-    },
-    err: (t: string) => {
-      io.stderr += t;
-    },
-  };
-  return io;
-}
 
 const echo: Command = {
   name: "echo",
@@ -34,13 +21,13 @@ const echo: Command = {
 };
 
 test("main help lists registered commands", async () => {
-  const io = capture();
+  const io = captureIo();
   assert.equal(await run(["--help"], io, [echo]), 0);
   assert.match(io.stdout, /echo\s+prints its arguments/);
 });
 
 test("command help and dispatch", async () => {
-  const io = capture();
+  const io = captureIo();
   assert.equal(await run(["echo", "--help"], io, [echo]), 0);
   assert.match(io.stdout, /Usage: kvmon echo/);
   assert.equal(await run(["echo", "a", "b"], io, [echo]), 0);
@@ -48,7 +35,7 @@ test("command help and dispatch", async () => {
 });
 
 test("unknown command and usage errors exit 2 with a message", async () => {
-  const io = capture();
+  const io = captureIo();
   assert.equal(await run(["nope"], io, [echo]), 2);
   assert.match(io.stderr, /unknown command 'nope'/);
   assert.equal(await run(["echo", "--bad"], io, [echo]), 2);
@@ -56,13 +43,13 @@ test("unknown command and usage errors exit 2 with a message", async () => {
 });
 
 test("an error from a lower layer with a hint prints message and hint, exit 1", async () => {
-  const io = capture();
+  const io = captureIo();
   assert.equal(await run(["echo", "--lab"], io, [echo]), 1);
   assert.equal(io.stderr, "kvmon: libvirtd will not start\nhint: look at /var/log/libvirt\n");
 });
 
 test("an unexpected error prints its message and exits 1", async () => {
-  const io = capture();
+  const io = captureIo();
   assert.equal(await run(["echo", "--bug"], io, [echo]), 1);
   assert.match(io.stderr, /^kvmon: x is undefined\n$/);
 });

@@ -2,25 +2,12 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { KEYS } from "../../agent/config.ts";
 import { collectors } from "../../collectors/registry.ts";
-import type { CliIo } from "../command.ts";
+
+import { captureIo } from "../testing.ts";
 import { run } from "../main.ts";
 
-function capture(): CliIo & { stdout: string; stderr: string } {
-  const io = {
-    stdout: "",
-    stderr: "",
-    out: (t: string) => {
-      io.stdout += t;
-    },
-    err: (t: string) => {
-      io.stderr += t;
-    },
-  };
-  return io;
-}
-
 test("kvmon agent --help lists every flag, its env variable and every collector", async () => {
-  const io = capture();
+  const io = captureIo();
   assert.equal(await run(["agent", "--help"], io), 0);
   for (const k of KEYS) {
     assert.match(io.stdout, new RegExp(`--${k.flag} `), k.flag);
@@ -31,12 +18,12 @@ test("kvmon agent --help lists every flag, its env variable and every collector"
 });
 
 test("bad config exits 1 with the key and its origin; unknown flags exit 2", async () => {
-  let io = capture();
+  let io = captureIo();
   assert.equal(await run(["agent", "--interval", "0"], io), 1);
   assert.match(io.stderr, /config interval \(flag --interval\): must be at least 1/);
-  io = capture();
+  io = captureIo();
   assert.equal(await run(["agent", "--intervall", "5"], io), 2);
   assert.match(io.stderr, /Unknown option '--intervall'/);
-  io = capture();
+  io = captureIo();
   assert.equal(await run(["agent", "extra"], io), 2);
 });
