@@ -40,7 +40,7 @@ test("missing files (remote host, no permission) give undefined, not an error", 
   const p = new ProcessStartTimes({
     procRoot: "/nonexistent/proc",
     runDir: "/nonexistent/run",
-    onError: (d, e) => errors.push(`${d}: ${(e as NodeJS.ErrnoException).code}`),
+    onError: (d, _uuid, e) => errors.push(`${d}: ${(e as NodeJS.ErrnoException).code}`),
   });
   assert.equal(await p.get("vm1", "u1", 3), undefined);
   assert.deepEqual(errors, ["vm1: ENOENT"], "the reason is reported, not swallowed");

@@ -15,7 +15,7 @@ export interface ProcessStartOptions {
   procRoot: string;
   runDir: string;
   /** Told why a start time could not be read (the agent logs it once, at debug level: uptime is optional). */
-  onError?: (domain: string, error: unknown) => void;
+  onError?: (domain: string, uuid: string, error: unknown) => void;
 }
 
 export class ProcessStartTimes {
@@ -36,7 +36,7 @@ export class ProcessStartTimes {
       this.cache.set(
         key,
         await this.read(name).catch((e: unknown) => {
-          this.opts.onError?.(name, e);
+          this.opts.onError?.(name, uuid, e);
           return null;
         }),
       );

@@ -65,9 +65,10 @@ export async function startAgent(
       ? new ProcessStartTimes({
           procRoot: config.procRoot,
           runDir: config.libvirtRunDir,
-          onError: (domain, e) =>
+          // Keyed under the domain's uuid so the problem is forgotten with the domain (snapshot-builder).
+          onError: (domain, uuid, e) =>
             problems.problem(
-              `uptime:${domain}`,
+              `domain:${uuid}:uptime`,
               "cannot read QEMU start time; uptime unknown",
               e,
               { domain },
