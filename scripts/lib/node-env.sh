@@ -2,7 +2,8 @@
 # Order: .tools/node (installed by scripts/setup.sh), then the node on PATH when recent enough.
 _kvmon_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 _kvmon_node_ok() { # $1 = node binary; true when it is >= 22.18 (type stripping on by default)
-  local v; v="$("$1" -p 'process.versions.node' 2>/dev/null)" || return 1
+  # --version starts no isolate, and NODE_OPTIONS (e.g. --trace-gc, which prints) must not spoil the answer.
+  local v; v="$(NODE_OPTIONS='' "$1" --version 2>/dev/null)" || return 1; v="${v#v}"
   local major="${v%%.*}" rest="${v#*.}"; local minor="${rest%%.*}"
   [ "$major" -gt 22 ] || { [ "$major" -eq 22 ] && [ "$minor" -ge 18 ]; }
 }

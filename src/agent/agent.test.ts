@@ -71,10 +71,13 @@ test("a domain listed but missing from the reply is kept, marked missing; one an
   const t = testAgent();
   reply(t, "tcg-1.stats", "lab-1-1.stats");
   await t.agent.tick();
+  await t.agent.tick();
+  assert.equal(t.source.listCalls, 0, "every known domain answered: no listing needed");
   const lab = loadStats("lab-1-2.stats");
   t.source.listed = [lab.record.domain, loadStats("tcg-1.stats").record.domain];
   reply(t, "lab-1-2.stats");
   await t.agent.tick();
+  assert.equal(t.source.listCalls, 1, "a known domain is absent: listed to tell missing from gone");
   let tcg = t.agent.snapshot()!.domains.find((d) => d.name === "kvmon-fixture-tcg")!;
   assert.equal(tcg.stats.status, "missing");
   assert.equal(tcg.stats.skippedTotal, 1);

@@ -42,6 +42,8 @@ export interface AgentStatus {
   lastSuccessAt: number | null;
   lastError: string | null;
   lastStatsCallSeconds: number | null;
+  /** How late the scheduler's timer fired for the last collection: an event-loop stall shows here. */
+  lastDelaySeconds: number | null;
 }
 
 export class Agent {
@@ -56,6 +58,7 @@ export class Agent {
     lastSuccessAt: null,
     lastError: null,
     lastStatsCallSeconds: null,
+    lastDelaySeconds: null,
   };
   private current: Snapshot | null = null;
   private readonly builder: SnapshotBuilder;
@@ -138,7 +141,9 @@ export class Agent {
   /** The one pending timer: the next collection in `delayMs`, replacing any other already scheduled. */
   private schedule(delayMs: number): void {
     if (this.timer) clearTimeout(this.timer);
+    const due = performance.now() + delayMs;
     this.timer = setTimeout(() => {
+      this.status.lastDelaySeconds = Math.max(0, performance.now() - due) / 1000;
       void this.tick().finally(() => {
         if (!this.running) return;
         const again = this.collectAgain;
@@ -204,9 +209,8 @@ export class Agent {
       this.metadata.invalidateAll();
     }
     let records: DomainStatsRecord[];
-    let listed: Set<string> | null;
     try {
-      [records, listed] = await Promise.all([this.bulkStats(), this.listUuids()]);
+      records = await this.bulkStats();
     } catch (e) {
       this.status.failedCollections++;
       this.status.consecutiveFailures++;
@@ -228,6 +232,9 @@ export class Agent {
     problems.resolve("overrun", "collections keep up with the interval again");
     this.status.consecutiveFailures = 0;
     this.status.lastError = null;
+    // Only a domain of the last snapshot that is absent from the reply needs the listing (still there but not
+    // answering, or gone?): usually none is, and the round trip is saved.
+    const listed = this.absentFromReply(records) ? await this.listUuids() : null;
     this.current = await this.builder.build(this.current, records, listed, startedAt);
     problems.resolve("collect", "collections work again");
     // Hot-plugged devices send no lifecycle event: a device the metadata does not know means its XML changed.
@@ -269,6 +276,13 @@ export class Agent {
     } finally {
       this.status.lastStatsCallSeconds = (performance.now() - t0) / 1000;
     }
+  }
+
+  private absentFromReply(records: readonly DomainStatsRecord[]): boolean {
+    const prev = this.current?.domains;
+    if (!prev || prev.length === 0) return false;
+    const present = new Set(records.map((r) => r.domain.uuid));
+    return prev.some((d) => !present.has(d.uuid));
   }
 
   /** UUIDs of every existing domain, to tell "missing from the reply" from "gone"; null if listing failed. */

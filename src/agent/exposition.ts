@@ -95,9 +95,18 @@ export function renderSnapshot(snap: Snapshot, collectors: readonly Collector[])
   return w.render();
 }
 
-/** The agent-level lines, rendered per scrape (connection state can change between snapshots). */
-export function renderAgent(status: AgentStatus, conn: ConnectionStatus, snap: Snapshot | null): string {
+/**
+ * The agent-level lines, rendered per scrape (connection state can change between snapshots), plus `extra`
+ * families (the process metrics) when given.
+ */
+export function renderAgent(
+  status: AgentStatus,
+  conn: ConnectionStatus,
+  snap: Snapshot | null,
+  extra?: (emit: Emit) => void,
+): string {
   const w = new FamilyWriter();
   exposeAgent(status, conn, snap, w.emitter([], []));
+  extra?.(w.emitter([], []));
   return w.render();
 }

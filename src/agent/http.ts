@@ -6,7 +6,7 @@
  */
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
-import type { Collector } from "../collectors/types.ts";
+import type { Collector, Emit } from "../collectors/types.ts";
 import type { Snapshot } from "../model/types.ts";
 import type { AgentStatus } from "./agent.ts";
 import { CONTENT_TYPE, renderAgent, renderSnapshot } from "./exposition.ts";
@@ -22,8 +22,8 @@ export interface AgentView {
 }
 
 export interface HttpOptions {
-  /** Extra exposition appended to /metrics (the process metrics of prom-client); omitted in golden tests. */
-  extraMetrics?: () => Promise<string>;
+  /** Extra families for /metrics (the agent process's own metrics); omitted in golden tests. */
+  extraMetrics?: (emit: Emit) => void;
   clock?: () => number;
 }
 
@@ -48,11 +48,11 @@ export function createApp(agent: AgentView, opts: HttpOptions = {}): Hono {
     return snap;
   };
 
-  app.get("/metrics", async (c) => {
+  app.get("/metrics", (c) => {
     const snap = agent.snapshot();
     if (snap && cached?.snap !== snap) cached = { snap, text: renderSnapshot(snap, agent.collectors) };
-    let body = (snap ? cached!.text : "") + renderAgent(agent.status, agent.connection(), snap);
-    if (opts.extraMetrics) body += await opts.extraMetrics();
+    const body =
+      (snap ? cached!.text : "") + renderAgent(agent.status, agent.connection(), snap, opts.extraMetrics);
     return c.body(body, 200, { "content-type": CONTENT_TYPE });
   });
 

@@ -107,6 +107,13 @@ export const selfMetrics = {
     [],
     "agent",
   ),
+  delay: spec(
+    "kvmon_collection_delay_seconds",
+    "gauge",
+    "How late the last collection started after its scheduled time (the event loop was busy or stalled).",
+    [],
+    "agent: scheduler timer",
+  ),
   lastSuccess: spec(
     "kvmon_collection_timestamp_seconds",
     "gauge",
@@ -138,5 +145,6 @@ export function exposeAgent(
   emit(m.skippedIntervals, status.skippedIntervals);
   if (snap) emit(m.duration, (snap.finishedAt - snap.startedAt) / 1000);
   if (status.lastStatsCallSeconds !== null) emit(m.statsCall, status.lastStatsCallSeconds);
+  if (status.lastDelaySeconds !== null) emit(m.delay, status.lastDelaySeconds);
   if (status.lastSuccessAt !== null) emit(m.lastSuccess, status.lastSuccessAt / 1000);
 }

@@ -2,43 +2,26 @@
  * Wires a running agent: config → logger → libvirt source → Agent → HTTP server. Kept out of the CLI module so
  * tests (and later the lab proofs) can start a whole agent against any HostSource on an ephemeral port.
  */
+import type { Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createAdaptorServer } from "@hono/node-server";
-import { collectDefaultMetrics, Registry } from "prom-client";
 import { selectCollectors } from "../collectors/registry.ts";
 import { Agent } from "./agent.ts";
 import type { AgentConfig } from "./config.ts";
 import { createApp } from "./http.ts";
 import { Logger, ProblemLog } from "./log.ts";
+import { processMetricsExposer } from "./process-metrics.ts";
 import { ProcessStartTimes } from "./process-start.ts";
 import type { HostSource } from "./source.ts";
+
+/** Idle keep-alive connections are closed after this long (longer than any sane scrape interval). */
+const KEEP_ALIVE_MS = 120_000;
 
 export interface RunningAgent {
   agent: Agent;
   /** The bound address (port resolved when 0 was asked for). */
   address: AddressInfo;
   stop(): Promise<void>;
-}
-
-/**
- * prom-client's default metrics that `promtool check metrics` rejects (gauges named *_total); the agent's
- * /metrics must pass promtool, and `nodejs_active_handles` etc. carry the same numbers without the suffix.
- */
-const LINT_FAILING = new Set([
-  "nodejs_active_handles_total",
-  "nodejs_active_requests_total",
-  "nodejs_active_resources_total",
-]);
-
-/** Removes whole metric families (HELP, TYPE and samples) by name from an exposition text. */
-export function dropFamilies(text: string, names: ReadonlySet<string>): string {
-  return text
-    .split("\n")
-    .filter((line) => {
-      const m = /^(?:# (?:HELP|TYPE) )?([a-zA-Z_:][a-zA-Z0-9_:]*)/.exec(line);
-      return !m || !names.has(m[1]!);
-    })
-    .join("\n");
 }
 
 /** libvirt URIs without a host are served by the local daemon: only then are /proc and the pid files ours. */
@@ -77,19 +60,15 @@ export async function startAgent(
         })
       : undefined,
   });
-  const registry = new Registry();
-  // Event-loop lag sampled once a second, not prom-client's default 100 times: each sample is a timer wake-up,
-  // and at 10 ms that alone cost more CPU than the collections (bench/agent). A stall still shows: it delays
-  // the sample.
-  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 1000 });
-  const app = createApp(agent, {
-    extraMetrics: async () => dropFamilies(await registry.metrics(), LINT_FAILING),
-  });
+  const app = createApp(agent, { extraMetrics: processMetricsExposer() });
   const server = createAdaptorServer({
     fetch: app.fetch,
     hostname: config.listenHost,
     port: config.listenPort,
   });
+  // Prometheus keeps its scrape connection open between scrapes (intervals of 10-60 s); Node's default 5 s
+  // idle timeout would make every scrape a new TCP connection. Idle sockets cost one descriptor each.
+  (server as HttpServer).keepAliveTimeout = KEEP_ALIVE_MS;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.listenPort, config.listenHost, () => {

@@ -16,6 +16,7 @@ export class FakeSource implements HostSource {
   conn: ConnectionStatus = { connected: true, state: "connected", generation: 1, since: 0, lastError: null };
   readonly requests: StatsRequest[] = [];
   xmlCalls = 0;
+  listCalls = 0;
   hostCalls = 0;
   readonly events = new AsyncQueue<LifecycleEvent>(64);
 
@@ -32,6 +33,7 @@ export class FakeSource implements HostSource {
     return r;
   }
   async listAllDomains(): Promise<DomainRef[]> {
+    this.listCalls++;
     if (this.listed instanceof Error) throw this.listed;
     return this.listed ?? this.domains;
   }

@@ -1,0 +1,90 @@
+/**
+ * The agent process's own metrics (the `process_*` names every Prometheus client library uses, and the
+ * `nodejs_*` heap gauges), read on demand at scrape time.
+ *
+ * Written here rather than taken from prom-client's default metrics: those keep an event-loop delay histogram
+ * (a timer waking the process many times per interval), a GC observer, and compute percentiles on every
+ * scrape; on an agent that otherwise sleeps between collections they cost more CPU than the collection itself
+ * (bench/agent). Everything below is a handful of cheap reads. An event-loop stall still shows, in
+ * `kvmon_collection_delay_seconds` (how late the scheduler's timer fired).
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import type { Emit, MetricSpec } from "../collectors/types.ts";
+
+const gauge = (name: string, help: string, labels: string[] = []): MetricSpec => ({
+  name,
+  type: "gauge",
+  help,
+  labels,
+  source: "agent process (process.cpuUsage, process.memoryUsage, /proc/self)",
+});
+const counter = (name: string, help: string): MetricSpec => ({ ...gauge(name, help), type: "counter" });
+
+export const processMetrics = {
+  cpuUser: counter("process_cpu_user_seconds_total", "User CPU time spent by the agent process, in seconds."),
+  cpuSystem: counter(
+    "process_cpu_system_seconds_total",
+    "System CPU time spent by the agent process, in seconds.",
+  ),
+  cpu: counter(
+    "process_cpu_seconds_total",
+    "Total user and system CPU time of the agent process, in seconds.",
+  ),
+  rss: gauge("process_resident_memory_bytes", "Resident memory of the agent process, in bytes."),
+  start: gauge(
+    "process_start_time_seconds",
+    "Start time of the agent process since the Unix epoch, in seconds.",
+  ),
+  openFds: gauge("process_open_fds", "Open file descriptors of the agent process."),
+  maxFds: gauge(
+    "process_max_fds",
+    "Limit on open file descriptors of the agent process (RLIMIT_NOFILE soft).",
+  ),
+  heapUsed: gauge("nodejs_heap_size_used_bytes", "V8 heap in use, in bytes."),
+  heapTotal: gauge("nodejs_heap_size_total_bytes", "V8 heap allocated, in bytes."),
+  external: gauge(
+    "nodejs_external_memory_bytes",
+    "Memory of C++ objects bound to JavaScript objects (buffers), in bytes.",
+  ),
+  version: gauge("nodejs_version_info", "Node.js version running the agent (value 1).", ["version"]),
+};
+
+/** Reads once at start-up: the fd limit does not change under a running process unless prlimit is used. */
+function readMaxFds(): number | undefined {
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(readFileSync("/proc/self/limits", "utf8"));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined; // not Linux: the family is simply absent
+  }
+}
+
+function countOpenFds(): number | undefined {
+  try {
+    return readdirSync("/proc/self/fd").length;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Returns an exposer bound to this process; `startMs` is when the process started (performance.timeOrigin). */
+export function processMetricsExposer(startMs: number = performance.timeOrigin): (emit: Emit) => void {
+  const maxFds = readMaxFds();
+  return (emit) => {
+    const m = processMetrics;
+    const cpu = process.cpuUsage();
+    emit(m.cpuUser, cpu.user / 1e6);
+    emit(m.cpuSystem, cpu.system / 1e6);
+    emit(m.cpu, (cpu.user + cpu.system) / 1e6);
+    const mem = process.memoryUsage();
+    emit(m.rss, mem.rss);
+    emit(m.start, Math.round(startMs / 1000));
+    const fds = countOpenFds();
+    if (fds !== undefined) emit(m.openFds, fds);
+    if (maxFds !== undefined) emit(m.maxFds, maxFds);
+    emit(m.heapUsed, mem.heapUsed);
+    emit(m.heapTotal, mem.heapTotal);
+    emit(m.external, mem.external);
+    emit(m.version, 1, [process.version]);
+  };
+}
