@@ -47,7 +47,27 @@ function daemons(opts: { hangStats?: () => boolean } = {}) {
   return { servers, statsCalls, connect };
 }
 
-function agentOver(source: LibvirtSource, timeoutMs = 1000) {
+async function connected(source: LibvirtSource, generation: number) {
+  for (let i = 0; i < 200 && source.connection().generation < generation; i++) await sleep(5);
+  assert.equal(source.connection().generation, generation);
+}
+
+/**
+ * A LibvirtSource over `d`'s daemons and an agent over it (debug log lines kept), started and waited on until
+ * connected. `timeoutMs` is both the source's call timeout and the agent's collection timeout.
+ */
+async function startAgent(
+  d: ReturnType<typeof daemons>,
+  opts: { timeoutMs?: number; initialDelayMs?: number } = {},
+) {
+  const { timeoutMs = 1000, initialDelayMs = 5 } = opts;
+  const source = new LibvirtSource({
+    uri: "qemu:///system",
+    readOnly: true,
+    callTimeoutMs: timeoutMs,
+    connectTimeoutMs: 1000,
+    reconnect: { connect: d.connect, initialDelayMs, jitter: 0 },
+  });
   const lines: Record<string, unknown>[] = [];
   const logger = new Logger((l) => lines.push(JSON.parse(l)), "debug");
   const agent = new Agent({
@@ -58,26 +78,14 @@ function agentOver(source: LibvirtSource, timeoutMs = 1000) {
     logger,
     problems: new ProblemLog(logger),
   });
-  return { agent, lines };
-}
-
-async function connected(source: LibvirtSource, generation: number) {
-  for (let i = 0; i < 200 && source.connection().generation < generation; i++) await sleep(5);
-  assert.equal(source.connection().generation, generation);
+  source.start();
+  await connected(source, 1);
+  return { source, agent, lines };
 }
 
 test("over the real client and wire codec: one NOWAIT bulk call, host info, XML metadata", async () => {
   const d = daemons();
-  const source = new LibvirtSource({
-    uri: "qemu:///system",
-    readOnly: true,
-    callTimeoutMs: 1000,
-    connectTimeoutMs: 1000,
-    reconnect: { connect: d.connect, initialDelayMs: 5, jitter: 0 },
-  });
-  const { agent } = agentOver(source);
-  source.start();
-  await connected(source, 1);
+  const { agent } = await startAgent(d);
   await agent.tick();
   await sleep(20); // metadata is fetched in the background
   await agent.tick();
@@ -94,16 +102,7 @@ test("over the real client and wire codec: one NOWAIT bulk call, host info, XML 
 
 test("libvirtd goes away: the last snapshot stays served, the agent reconnects and resumes", async () => {
   const d = daemons();
-  const source = new LibvirtSource({
-    uri: "qemu:///system",
-    readOnly: true,
-    callTimeoutMs: 1000,
-    connectTimeoutMs: 1000,
-    reconnect: { connect: d.connect, initialDelayMs: 10, jitter: 0 },
-  });
-  const { agent, lines } = agentOver(source);
-  source.start();
-  await connected(source, 1);
+  const { source, agent, lines } = await startAgent(d, { initialDelayMs: 10 });
   await agent.tick();
   d.servers[0]!.transport.drop(new Error("libvirtd restarted"));
   assert.equal(source.connection().connected, false);
@@ -124,16 +123,7 @@ test("libvirtd goes away: the last snapshot stays served, the agent reconnects a
 test("a daemon that never answers the bulk call: the call times out, is retried once, the agent stays up", async () => {
   let hang = true;
   const d = daemons({ hangStats: () => hang });
-  const source = new LibvirtSource({
-    uri: "qemu:///system",
-    readOnly: true,
-    callTimeoutMs: 100,
-    connectTimeoutMs: 1000,
-    reconnect: { connect: d.connect, initialDelayMs: 5, jitter: 0 },
-  });
-  const { agent } = agentOver(source, 100);
-  source.start();
-  await connected(source, 1);
+  const { agent } = await startAgent(d, { timeoutMs: 100 });
   const t0 = performance.now();
   await agent.tick();
   assert.ok(performance.now() - t0 < 1000);

@@ -7,7 +7,7 @@
 import { averagePerEvent, counter } from "../model/rate.ts";
 import type { BlockSample, CounterValue } from "../model/types.ts";
 import { DomainStatsGroup } from "../protocol/libvirt/types.ts";
-import type { DomainCollector, MetricSpec } from "./types.ts";
+import { type DomainCollector, emitPresent, type MetricSpec } from "./types.ts";
 
 const spec = (name: string, type: "gauge" | "counter", help: string, source: string): MetricSpec => ({
   name,
@@ -147,21 +147,20 @@ export const blockCollector: DomainCollector = {
     out.block = disks;
   },
   expose(sample, emit) {
+    const opt = emitPresent(emit);
     for (const d of sample.block ?? []) {
       const l = [d.name];
-      const ctr = (s: MetricSpec, v: CounterValue | null) => v && emit(s, v.total, l);
-      const gauge = (s: MetricSpec, v: number | null) => v !== null && emit(s, v, l);
-      ctr(m.readBytes, d.readBytes);
-      ctr(m.writeBytes, d.writeBytes);
-      ctr(m.readReqs, d.readRequests);
-      ctr(m.writeReqs, d.writeRequests);
-      ctr(m.flushReqs, d.flushRequests);
-      ctr(m.readTime, d.readTimeSeconds);
-      ctr(m.writeTime, d.writeTimeSeconds);
-      ctr(m.flushTime, d.flushTimeSeconds);
-      gauge(m.capacity, d.capacityBytes);
-      gauge(m.allocation, d.allocationBytes);
-      gauge(m.physical, d.physicalBytes);
+      opt(m.readBytes, d.readBytes, l);
+      opt(m.writeBytes, d.writeBytes, l);
+      opt(m.readReqs, d.readRequests, l);
+      opt(m.writeReqs, d.writeRequests, l);
+      opt(m.flushReqs, d.flushRequests, l);
+      opt(m.readTime, d.readTimeSeconds, l);
+      opt(m.writeTime, d.writeTimeSeconds, l);
+      opt(m.flushTime, d.flushTimeSeconds, l);
+      opt(m.capacity, d.capacityBytes, l);
+      opt(m.allocation, d.allocationBytes, l);
+      opt(m.physical, d.physicalBytes, l);
     }
   },
 };

@@ -7,7 +7,7 @@
  */
 import { counter } from "../model/rate.ts";
 import { DomainStatsGroup } from "../protocol/libvirt/types.ts";
-import type { DomainCollector, MetricSpec } from "./types.ts";
+import { type DomainCollector, emitPresent, type MetricSpec } from "./types.ts";
 
 const time: MetricSpec = {
   name: "kvmon_domain_cpu_seconds_total",
@@ -78,9 +78,10 @@ export const cpuCollector: DomainCollector = {
     const c = sample.cpu;
     if (!c) return;
     emit(time, c.timeSeconds.total);
-    if (c.userSeconds) emit(user, c.userSeconds.total);
-    if (c.systemSeconds) emit(system, c.systemSeconds.total);
-    if (c.hostCpuRatio !== null) emit(hostRatio, c.hostCpuRatio);
-    if (c.vcpuRatio !== null) emit(vcpuRatio, c.vcpuRatio);
+    const opt = emitPresent(emit);
+    opt(user, c.userSeconds);
+    opt(system, c.systemSeconds);
+    opt(hostRatio, c.hostCpuRatio);
+    opt(vcpuRatio, c.vcpuRatio);
   },
 };

@@ -6,7 +6,7 @@
 import { counter } from "../model/rate.ts";
 import type { InterfaceSample } from "../model/types.ts";
 import { DomainStatsGroup } from "../protocol/libvirt/types.ts";
-import type { DomainCollector, MetricSpec } from "./types.ts";
+import { type DomainCollector, emitPresent, type MetricSpec } from "./types.ts";
 
 type CounterKey = Exclude<keyof InterfaceSample, "name" | "mac">;
 
@@ -74,11 +74,10 @@ export const interfaceCollector: DomainCollector = {
     out.interfaces = nics;
   },
   expose(sample, emit) {
+    const opt = emitPresent(emit);
     for (const nic of sample.interfaces ?? []) {
-      for (const [key, spec] of SPECS) {
-        const v = nic[key];
-        if (v) emit(spec, v.total, [nic.name]);
-      }
+      const l = [nic.name];
+      for (const [key, spec] of SPECS) opt(spec, nic[key], l);
     }
   },
 };

@@ -8,7 +8,7 @@ import { counter } from "../model/rate.ts";
 import type { CounterValue } from "../model/types.ts";
 import { DomainStatsGroup } from "../protocol/libvirt/types.ts";
 import { KIB } from "./params.ts";
-import type { DomainCollector, MetricSpec } from "./types.ts";
+import { type DomainCollector, emitPresent, type MetricSpec } from "./types.ts";
 
 const g = (name: string, help: string, source: string): MetricSpec => ({
   name,
@@ -140,17 +140,17 @@ export const memoryCollector: DomainCollector = {
     if (!x) return;
     emit(m.current, x.currentBytes);
     emit(m.maximum, x.maximumBytes);
-    const opt = (spec: MetricSpec, v: number | null) => v !== null && emit(spec, v);
+    const opt = emitPresent(emit);
     opt(m.rss, x.rssBytes);
     opt(m.used, x.usedBytes);
     opt(m.available, x.availableBytes);
     opt(m.unused, x.unusedBytes);
     opt(m.usable, x.usableBytes);
     opt(m.caches, x.diskCachesBytes);
-    opt(m.swapIn, x.swapInBytes?.total ?? null);
-    opt(m.swapOut, x.swapOutBytes?.total ?? null);
-    opt(m.majorFaults, x.majorFaults?.total ?? null);
-    opt(m.minorFaults, x.minorFaults?.total ?? null);
+    opt(m.swapIn, x.swapInBytes);
+    opt(m.swapOut, x.swapOutBytes);
+    opt(m.majorFaults, x.majorFaults);
+    opt(m.minorFaults, x.minorFaults);
     opt(m.lastUpdate, x.balloonLastUpdate);
   },
 };

@@ -5,7 +5,7 @@
 import { counter } from "../model/rate.ts";
 import type { CounterValue, VcpuEntry } from "../model/types.ts";
 import { DomainStatsGroup } from "../protocol/libvirt/types.ts";
-import type { DomainCollector, MetricSpec } from "./types.ts";
+import { type DomainCollector, emitPresent, type MetricSpec } from "./types.ts";
 
 const current: MetricSpec = {
   name: "kvmon_domain_vcpus",
@@ -99,12 +99,13 @@ export const vcpuCollector: DomainCollector = {
     if (!v) return;
     emit(current, v.current);
     emit(maximum, v.maximum);
+    const opt = emitPresent(emit);
     for (const e of v.list) {
       const l = [String(e.index)];
-      if (e.state !== null) emit(state, e.state, l);
-      if (e.timeSeconds) emit(time, e.timeSeconds.total, l);
-      if (e.waitSeconds) emit(wait, e.waitSeconds.total, l);
-      if (e.delaySeconds) emit(delay, e.delaySeconds.total, l);
+      opt(state, e.state, l);
+      opt(time, e.timeSeconds, l);
+      opt(wait, e.waitSeconds, l);
+      opt(delay, e.delaySeconds, l);
       if (e.halted !== null) emit(halted, e.halted ? 1 : 0, l);
     }
   },

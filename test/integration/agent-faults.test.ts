@@ -8,6 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { test } from "node:test";
@@ -84,6 +85,9 @@ test("quick start: kvmon agent --listen 127.0.0.1:PORT serves /metrics and the J
     const res = await fetch(`${agent.base}/api/v1/domains/${labGuests[0]}`);
     assert.equal(res.status, 200);
     assert.equal(((await res.json()) as { domain: { name: string } }).domain.name, labGuests[0]);
+    // The launcher runs the agent without V8's memory reducer (bin/kvmon says why).
+    const argv = readFileSync(`/proc/${agent.child.pid}/cmdline`, "utf8").split("\0");
+    assert.ok(argv.includes("--no-memory-reducer"), argv.join(" "));
   } finally {
     await agent.stop();
   }

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { randomBytes, randomInt } from "node:crypto";
 import { join } from "node:path";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { promisify } from "node:util";
 import { labPaths } from "../../src/lab/config.ts";
 import {
@@ -20,29 +20,20 @@ import {
   type LifecycleEvent,
   LifecycleEventType,
 } from "../../src/protocol/libvirt/index.ts";
+import { guardLeaks } from "../guards.ts";
 import { labGuests } from "../lab.ts";
 
 const exec = promisify(execFile);
 const URI = "qemu:///system";
 const guest = labGuests[0]!;
 
-const unhandled: unknown[] = [];
-const onUnhandled = (e: unknown) => unhandled.push(e);
-let baseline: string[] = [];
 let c: LibvirtClient;
-
-before(async () => {
-  process.on("unhandledRejection", onUnhandled);
-  baseline = process.getActiveResourcesInfo().sort();
-  c = await LibvirtClient.open(URI);
-});
-
-after(async () => {
-  await c.close();
-  process.off("unhandledRejection", onUnhandled);
-  assert.deepEqual(unhandled, [], "unhandled promise rejections");
-  assert.deepEqual(process.getActiveResourcesInfo().sort(), baseline, "handles left open after close()");
-});
+guardLeaks(
+  async () => {
+    c = await LibvirtClient.open(URI);
+  },
+  () => c.close(),
+);
 
 test("guest agent: guest-ping and guest-info round-trip and match virsh qemu-agent-command", async () => {
   const dom = await c.lookupByName(guest);

@@ -7,9 +7,10 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { promisify } from "node:util";
 import { DomainStatsFlag, LibvirtClient, type TypedParamValue } from "../../src/protocol/libvirt/index.ts";
+import { guardLeaks } from "../guards.ts";
 import { labGuests } from "../lab.ts";
 
 const exec = promisify(execFile);
@@ -19,23 +20,13 @@ async function virsh(...args: string[]): Promise<string> {
   return (await exec("virsh", ["-c", URI, ...args], { timeout: 30_000, maxBuffer: 64 << 20 })).stdout;
 }
 
-const unhandled: unknown[] = [];
-const onUnhandled = (e: unknown) => unhandled.push(e);
-let baseline: string[] = [];
 let c: LibvirtClient;
-
-before(async () => {
-  process.on("unhandledRejection", onUnhandled);
-  baseline = process.getActiveResourcesInfo().sort();
-  c = await LibvirtClient.open(URI);
-});
-
-after(async () => {
-  await c.close();
-  process.off("unhandledRejection", onUnhandled);
-  assert.deepEqual(unhandled, [], "unhandled promise rejections");
-  assert.deepEqual(process.getActiveResourcesInfo().sort(), baseline, "handles left open after close()");
-});
+guardLeaks(
+  async () => {
+    c = await LibvirtClient.open(URI);
+  },
+  () => c.close(),
+);
 
 /** virsh's state names (virshDomainStateToString). */
 const STATE_NAMES = [
