@@ -78,10 +78,15 @@ async function startAgent(): Promise<{ child: ChildProcess; base: string; logTai
   return { child, base: `http://${address}`, logTail };
 }
 
-function vmRssKiB(pid: number): number {
-  const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  if (!m) throw new Error(`no VmRSS for ${pid}`);
-  return Number(m[1]);
+/** VmRSS and its anonymous part (heap, stacks, malloc arenas; the rest is the mapped Node binary) in KiB. */
+function rssKiB(pid: number): { rss: number; anon: number } {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const field = (name: string) => {
+    const m = new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(status);
+    if (!m) throw new Error(`no ${name} for ${pid}`);
+    return Number(m[1]);
+  };
+  return { rss: field("VmRSS"), anon: field("RssAnon") };
 }
 
 /** First sample value of a family (no labels or any labels) in an exposition text. */
@@ -93,6 +98,7 @@ function metric(text: string, name: string): number | undefined {
 interface Row {
   t: number; // seconds since start
   rssKiB: number;
+  anonKiB: number;
   heapKiB: number;
   heapTotalKiB: number;
   externalKiB: number;
@@ -159,9 +165,11 @@ async function main(): Promise<number> {
     scrapes++;
     if (Date.now() >= nextSample && last.text !== "") {
       const text = last.text;
+      const mem = rssKiB(pid);
       const row: Row = {
         t: (Date.now() - start) / 1000,
-        rssKiB: vmRssKiB(pid),
+        rssKiB: mem.rss,
+        anonKiB: mem.anon,
         heapKiB: (metric(text, "nodejs_heap_size_used_bytes") ?? Number.NaN) / 1024,
         heapTotalKiB: (metric(text, "nodejs_heap_size_total_bytes") ?? Number.NaN) / 1024,
         externalKiB: (metric(text, "nodejs_external_memory_bytes") ?? Number.NaN) / 1024,
@@ -173,7 +181,7 @@ async function main(): Promise<number> {
       };
       rows.push(row);
       log(
-        `t=${(row.t / 60).toFixed(1)} min rss=${(row.rssKiB / 1024).toFixed(1)} MiB heap=${(row.heapKiB / 1024).toFixed(1)} MiB ` +
+        `t=${(row.t / 60).toFixed(1)} min rss=${(row.rssKiB / 1024).toFixed(1)} MiB anon=${(row.anonKiB / 1024).toFixed(1)} MiB heap=${(row.heapKiB / 1024).toFixed(1)} MiB ` +
           `series=${row.series} collections=${row.collections} up=${row.up} scrapes=${scrapes} failed=${failures}`,
       );
       nextSample += SAMPLE_S * 1000;
@@ -193,12 +201,12 @@ async function main(): Promise<number> {
   out.push(
     `## kvmon agent soak: ${MINUTES} min at interval ${INTERVAL} s (${rows.at(-1)?.collections ?? 0} collections), ${new Date().toISOString()}`,
     "",
-    "| t (min) | RSS (MiB) | heap used (MiB) | heap total (MiB) | external (MiB) | series | scrape (ms) | collections | libvirt up | connections |",
-    "| ------: | --------: | --------------: | ---------------: | -------------: | -----: | ----------: | ----------: | ---------: | ----------: |",
+    "| t (min) | RSS (MiB) | anon (MiB) | heap used (MiB) | heap total (MiB) | external (MiB) | series | scrape (ms) | collections | libvirt up | connections |",
+    "| ------: | --------: | ---------: | --------------: | ---------------: | -------------: | -----: | ----------: | ----------: | ---------: | ----------: |",
   );
   for (const r of rows) {
     out.push(
-      `| ${(r.t / 60).toFixed(1)} | ${mib(r.rssKiB)} | ${mib(r.heapKiB)} | ${mib(r.heapTotalKiB)} | ${mib(r.externalKiB)} | ${r.series} | ${r.scrapeMs.toFixed(1)} | ${r.collections} | ${r.up} | ${r.connections} |`,
+      `| ${(r.t / 60).toFixed(1)} | ${mib(r.rssKiB)} | ${mib(r.anonKiB)} | ${mib(r.heapKiB)} | ${mib(r.heapTotalKiB)} | ${mib(r.externalKiB)} | ${r.series} | ${r.scrapeMs.toFixed(1)} | ${r.collections} | ${r.up} | ${r.connections} |`,
     );
   }
   const steady = rows.filter((r) => r.t >= WARMUP_MIN * 60);
@@ -211,11 +219,15 @@ async function main(): Promise<number> {
     hours,
     steady.map((r) => r.heapKiB),
   );
+  const anonSlope = slope(
+    hours,
+    steady.map((r) => r.anonKiB),
+  );
   const rssVals = steady.map((r) => r.rssKiB);
   out.push(
     "",
     `Samples after the ${WARMUP_MIN}-min warm-up: ${steady.length}; RSS min ${mib(Math.min(...rssVals))} / max ${mib(Math.max(...rssVals))} MiB.`,
-    `RSS slope: ${rssSlope.toFixed(0)} KiB/hour (threshold ${MAX_SLOPE} KiB/hour); heap-used slope: ${heapSlope.toFixed(0)} KiB/hour.`,
+    `RSS slope: ${rssSlope.toFixed(0)} KiB/hour (threshold ${MAX_SLOPE} KiB/hour); anonymous RSS slope: ${anonSlope.toFixed(0)} KiB/hour; heap-used slope: ${heapSlope.toFixed(0)} KiB/hour.`,
     `Scrapes: ${scrapes}, failed: ${failures}; scrapes that saw kvmon_libvirt_up 0: ${sawDown}; libvirt connections made: ${rows.at(-1)?.connections ?? "?"}.`,
   );
   const problems: string[] = [];
