@@ -3,7 +3,7 @@
  * ONE run; plus the agent's own cost per domain per interval with many domains.
  *
  *   .tools/node/bin/node bench/agent/run.ts [--rounds 20] [--scrapes 20] [--interval 2] [--paced 45]
- *       [--idle 20] [--domains 100,500,1000] [--ticks 10] [--uri qemu:///system]
+ *       [--idle 20] [--domains 100,500,1000] [--ticks 10] [--uri qemu:///system] [--peer-test-domains N]
  *
  * Peers, each its own process, all against the same libvirtd and the same domains (the running lab guests):
  *   - kvmon: `./bin/kvmon agent --interval I` (read-only socket), collecting in the background once per
@@ -65,6 +65,7 @@ const { values: opt } = parseArgs({
     domains: { type: "string", default: "100,500,1000" },
     ticks: { type: "string", default: "10" },
     uri: { type: "string", default: "qemu:///system" },
+    "peer-test-domains": { type: "string", default: "0" },
     "skip-peers": { type: "boolean", default: false },
   },
 });
@@ -78,7 +79,21 @@ const DOMAIN_COUNTS = opt.domains
   .split(",")
   .filter((s) => s !== "")
   .map(Number);
-const URI = opt.uri;
+const PEER_TEST_DOMAINS = Number(opt["peer-test-domains"]);
+/**
+ * --peer-test-domains N: the peers compare on N domains of libvirt's test driver (`test+unix:///<node.xml>`,
+ * behind the same libvirtd) instead of --uri: how each one's cost grows with the number of domains, beyond what
+ * the lab's real guests can show. Its bulk stats carry the state group only and its per-domain calls are cheap,
+ * so this measures the peers' own overhead per domain, not QEMU's.
+ */
+const URI =
+  PEER_TEST_DOMAINS > 0
+    ? (() => {
+        const file = join(mkdtempSync(join(tmpdir(), "kvmon-bench-peers-")), "node.xml");
+        writeFileSync(file, nodeXml(PEER_TEST_DOMAINS));
+        return `test+unix://${file}`;
+      })()
+    : opt.uri;
 const root = join(import.meta.dirname, "../..");
 const TICK_S = 100; // USER_HZ: /proc/<pid>/stat times are in 1/100 s on Linux
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -380,6 +395,8 @@ interface Acc {
   pacedCpu: number;
   pacedScrapes: number;
   series: [number, number];
+  /** Domains in the peer's last scrape (kvmon only: one kvmon_domain_state_code series per domain). */
+  domains: number;
 }
 
 async function idlePhase(peers: Peer[], acc: Map<Peer, Acc>, lvd: { cpu: number; s: number }): Promise<void> {
@@ -425,6 +442,7 @@ async function peerBench(): Promise<string> {
           pacedCpu: 0,
           pacedScrapes: 0,
           series: [0, 0],
+          domains: 0,
         },
       ]),
     );
@@ -457,6 +475,7 @@ async function peerBench(): Promise<string> {
         a.burstCollections +=
           p.name === "collectd virt plugin" ? dt / INTERVAL : p.collections(last) - p.collections(first);
         a.series = p.series(last);
+        a.domains = (last.match(/^kvmon_domain_state_code\{/gm) ?? []).length;
       }
     }
 
@@ -503,7 +522,7 @@ async function peerBench(): Promise<string> {
       .join(", ");
     const lib = rows.find((r) => r.p.name === "kvmon agent")!;
     const out: string[] = [
-      `### The lab's ${ref.a.series[1] > 0 ? "2 guests" : "guests"}: ${ROUNDS} rounds × ${SCRAPES} back-to-back scrapes, ${PACED} paced scrapes (one per ${INTERVAL} s interval), idle ${2 * IDLE} s`,
+      `### ${URI}, ${lib.a.domains} domains: ${ROUNDS} rounds × ${SCRAPES} back-to-back scrapes, ${PACED} paced scrapes (one per ${INTERVAL} s interval), idle ${2 * IDLE} s`,
       "",
       "| peer | scrape median | scrape p95 | CPU/scrape, paced (incl. collection) | CPU/scrape, serving only | background CPU/interval | libvirtd CPU/scrape | RSS (peak) | series (domain) |",
       "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -590,6 +609,7 @@ async function measureTicks(agent: Agent, ticks: number, between?: () => void): 
 }
 
 function nodeXml(n: number): string {
+  const hex = (i: number) => (i & 0xff).toString(16).padStart(2, "0");
   const doms: string[] = [];
   for (let i = 0; i < n; i++)
     doms.push(
@@ -599,7 +619,6 @@ function nodeXml(n: number): string {
     );
   return `<node>\n<cpu><mode>fixed</mode><nodes>1</nodes><sockets>1</sockets><cores>2</cores><threads>1</threads><active>2</active><mhz>2400</mhz><model>i686</model></cpu>\n<memory>25165824</memory>\n${doms.join("\n")}\n</node>\n`;
 }
-const hex = (i: number) => (i & 0xff).toString(16).padStart(2, "0");
 
 async function testDriverCost(n: number): Promise<TickCost> {
   const dir = mkdtempSync(join(tmpdir(), "kvmon-bench-node-"));
