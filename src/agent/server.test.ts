@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { Agent as HttpAgent, get as httpGet } from "node:http";
 import { test } from "node:test";
 import { loadStats } from "../collectors/fixtures/load.ts";
 import { loadConfig } from "./config.ts";
@@ -40,4 +41,31 @@ test("only host-less URIs are local (uptime from /proc needs the agent on the li
   assert.equal(isLocalUri("qemu+unix:///system?socket=/x"), true);
   assert.equal(isLocalUri("qemu+tcp://hv1/system"), false);
   assert.equal(isLocalUri("qemu+tls://hv1.example:16514/system"), false);
+});
+
+test("a kept-alive scrape connection survives a 5.5 s pause (Node's default closes idle ones after 5 s)", async () => {
+  const source = new FakeSource();
+  source.replyWith([loadStats("tcg-1.stats").record]);
+  const config = loadConfig({ flags: { listen: "127.0.0.1:0", interval: "1" }, env: {} });
+  const running = await startAgent(config, source, () => {});
+  const agent = new HttpAgent({ keepAlive: true });
+  const localPort = () =>
+    new Promise<number>((resolve, reject) => {
+      const req = httpGet(
+        { host: "127.0.0.1", port: running.address.port, path: "/healthz", agent },
+        (res) => {
+          res.resume();
+          res.on("end", () => resolve(req.socket!.localPort!));
+        },
+      );
+      req.on("error", reject);
+    });
+  try {
+    const first = await localPort();
+    await new Promise((r) => setTimeout(r, 5500));
+    assert.equal(await localPort(), first, "the second scrape reused the first connection");
+  } finally {
+    agent.destroy();
+    await running.stop();
+  }
 });
