@@ -43,7 +43,7 @@ test("only host-less URIs are local (uptime from /proc needs the agent on the li
   assert.equal(isLocalUri("qemu+tls://hv1.example:16514/system"), false);
 });
 
-test("a kept-alive scrape connection survives a 5.5 s pause (Node's default closes idle ones after 5 s)", async () => {
+test("a kept-alive scrape connection survives a 7 s pause (Node's default closes idle ones after 5 s + 1 s grace)", async () => {
   const source = new FakeSource();
   source.replyWith([loadStats("tcg-1.stats").record]);
   const config = loadConfig({ flags: { listen: "127.0.0.1:0", interval: "1" }, env: {} });
@@ -62,7 +62,7 @@ test("a kept-alive scrape connection survives a 5.5 s pause (Node's default clos
     });
   try {
     const first = await localPort();
-    await new Promise((r) => setTimeout(r, 5500));
+    await new Promise((r) => setTimeout(r, 7000));
     assert.equal(await localPort(), first, "the second scrape reused the first connection");
   } finally {
     agent.destroy();
