@@ -78,7 +78,7 @@ export function processMetricsExposer(startMs: number = performance.timeOrigin):
     emit(m.cpu, (cpu.user + cpu.system) / 1e6);
     const mem = process.memoryUsage();
     emit(m.rss, mem.rss);
-    emit(m.start, Math.round(startMs / 1000));
+    emit(m.start, startMs / 1000);
     const fds = countOpenFds();
     if (fds !== undefined) emit(m.openFds, fds);
     if (maxFds !== undefined) emit(m.maxFds, maxFds);
