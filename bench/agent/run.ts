@@ -86,14 +86,9 @@ const PEER_TEST_DOMAINS = Number(opt["peer-test-domains"]);
  * the lab's real guests can show. Its bulk stats carry the state group only and its per-domain calls are cheap,
  * so this measures the peers' own overhead per domain, not QEMU's.
  */
-const URI =
-  PEER_TEST_DOMAINS > 0
-    ? (() => {
-        const file = join(mkdtempSync(join(tmpdir(), "kvmon-bench-peers-")), "node.xml");
-        writeFileSync(file, nodeXml(PEER_TEST_DOMAINS));
-        return `test+unix://${file}`;
-      })()
-    : opt.uri;
+const peerNode = PEER_TEST_DOMAINS > 0 ? testDriverNode(PEER_TEST_DOMAINS) : undefined;
+if (peerNode) process.once("exit", () => rmSync(peerNode.dir, { recursive: true, force: true }));
+const URI = peerNode?.uri ?? opt.uri;
 const root = join(import.meta.dirname, "../..");
 const TICK_S = 100; // USER_HZ: /proc/<pid>/stat times are in 1/100 s on Linux
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -608,6 +603,14 @@ async function measureTicks(agent: Agent, ticks: number, between?: () => void): 
   return r;
 }
 
+/** A test-driver node file with n domains in a new temporary directory (the caller removes it). */
+function testDriverNode(n: number): { uri: string; dir: string } {
+  const dir = mkdtempSync(join(tmpdir(), "kvmon-bench-node-"));
+  const file = join(dir, "node.xml");
+  writeFileSync(file, nodeXml(n));
+  return { uri: `test+unix://${file}`, dir };
+}
+
 function nodeXml(n: number): string {
   const hex = (i: number) => (i & 0xff).toString(16).padStart(2, "0");
   const doms: string[] = [];
@@ -621,11 +624,9 @@ function nodeXml(n: number): string {
 }
 
 async function testDriverCost(n: number): Promise<TickCost> {
-  const dir = mkdtempSync(join(tmpdir(), "kvmon-bench-node-"));
-  const file = join(dir, "node.xml");
-  writeFileSync(file, nodeXml(n));
+  const { uri, dir } = testDriverNode(n);
   const source = new LibvirtSource({
-    uri: `test+unix://${file}`,
+    uri,
     readOnly: false,
     callTimeoutMs: 30_000,
     connectTimeoutMs: 10_000,

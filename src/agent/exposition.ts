@@ -106,7 +106,8 @@ export function renderAgent(
   extra?: (emit: Emit) => void,
 ): string {
   const w = new FamilyWriter();
-  exposeAgent(status, conn, snap, w.emitter([], []));
-  extra?.(w.emitter([], []));
+  const emit = w.emitter([], []);
+  exposeAgent(status, conn, snap, emit);
+  extra?.(emit);
   return w.render();
 }

@@ -12,6 +12,23 @@ import { Framer } from "./framer.ts";
 import { connectTcp, connectTls, connectUnix, READ_BUFFER_SIZE, type Transport } from "./transport.ts";
 
 const dir = mkdtempSync(path.join(tmpdir(), "kvmon-transport-"));
+
+/** A throwaway self-signed certificate for localhost, used as its own CA: { ca, cert, key } file paths. */
+function selfSignedLocalhost(suffix: string): { ca: string; cert: string; key: string } {
+  const key = path.join(dir, `key${suffix}.pem`);
+  const cert = path.join(dir, `cert${suffix}.pem`);
+  execFileSync(
+    "openssl",
+    ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1"].concat([
+      "-subj",
+      "/CN=localhost",
+      "-addext",
+      "subjectAltName=DNS:localhost",
+    ]),
+    { stdio: "ignore" },
+  );
+  return { ca: cert, cert, key };
+}
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Starts `server`, returns its address; echoes every byte back. */
@@ -48,19 +65,8 @@ async function roundTrip(t: Transport): Promise<void> {
 
 // First in this file, so no socket of another test is still closing while it counts them.
 test("tls: a reset, a close or silence after the handshake fail typed, and release the socket", async () => {
-  const key = path.join(dir, "key2.pem");
-  const cert = path.join(dir, "cert2.pem");
-  execFileSync(
-    "openssl",
-    ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1"].concat([
-      "-subj",
-      "/CN=localhost",
-      "-addext",
-      "subjectAltName=DNS:localhost",
-    ]),
-    { stdio: "ignore" },
-  );
-  const files = { ca: cert, cert, key };
+  const files = selfSignedLocalhost("2");
+  const { key, cert } = files;
   const sockets = () =>
     process.getActiveResourcesInfo().filter((r) => r === "TCPSocketWrap" || r === "TCPServerWrap").length;
   const baseline = sockets();
@@ -124,30 +130,8 @@ test("connect failures are ConnectionClosedError naming the target", async () =>
 });
 
 test("tls: client certificate, then libvirt's one-byte check before data flows", async () => {
-  const key = path.join(dir, "key.pem");
-  const cert = path.join(dir, "cert.pem");
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      key,
-      "-out",
-      cert,
-      "-days",
-      "1",
-      "-subj",
-      "/CN=localhost",
-      "-addext",
-      "subjectAltName=DNS:localhost",
-    ],
-    { stdio: "ignore" },
-  );
-  const files = { ca: cert, cert, key };
+  const files = selfSignedLocalhost("");
+  const { key, cert } = files;
   for (const checkByte of [1, 0]) {
     const server = tls.createServer({
       key: readFileSync(key),
