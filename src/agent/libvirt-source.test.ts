@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { loadStats, loadXml } from "../collectors/fixtures/load.ts";
 import { collectors } from "../collectors/registry.ts";
-import { LibvirtClient, P } from "../protocol/libvirt/index.ts";
+import { LibvirtClient, type LibvirtClientOptions, P } from "../protocol/libvirt/index.ts";
 import { MockLibvirtd, NO_REPLY } from "../protocol/libvirt/testing/mock-libvirtd.ts";
 import { Agent } from "./agent.ts";
 import { LibvirtSource } from "./libvirt-source.ts";
@@ -14,9 +14,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function daemons(opts: { hangStats?: () => boolean } = {}) {
   const servers: MockLibvirtd[] = [];
   const statsCalls: { stats: number; flags: number }[] = [];
+  const featureChecks: number[] = [];
   const tcg = loadStats("tcg-1.stats").record;
-  const connect = async (uri: string) => {
+  const connect = async (uri: string, clientOpts: LibvirtClientOptions) => {
     const s = new MockLibvirtd()
+      .on(P.CONNECT_SUPPORTS_FEATURE, (a) => {
+        featureChecks.push((a as { feature: number }).feature);
+        return { supported: 1 };
+      })
       .on(P.AUTH_LIST, () => ({ types: [0] }))
       .on(P.CONNECT_OPEN, () => undefined)
       .on(P.CONNECT_CLOSE, () => undefined)
@@ -42,9 +47,10 @@ function daemons(opts: { hangStats?: () => boolean } = {}) {
         return opts.hangStats?.() ? NO_REPLY : { retStats: [tcg] };
       });
     servers.push(s);
-    return LibvirtClient.open(uri, { transport: s.transport, keepalive: false });
+    // The source's own client options (keepalive among them), over the mock's transport.
+    return LibvirtClient.open(uri, { ...clientOpts, transport: s.transport });
   };
-  return { servers, statsCalls, connect };
+  return { servers, statsCalls, featureChecks, connect };
 }
 
 async function connected(source: LibvirtSource, generation: number) {
@@ -97,6 +103,17 @@ test("over the real client and wire codec: one NOWAIT bulk call, host info, XML 
   const dom = snap.domains[0]!;
   assert.equal(dom.cpu!.timeSeconds.total, 6.401327, "bigint counters decoded");
   assert.equal(dom.metadata!.disks[0]!.target, "vda");
+  await agent.stop();
+});
+
+test("the agent's connection does not ask for keepalive, so libvirtd never PINGs it between collections", async () => {
+  // Asking for the keepalive feature is what makes libvirtd PING a client after 5 s without a packet from it:
+  // on a 10 s interval, a wake-up of the sleeping agent per interval, plus our own PING timer (every 5 s).
+  const d = daemons();
+  const { agent } = await startAgent(d);
+  await agent.tick();
+  assert.equal(d.statsCalls.length, 1, "connected and collected");
+  assert.deepEqual(d.featureChecks, [], "CONNECT_SUPPORTS_FEATURE(keepalive) never sent");
   await agent.stop();
 });
 

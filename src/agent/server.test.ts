@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createHook } from "node:async_hooks";
 import { spawnSync } from "node:child_process";
 import { Agent as HttpAgent, get as httpGet } from "node:http";
 import { test } from "node:test";
@@ -65,6 +66,46 @@ test("a kept-alive scrape connection survives a 7 s pause (Node's default closes
     await new Promise((r) => setTimeout(r, 7000));
     assert.equal(await localPort(), first, "the second scrape reused the first connection");
   } finally {
+    agent.destroy();
+    await running.stop();
+  }
+});
+
+test("serving a scrape arms no short timer (Node's Date header cache would wake the agent a second later)", async () => {
+  const source = new FakeSource();
+  source.replyWith([loadStats("tcg-1.stats").record]);
+  const config = loadConfig({ flags: { listen: "127.0.0.1:0", interval: "3600" }, env: {} });
+  const running = await startAgent(config, source, () => {});
+  const agent = new HttpAgent({ keepAlive: true });
+  const scrape = () =>
+    new Promise<string | undefined>((resolve, reject) => {
+      httpGet({ host: "127.0.0.1", port: running.address.port, path: "/metrics", agent }, (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.headers.date));
+      }).on("error", reject);
+    });
+  const created: number[] = [];
+  const hook = createHook({
+    init(_id, type, _trigger, resource) {
+      if (type === "Timeout") created.push((resource as { _idleTimeout: number })._idleTimeout);
+    },
+  });
+  try {
+    await scrape();
+    // Node's own Date cache lives one second: past it, a scrape would arm the cache-reset timer again.
+    await new Promise((r) => setTimeout(r, 1100));
+    hook.enable();
+    const date = await scrape();
+    hook.disable();
+    assert.ok(Math.abs(Date.parse(date!) - Date.now()) < 5000, `a current Date header (${date})`);
+    // Only the kept-alive socket's idle timeout (120 s + Node's 1 s grace) may be armed by serving.
+    assert.deepEqual(
+      created.filter((ms) => ms < 120_000),
+      [],
+      `timers armed while serving: ${created.join(", ")} ms`,
+    );
+  } finally {
+    hook.disable();
     agent.destroy();
     await running.stop();
   }

@@ -2,7 +2,7 @@
  * Wires a running agent: config → logger → libvirt source → Agent → HTTP server. Kept out of the CLI module so
  * tests (and later the lab proofs) can start a whole agent against any HostSource on an ephemeral port.
  */
-import type { Server as HttpServer } from "node:http";
+import type { Server as HttpServer, IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createAdaptorServer } from "@hono/node-server";
 import { selectCollectors } from "../collectors/registry.ts";
@@ -69,6 +69,11 @@ export async function startAgent(
   // Prometheus keeps its scrape connection open between scrapes (intervals of 10-60 s); Node's default 5 s
   // idle timeout would make every scrape a new TCP connection. Idle sockets cost one descriptor each.
   (server as HttpServer).keepAliveTimeout = KEEP_ALIVE_MS;
+  // Node caches its Date header string and clears the cache with a timer one second after each response: a
+  // wake-up of the otherwise sleeping agent per scrape. Setting the header ourselves (about a microsecond) skips it.
+  server.prependListener("request", (_req: IncomingMessage, res: ServerResponse) =>
+    res.setHeader("date", new Date().toUTCString()),
+  );
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.listenPort, config.listenHost, () => {
