@@ -44,46 +44,42 @@ test("only host-less URIs are local (uptime from /proc needs the agent on the li
   assert.equal(isLocalUri("qemu+tls://hv1.example:16514/system"), false);
 });
 
-test("a kept-alive scrape connection survives a 7 s pause (Node's default closes idle ones after 5 s + 1 s grace)", async () => {
+/** A whole agent over a recorded fixture on an ephemeral port, and a kept-alive HTTP client for it. */
+async function keptAliveAgent(interval: string) {
   const source = new FakeSource();
   source.replyWith([loadStats("tcg-1.stats").record]);
-  const config = loadConfig({ flags: { listen: "127.0.0.1:0", interval: "1" }, env: {} });
+  const config = loadConfig({ flags: { listen: "127.0.0.1:0", interval }, env: {} });
   const running = await startAgent(config, source, () => {});
   const agent = new HttpAgent({ keepAlive: true });
-  const localPort = () =>
-    new Promise<number>((resolve, reject) => {
-      const req = httpGet(
-        { host: "127.0.0.1", port: running.address.port, path: "/healthz", agent },
-        (res) => {
-          res.resume();
-          res.on("end", () => resolve(req.socket!.localPort!));
-        },
-      );
+  /** GET `path` to its end: the client socket's local port (the same port = the same connection), the Date. */
+  const get = (path: string) =>
+    new Promise<{ localPort: number; date: string | undefined }>((resolve, reject) => {
+      const req = httpGet({ host: "127.0.0.1", port: running.address.port, path, agent }, (res) => {
+        res.resume();
+        res.on("end", () => resolve({ localPort: req.socket!.localPort!, date: res.headers.date }));
+      });
       req.on("error", reject);
     });
-  try {
-    const first = await localPort();
-    await new Promise((r) => setTimeout(r, 7000));
-    assert.equal(await localPort(), first, "the second scrape reused the first connection");
-  } finally {
+  const close = async () => {
     agent.destroy();
     await running.stop();
+  };
+  return { get, close };
+}
+
+test("a kept-alive scrape connection survives a 7 s pause (Node's default closes idle ones after 5 s + 1 s grace)", async () => {
+  const a = await keptAliveAgent("1");
+  try {
+    const first = (await a.get("/healthz")).localPort;
+    await new Promise((r) => setTimeout(r, 7000));
+    assert.equal((await a.get("/healthz")).localPort, first, "the second scrape reused the first connection");
+  } finally {
+    await a.close();
   }
 });
 
 test("serving a scrape arms no short timer (Node's Date header cache would wake the agent a second later)", async () => {
-  const source = new FakeSource();
-  source.replyWith([loadStats("tcg-1.stats").record]);
-  const config = loadConfig({ flags: { listen: "127.0.0.1:0", interval: "3600" }, env: {} });
-  const running = await startAgent(config, source, () => {});
-  const agent = new HttpAgent({ keepAlive: true });
-  const scrape = () =>
-    new Promise<string | undefined>((resolve, reject) => {
-      httpGet({ host: "127.0.0.1", port: running.address.port, path: "/metrics", agent }, (res) => {
-        res.resume();
-        res.on("end", () => resolve(res.headers.date));
-      }).on("error", reject);
-    });
+  const a = await keptAliveAgent("3600");
   const created: number[] = [];
   const hook = createHook({
     init(_id, type, _trigger, resource) {
@@ -91,11 +87,11 @@ test("serving a scrape arms no short timer (Node's Date header cache would wake 
     },
   });
   try {
-    await scrape();
+    await a.get("/metrics");
     // Node's own Date cache lives one second: past it, a scrape would arm the cache-reset timer again.
     await new Promise((r) => setTimeout(r, 1100));
     hook.enable();
-    const date = await scrape();
+    const { date } = await a.get("/metrics");
     hook.disable();
     assert.ok(Math.abs(Date.parse(date!) - Date.now()) < 5000, `a current Date header (${date})`);
     // Only the kept-alive socket's idle timeout (120 s + Node's 1 s grace) may be armed by serving.
@@ -106,7 +102,6 @@ test("serving a scrape arms no short timer (Node's Date header cache would wake 
     );
   } finally {
     hook.disable();
-    agent.destroy();
-    await running.stop();
+    await a.close();
   }
 });
