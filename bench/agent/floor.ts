@@ -72,8 +72,13 @@ interface ThreadSample {
 function sample(pid: number): Record<"main" | "workers", ThreadSample> {
   const out = { main: { ns: 0, wakes: 0 }, workers: { ns: 0, wakes: 0 } };
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
-    const status = readFileSync(`/proc/${pid}/task/${tid}/status`, "utf8");
+    let ns: number, status: string;
+    try {
+      ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+      status = readFileSync(`/proc/${pid}/task/${tid}/status`, "utf8");
+    } catch {
+      continue; // the thread exited between readdir and read
+    }
     const wakes = Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0);
     const t = Number(tid) === pid ? out.main : out.workers;
     t.ns += ns;
@@ -120,33 +125,39 @@ function start(name: string, variant: string, port: number, bodyBytes: number): 
 }
 
 const keepAlive = new HttpAgent({ keepAlive: true, maxSockets: 1 });
-function scrape(port: number): Promise<number> {
+/** GET /metrics: the body. */
+function scrape(port: number): Promise<string> {
   return new Promise((resolve, reject) => {
     httpGet({ host: "127.0.0.1", port, path: "/metrics", agent: keepAlive, timeout: 5000 }, (res) => {
-      let n = 0;
-      res.on("data", (d: Buffer) => (n += d.length));
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (d: string) => (body += d));
       res.on("end", () =>
-        res.statusCode === 200 ? resolve(n) : reject(new Error(`HTTP ${res.statusCode}`)),
+        res.statusCode === 200 ? resolve(body) : reject(new Error(`HTTP ${res.statusCode}`)),
       );
     }).on("error", reject);
   });
 }
 
-async function untilUp(port: number): Promise<number> {
+/** Scrapes until the body passes `ready` (30 s at most): the body. */
+async function untilUp(port: number, ready: (body: string) => boolean = () => true): Promise<string> {
   for (let i = 0; i < 150; i++) {
     try {
-      return await scrape(port);
+      const body = await scrape(port);
+      if (ready(body)) return body;
     } catch {
-      await sleep(200);
+      // not listening yet
     }
+    await sleep(200);
   }
-  throw new Error(`nothing answers on port ${port}`);
+  throw new Error(`nothing ready on port ${port}`);
 }
 
 async function main(): Promise<void> {
   const base = 19_700 + (process.pid % 200) * 4;
   const agent = start("kvmon agent", "agent", base, 0);
-  const bodyBytes = await untilUp(base).then(() => sleep(2000).then(() => untilUp(base)));
+  // The floor variants serve a body the size of the agent's /metrics once its first collection is in.
+  const bodyBytes = Buffer.byteLength(await untilUp(base, (b) => /^kvmon_domain_state_code/m.test(b)));
   const subjects = [
     start("http", "http", base + 1, bodyBytes),
     start("http + timer", "timer", base + 2, bodyBytes),
