@@ -4,7 +4,8 @@
  * second; a cold one builds the image and boots the guests. There is no teardown: the lab stays up for the
  * next run and for other users of this host ('kvmon lab down' removes it).
  */
-import { labContext, labKvmStopUnleased, labUp } from "../src/lab/lab.ts";
+import { labContext } from "../src/lab/context.ts";
+import { labKvmStopUnleased, labUp } from "../src/lab/lab.ts";
 import { progressReporter } from "../src/lab/progress.ts";
 import { LAB_VMS } from "./lab.ts";
 

@@ -4,7 +4,8 @@
  */
 import { guestNames, KVM_GUEST_NAME } from "../src/lab/config.ts";
 import { kvmUnavailableReason } from "../src/lab/kvm-guest.ts";
-import { labContext, withKvmLease } from "../src/lab/lab.ts";
+import { labContext } from "../src/lab/context.ts";
+import { withKvmLease } from "../src/lab/lab.ts";
 import { progressReporter } from "../src/lab/progress.ts";
 
 /** How many TCG guests the test lab runs. */

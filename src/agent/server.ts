@@ -6,6 +6,7 @@ import type { Server as HttpServer, IncomingMessage, ServerResponse } from "node
 import type { AddressInfo } from "node:net";
 import { createAdaptorServer } from "@hono/node-server";
 import { selectCollectors } from "../collectors/registry.ts";
+import { checkHostDevices, formatHostProblem } from "../host-checks/index.ts";
 import { Agent } from "./agent.ts";
 import type { AgentConfig } from "./config.ts";
 import { createApp } from "./http.ts";
@@ -28,6 +29,16 @@ export interface RunningAgent {
 export function isLocalUri(uri: string): boolean {
   const m = /^[a-z0-9+]+:\/\/([^/]*)\//i.exec(uri);
   return m !== null && m[1] === "";
+}
+
+/**
+ * A local system libvirtd on a host set up without udev answers, but every define, start or capabilities
+ * lookup re-probes QEMU and the agent's calls time out with no reason given: name such host problems at
+ * start-up, one line each with the fix (src/host-checks).
+ */
+async function reportHostProblems(uri: string, logger: Logger): Promise<void> {
+  if (!/^qemu(\+unix)?:\/\/\/system\b/.test(uri)) return;
+  for (const p of await checkHostDevices()) logger.warn(formatHostProblem(p), { code: p.code, fix: p.fix });
 }
 
 export async function startAgent(
@@ -90,6 +101,7 @@ export async function startAgent(
     timeoutSeconds: config.timeoutSeconds,
     collectors: config.collectors.join(","),
   });
+  await reportHostProblems(config.uri, logger);
   agent.start();
   return {
     agent,

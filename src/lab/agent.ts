@@ -3,7 +3,7 @@
  * guest-exec-status (workloads). Everything goes through LabLibvirt.agentCommand, so it keeps working when
  * virsh is replaced by the native client.
  */
-import { sleep } from "./daemons.ts";
+import { setTimeout as sleep } from "node:timers/promises";
 import { AgentError, LabTimeoutError } from "./errors.ts";
 import type { LabLibvirt } from "./virsh.ts";
 

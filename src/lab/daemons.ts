@@ -11,6 +11,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { labPaths } from "./config.ts";
 import { LabError, LabTimeoutError } from "./errors.ts";
 import { run } from "./exec.ts";
@@ -24,7 +25,7 @@ import {
   TLS_PORT,
 } from "./libvirtd-conf.ts";
 import { ensureLabPki } from "./pki.ts";
-import type { Progress } from "./progress.ts";
+import { type Progress, waitingFor } from "./progress.ts";
 
 export interface DaemonSpec {
   name: "virtlogd" | "libvirtd";
@@ -95,13 +96,15 @@ async function startDaemon(
     timeoutMs: 30_000,
     hint: `run '${shown.replace(/ -d\b/, "")} -v' in a terminal to see why it will not start`,
   });
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await ready()) {
-      progress(`${spec.name}: running (pid ${(await daemonPid(spec)) ?? "?"})`);
-      return;
+  const poll = async (): Promise<boolean> => {
+    for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await sleep(100)) {
+      if (await ready()) return true;
     }
-    await sleep(100);
+    return false;
+  };
+  if (await waitingFor(progress, `${spec.name} to answer on ${what}`, poll())) {
+    progress(`${spec.name}: running (pid ${(await daemonPid(spec)) ?? "?"})`);
+    return;
   }
   throw new LabTimeoutError(`${spec.name} started but ${what} did not answer within ${timeoutMs / 1000} s`, {
     hint: `run '${shown.replace(/ -d\b/, "")} -v' in a terminal to see its errors; check /var/log/libvirt/`,
@@ -214,14 +217,16 @@ export async function ensureDaemons(
 async function stopPid(spec: DaemonSpec, pid: number, progress: Progress, timeoutMs: number): Promise<void> {
   progress(`${spec.name}: stopping pid ${pid}`);
   process.kill(pid, "SIGTERM");
-  const deadline = Date.now() + timeoutMs;
-  while (isAlive(pid)) {
-    if (Date.now() > deadline) {
-      throw new LabError(`${spec.name} (pid ${pid}) did not exit within ${timeoutMs / 1000} s of SIGTERM`, {
-        hint: `look at it with 'ps -p ${pid} -o pid,stat,cmd'; 'kill -9 ${pid}' if it is stuck`,
-      });
+  const exited = async (): Promise<boolean> => {
+    for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await sleep(100)) {
+      if (!isAlive(pid)) return true;
     }
-    await sleep(100);
+    return false;
+  };
+  if (!(await waitingFor(progress, `${spec.name} (pid ${pid}) to exit`, exited()))) {
+    throw new LabError(`${spec.name} (pid ${pid}) did not exit within ${timeoutMs / 1000} s of SIGTERM`, {
+      hint: `look at it with 'ps -p ${pid} -o pid,stat,cmd'; 'kill -9 ${pid}' if it is stuck`,
+    });
   }
 }
 
@@ -244,8 +249,4 @@ export function isAlive(pid: number): boolean {
     if ((error as NodeJS.ErrnoException).code === "ESRCH") return false;
     throw error; // EPERM would mean alive but not ours to signal; the lab runs as root, so unexpected
   }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

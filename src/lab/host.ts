@@ -1,13 +1,25 @@
 /**
- * Host prerequisites of the lab: running as root, enough free disk, and the Debian packages installed.
- * Packages are checked with dpkg-query (fast, offline) and only missing ones go to apt-get, so a warm
- * `lab up` never touches the network.
+ * Host prerequisites of the lab: running as root, enough free disk, the Debian packages installed, and the
+ * device nodes set up as udev would (a host without udev leaves /dev/kvm root:root 0600, which QEMU's user
+ * cannot open: see src/host-checks). Packages are checked with dpkg-query (fast, offline) and only missing ones
+ * go to apt-get, so a warm `lab up` never touches the network.
  */
-import { mkdir, statfs } from "node:fs/promises";
+import { chmod, chown, mkdir, statfs } from "node:fs/promises";
+import { dirname } from "node:path";
+import {
+  checkKvmDevice,
+  checkTunDevice,
+  formatHostProblem,
+  groupId,
+  KVM_DEVICE,
+  KVM_GROUP,
+  KVM_MODE,
+  TUN_DEVICE,
+} from "../host-checks/index.ts";
 import { LAB_PACKAGES } from "./config.ts";
 import { CommandError, LabError } from "./errors.ts";
 import { run } from "./exec.ts";
-import type { Progress } from "./progress.ts";
+import { type Progress, waitingFor } from "./progress.ts";
 
 // dpkg-query's own field syntax, not a JS template
 const DPKG_FORMAT = "${Package} ${db:Status-Abbrev}\n";
@@ -76,16 +88,18 @@ export async function ensurePackages(
     return;
   }
   progress(`packages: installing ${missing.join(" ")} (apt-get, a few minutes)`);
-  await run("apt-get", ["update", "-qq"], {
+  const update = run("apt-get", ["update", "-qq"], {
     timeoutMs: 5 * 60_000,
     env: APT_ENV,
     hint: "check that Debian's apt sources are reachable ('apt-get update' by hand shows the details)",
   });
+  await waitingFor(progress, "apt-get update", update);
   try {
-    await run("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...missing], {
+    const install = run("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...missing], {
       timeoutMs: 20 * 60_000,
       env: APT_ENV,
     });
+    await waitingFor(progress, `apt-get install of ${missing.length} package(s)`, install);
   } catch (error) {
     throw new LabError(`could not install ${missing.join(" ")}: ${(error as Error).message}`, {
       hint: `try 'apt-get install ${missing.join(" ")}' by hand to see which package fails and why`,
@@ -99,4 +113,33 @@ export async function ensurePackages(
     });
   }
   progress("packages: installed");
+}
+
+/**
+ * Sets up /dev/kvm and /dev/net/tun the way udev would on a host that has it: /dev/kvm group kvm, mode 0660
+ * when QEMU's user cannot open it (left alone when it can, or when there is no /dev/kvm: guests then run
+ * under TCG); /dev/net/tun created when missing. Says what it changed; fails with the fix when it cannot.
+ */
+export async function prepareHostDevices(progress: Progress): Promise<void> {
+  const kvm = await checkKvmDevice();
+  if (kvm) {
+    const gid = await groupId(KVM_GROUP);
+    if (gid === undefined) {
+      throw new LabError(`${formatHostProblem(kvm)}; there is no group ${KVM_GROUP} to give it`, {
+        hint: `create it ('groupadd --system ${KVM_GROUP}; usermod -aG ${KVM_GROUP} libvirt-qemu'), then 'kvmon lab up'`,
+      });
+    }
+    await chown(KVM_DEVICE, 0, gid);
+    await chmod(KVM_DEVICE, KVM_MODE);
+    progress(
+      `host: ${KVM_DEVICE} was not usable by QEMU's user (no udev here?); set group ${KVM_GROUP}, mode 0${KVM_MODE.toString(8)} as udev would`,
+    );
+    const still = await checkKvmDevice();
+    if (still) throw new LabError(formatHostProblem(still), { hint: still.fix });
+  }
+  if (await checkTunDevice()) {
+    await mkdir(dirname(TUN_DEVICE), { recursive: true, mode: 0o755 });
+    await run("mknod", ["-m", "0666", TUN_DEVICE, "c", "10", "200"], { timeoutMs: 10_000 });
+    progress(`host: ${TUN_DEVICE} was missing; created it (char 10:200, mode 0666) as udev would`);
+  }
 }

@@ -14,7 +14,7 @@ import { inittab, loadTool, qemuGaRunner, rcS } from "./guest-files.ts";
 import { requireFreeSpace } from "./host.ts";
 import { BUSYBOX, buildInitramfs, QEMU_GA, qemuGaLibraries } from "./initramfs.ts";
 import { extractKernel, GUEST_MODULES, kernelPackage } from "./kernel.ts";
-import type { Progress } from "./progress.ts";
+import { type Progress, waitingFor } from "./progress.ts";
 
 /** Bump when the image layout changes in a way the hashed inputs do not show. */
 const IMAGE_FORMAT = 3;
@@ -109,7 +109,7 @@ async function buildImage(paths: LabPaths, deb: string, hash: string, progress: 
   const files = imageFiles(staging);
 
   progress(`image: unpacking ${basename(deb)} (dpkg-deb -x)`);
-  const kernel = await extractKernel(deb, paths.root);
+  const kernel = await waitingFor(progress, "dpkg-deb to unpack the kernel", extractKernel(deb, paths.root));
   try {
     progress(`image: kernel ${kernel.version}, modules ${kernel.modules.map((m) => m.name).join(" ")}`);
     await writeFile(files.kernel, await readFile(kernel.vmlinuz));

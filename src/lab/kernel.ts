@@ -8,7 +8,7 @@ import { basename, join } from "node:path";
 import { CommandError, LabError } from "./errors.ts";
 import { run } from "./exec.ts";
 import { loadOrder, moduleDepends, normalizeModuleName } from "./modules.ts";
-import type { Progress } from "./progress.ts";
+import { type Progress, waitingFor } from "./progress.ts";
 
 /** What the guest needs beyond the built-in drivers (Debian builds virtio and ext4 as modules). */
 export const GUEST_MODULES = [
@@ -58,7 +58,11 @@ export async function kernelPackage(downloads: string, progress: Progress): Prom
   });
   if (!name) {
     progress("kernel: apt-get update (package lists are empty or stale)");
-    await run("apt-get", ["update", "-qq"], { timeoutMs: 5 * 60_000 });
+    await waitingFor(
+      progress,
+      "apt-get update",
+      run("apt-get", ["update", "-qq"], { timeoutMs: 5 * 60_000 }),
+    );
     name = await resolvePackageName();
   }
   if (!name) {
@@ -67,11 +71,12 @@ export async function kernelPackage(downloads: string, progress: Progress): Prom
     });
   }
   progress(`kernel: apt-get download ${name}`);
-  await run("apt-get", ["download", "-qq", "-o", "APT::Sandbox::User=root", name], {
+  const download = run("apt-get", ["download", "-qq", "-o", "APT::Sandbox::User=root", name], {
     timeoutMs: 10 * 60_000,
     cwd: downloads,
     hint: `try 'apt-get download ${name}' by hand`,
   });
+  await waitingFor(progress, `apt-get download ${name}`, download);
   const got = pickCachedDeb(await readdir(downloads));
   if (!got) throw new LabError(`apt-get download ${name} left no .deb in ${downloads}`);
   return join(downloads, got);

@@ -4,13 +4,14 @@
  * `lab kvm start`, tests through withKvmGuest) and stopped after.
  */
 import { access, constants, mkdir } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
 import { KVM_GUEST_NAME } from "./config.ts";
 import { consoleLogPath } from "./console-log.ts";
-import { sleep } from "./daemons.ts";
 import { kvmDomainXml, parseDomainXml } from "./domain-xml.ts";
 import { LabError, LabTimeoutError } from "./errors.ts";
 import { ensureImage, type LabImage } from "./image.ts";
-import type { LabContext } from "./lab.ts";
+import { waitingFor } from "./progress.ts";
+import type { LabContext } from "./context.ts";
 
 /** Why KVM cannot be used here, or undefined when it can. */
 export async function kvmUnavailableReason(ctx: LabContext): Promise<string | undefined> {
@@ -54,11 +55,14 @@ export async function kvmStart(ctx: LabContext, image?: LabImage, timeoutMs = 30
     }),
   );
   await lv.start(KVM_GUEST_NAME);
-  const deadline = Date.now() + timeoutMs;
-  while ((await lv.domstate(KVM_GUEST_NAME)) !== "running") {
-    if (Date.now() > deadline)
-      throw new LabTimeoutError(`${KVM_GUEST_NAME} not running ${timeoutMs / 1000} s after start`);
-    await sleep(200);
+  const running = async (): Promise<boolean> => {
+    for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await sleep(200)) {
+      if ((await lv.domstate(KVM_GUEST_NAME)) === "running") return true;
+    }
+    return false;
+  };
+  if (!(await waitingFor(progress, `${KVM_GUEST_NAME} to run`, running()))) {
+    throw new LabTimeoutError(`${KVM_GUEST_NAME} not running ${timeoutMs / 1000} s after start`);
   }
   progress(`${KVM_GUEST_NAME}: running (boot-sector loop under KVM)`);
 }

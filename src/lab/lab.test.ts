@@ -10,7 +10,8 @@ import { after, before, test } from "node:test";
 import { labPaths } from "./config.ts";
 import { guestDomainXml, parseDomainXml } from "./domain-xml.ts";
 import type { LabImage } from "./image.ts";
-import { type LabContext, removeLabDomains, startGuests } from "./lab.ts";
+import type { LabContext } from "./context.ts";
+import { removeLabDomains, startGuests } from "./lab.ts";
 import type { DomainListEntry, LabLibvirt } from "./virsh.ts";
 
 /** In-memory libvirt recording every state-changing call. */

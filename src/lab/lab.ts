@@ -12,31 +12,20 @@ import {
   guestNames,
   KVM_GUEST_NAME,
   LAB_PREFIX,
-  type LabPaths,
-  labPaths,
   MIN_FREE_BYTES_GUESTS,
 } from "./config.ts";
 import { consoleLogPath, consoleTail } from "./console-log.ts";
+import type { LabContext } from "./context.ts";
 import { ensureDaemons, LIBVIRTD, socketAnswers, stopDaemons } from "./daemons.ts";
 import { guestDomainXml, parseDomainXml } from "./domain-xml.ts";
 import { LabError, LabTimeoutError } from "./errors.ts";
-import { ensurePackages, requireFreeSpace, requireRoot } from "./host.ts";
+import { ensurePackages, prepareHostDevices, requireFreeSpace, requireRoot } from "./host.ts";
 import { ensureImage, type LabImage } from "./image.ts";
 import { kvmStart, kvmStop } from "./kvm-guest.ts";
 import { liveKvmLeases, takeKvmLease } from "./kvm-lease.ts";
 import { withLabLock } from "./lock.ts";
-import { type Progress, silent } from "./progress.ts";
-import { type DomainListEntry, type LabLibvirt, virshLibvirt } from "./virsh.ts";
-
-export interface LabContext {
-  lv: LabLibvirt;
-  paths: LabPaths;
-  progress: Progress;
-}
-
-export function labContext(progress: Progress = silent): LabContext {
-  return { lv: virshLibvirt(), paths: labPaths(), progress };
-}
+import { waitingFor } from "./progress.ts";
+import type { DomainListEntry } from "./virsh.ts";
 
 export interface UpOptions {
   vms?: number;
@@ -60,6 +49,8 @@ export interface UpResult {
 export async function prepareHost(ctx: LabContext): Promise<void> {
   requireRoot();
   await ensurePackages(ctx.progress);
+  // After the packages (they create QEMU's user) and before libvirtd probes QEMU with it.
+  await prepareHostDevices(ctx.progress);
   await ensureDaemons(ctx.progress);
 }
 
@@ -192,7 +183,8 @@ async function fileExists(path: string): Promise<boolean> {
 
 async function waitForGuest(ctx: LabContext, name: string, timeoutMs = 120_000): Promise<void> {
   try {
-    const ms = await waitForAgent(ctx.lv, name, timeoutMs);
+    const wait = waitForAgent(ctx.lv, name, timeoutMs);
+    const ms = await waitingFor(ctx.progress, `${name}: its guest agent to answer guest-ping`, wait);
     ctx.progress(`${name}: guest agent answers (after ${(ms / 1000).toFixed(1)} s of waiting)`);
   } catch (error) {
     if (!(error instanceof LabTimeoutError)) throw error;

@@ -5,7 +5,8 @@
  */
 import { link, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { isAlive, sleep } from "./daemons.ts";
+import { setTimeout as sleep } from "node:timers/promises";
+import { isAlive } from "./daemons.ts";
 import { LabTimeoutError } from "./errors.ts";
 import type { Progress } from "./progress.ts";
 
@@ -19,7 +20,8 @@ export async function withLabLock<T>(
   await mkdir(root, { recursive: true, mode: 0o755 });
   const path = join(root, "lock");
   const deadline = Date.now() + timeoutMs;
-  let told = false;
+  const waitStart = Date.now();
+  let nextReport = waitStart;
   for (;;) {
     if (await tryLock(path)) break;
     const owner = await lockOwner(path);
@@ -37,8 +39,11 @@ export async function withLabLock<T>(
         },
       );
     }
-    if (!told) progress(`waiting for another kvmon lab command (pid ${owner}) to finish`);
-    told = true;
+    if (Date.now() >= nextReport) {
+      const waited = Math.round((Date.now() - waitStart) / 1000);
+      progress(`waiting for another kvmon lab command (pid ${owner}) to finish (${waited} s so far)`);
+      nextReport = Date.now() + 10_000;
+    }
     await sleep(250);
   }
   try {

@@ -12,3 +12,35 @@ export function formatElapsed(ms: number): string {
 }
 
 export const silent: Progress = () => {};
+
+export interface WaitReportOptions {
+  /** First report after this long (default 3 s: shorter waits stay quiet). */
+  firstMs?: number;
+  /** Then one report every this long (default 10 s). */
+  everyMs?: number;
+}
+
+/**
+ * Awaits `work`; while it is pending, says what is being waited for and for how long ("waiting for apt-get
+ * install (23 s so far)") after `firstMs` and then every `everyMs`, so no wait of the lab is silent.
+ */
+export async function waitingFor<T>(
+  progress: Progress,
+  what: string,
+  work: Promise<T>,
+  options: WaitReportOptions = {},
+): Promise<T> {
+  if (progress === silent) return work;
+  const start = performance.now();
+  const every = options.everyMs ?? 10_000;
+  const tell = () => {
+    progress(`waiting for ${what} (${Math.round((performance.now() - start) / 1000)} s so far)`);
+    timer = setTimeout(tell, every);
+  };
+  let timer = setTimeout(tell, options.firstMs ?? 3000);
+  try {
+    return await work;
+  } finally {
+    clearTimeout(timer);
+  }
+}

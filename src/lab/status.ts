@@ -3,7 +3,7 @@ import { pingAgent } from "./agent.ts";
 import { LAB_PREFIX } from "./config.ts";
 import { LIBVIRTD, socketAnswers } from "./daemons.ts";
 import { parseDomainXml } from "./domain-xml.ts";
-import type { LabContext } from "./lab.ts";
+import type { LabContext } from "./context.ts";
 
 export interface StatusRow {
   name: string;
