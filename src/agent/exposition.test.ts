@@ -5,7 +5,7 @@ import { test } from "node:test";
 import { loadStats, loadXml } from "../collectors/fixtures/load.ts";
 import { collectors } from "../collectors/registry.ts";
 import type { Snapshot } from "../model/types.ts";
-import { escapeLabel, FamilyWriter, formatValue, renderAgent, renderSnapshot } from "./exposition.ts";
+import { renderAgent, renderSnapshot } from "./exposition.ts";
 import { testAgent } from "./testing/setup.ts";
 
 const GOLDEN = new URL("./testdata/metrics.golden", import.meta.url);
@@ -79,23 +79,6 @@ test("every series carries domain and uuid; metadata lives in *_info metrics, no
   // A shut-off domain shows its state and counts, but no runtime series.
   assert.match(text, /kvmon_domain_state_info\{domain="kvmon-fixture-off",[^}]*state="shutoff"/);
   assert.doesNotMatch(text, /kvmon_domain_cpu_seconds_total\{domain="kvmon-fixture-off"/);
-});
-
-test("text format details: label escaping, special values, HELP/TYPE once per family", () => {
-  assert.equal(escapeLabel('a\\b"c\nd'), 'a\\\\b\\"c\\nd');
-  assert.equal(formatValue(Number.NaN), "NaN");
-  assert.equal(formatValue(Number.POSITIVE_INFINITY), "+Inf");
-  assert.equal(formatValue(0.5), "0.5");
-  const w = new FamilyWriter();
-  const spec = { name: "x_total", type: "counter" as const, help: "h", labels: ["k"], source: "" };
-  const emit = w.emitter(["domain"], ["d"]);
-  emit(spec, 1, ["a"]);
-  emit(spec, 2, ["b"]);
-  assert.equal(
-    w.render(),
-    '# HELP x_total h\n# TYPE x_total counter\nx_total{domain="d",k="a"} 1\nx_total{domain="d",k="b"} 2\n',
-  );
-  assert.throws(() => emit(spec, 1, []), /label values/);
 });
 
 test("docs/agent.md documents every metric the agent can expose", async () => {

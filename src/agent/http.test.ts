@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { loadStats } from "../collectors/fixtures/load.ts";
-import { CONTENT_TYPE } from "./exposition.ts";
+import { CONTENT_TYPE } from "../metrics/exposition.ts";
 import { createApp } from "./http.ts";
 import { testAgent } from "./testing/setup.ts";
 

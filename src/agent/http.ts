@@ -6,10 +6,12 @@
  */
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
-import type { Collector, Emit } from "../collectors/types.ts";
+import type { Collector } from "../collectors/types.ts";
+import type { Emit } from "../metrics/catalog.ts";
+import { CONTENT_TYPE } from "../metrics/exposition.ts";
 import type { Snapshot } from "../model/types.ts";
 import type { AgentStatus } from "./agent.ts";
-import { CONTENT_TYPE, renderAgent, renderSnapshot } from "./exposition.ts";
+import { renderAgent, renderSnapshot } from "./exposition.ts";
 import type { ConnectionStatus } from "./source.ts";
 
 /** What the HTTP layer reads from the agent. */

@@ -4,41 +4,10 @@
  * describes the metrics it exposes from that section; the framework (run.ts) times it and isolates failures per
  * collector and per domain, so one bad domain or one throwing collector never breaks the others.
  */
-import type { CounterValue, DomainMetadata, DomainSample, HostSample, NodeSample } from "../model/types.ts";
+import type { Emit, MetricSpec } from "../metrics/catalog.ts";
+import type { DomainMetadata, DomainSample, HostSample, NodeSample } from "../model/types.ts";
 import type { DomainStatsRecord, NodeInfo } from "../protocol/libvirt/types.ts";
 import type { StatsView } from "./params.ts";
-
-export type MetricType = "gauge" | "counter";
-
-/** One metric family: what /metrics prints in HELP/TYPE and what docs/agent.md lists. */
-export interface MetricSpec {
-  name: string;
-  type: MetricType;
-  help: string;
-  /** Labels besides `domain` and `uuid` (added to every domain metric by the framework). */
-  labels: readonly string[];
-  /** Where the value comes from (bulk stat field, XML element, computation), for the docs. */
-  source: string;
-}
-
-/** Emits one sample of a family declared in the collector's `metrics`; labels in the order of `spec.labels`. */
-export type Emit = (spec: MetricSpec, value: number, labelValues?: readonly string[]) => void;
-
-/** A sample field that may be missing (null when libvirt did not report it): a gauge value or a counter. */
-export type Reading = number | CounterValue | null | undefined;
-
-/**
- * `emit` for fields that may be missing: emits a gauge's value or a counter's total, and nothing for null or
- * undefined, so an unreported field is an absent series rather than a false 0.
- */
-export function emitPresent(
-  emit: Emit,
-): (spec: MetricSpec, value: Reading, labelValues?: readonly string[]) => void {
-  return (spec, value, labelValues) => {
-    if (value === null || value === undefined) return;
-    emit(spec, typeof value === "number" ? value : value.total, labelValues);
-  };
-}
 
 export interface DomainInput {
   /** Typed access to this interval's bulk stats record for the domain. */
