@@ -9,11 +9,13 @@
  */
 import { performance } from "node:perf_hooks";
 import { statsGroupsFor } from "../collectors/registry.ts";
-import type { Collector, DomainCollector, HostCollector } from "../collectors/types.ts";
-import type { Snapshot } from "../model/types.ts";
+import type { Collector, DomainCollector, DomainSource, HostCollector } from "../collectors/types.ts";
+import type { AgentIdentity, Snapshot } from "../model/types.ts";
 import { ErrorCode } from "../protocol/libvirt/errors.ts";
 import { DomainStatsFlag, DomainStatsGroup, type DomainStatsRecord } from "../protocol/libvirt/types.ts";
 import { withTimeout } from "./errors.ts";
+import { AsyncSources } from "./async-sources.ts";
+import { readIdentity } from "./identity.ts";
 import type { Logger, ProblemLog } from "./log.ts";
 import { MetadataCache } from "./metadata-cache.ts";
 import type { ProcessStartTimes } from "./process-start.ts";
@@ -29,6 +31,8 @@ export interface AgentOptions {
   logger: Logger;
   problems: ProblemLog;
   processStarts?: ProcessStartTimes;
+  /** Who this agent is on its snapshots; read from the host (identity.ts) when not given. */
+  identity?: AgentIdentity;
   clock?: () => number;
 }
 
@@ -62,6 +66,7 @@ export class Agent {
   };
   private current: Snapshot | null = null;
   private readonly builder: SnapshotBuilder;
+  private readonly sources: AsyncSources;
   private generation = -1;
   private inFlight: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -90,8 +95,13 @@ export class Agent {
       processStarts: opts.processStarts,
       problems: opts.problems,
       queries: opts.source,
+      identity: opts.identity ?? readIdentity(),
       clock: this.clock,
     });
+    this.sources = new AsyncSources(
+      opts.collectors.filter((c): c is DomainSource => c.kind === "source"),
+      { problems: opts.problems, clock: this.clock },
+    );
   }
 
   get collectors(): readonly Collector[] {
@@ -115,6 +125,7 @@ export class Agent {
   start(): void {
     this.running = true;
     this.opts.source.start();
+    this.sources.start();
     void this.consumeEvents();
     // A NEW connection (the first, or a reconnect after a libvirtd restart) is collected from at once rather
     // than at the next interval, so samples resume within seconds of the daemon coming back (host info and
@@ -133,6 +144,7 @@ export class Agent {
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    this.sources.stop();
     await this.events?.return?.();
     await this.inFlight?.catch(() => undefined);
     await this.opts.source.close();
@@ -235,7 +247,11 @@ export class Agent {
     // Only a domain of the last snapshot that is absent from the reply needs the listing (still there but not
     // answering, or gone?): usually none is, and the round trip is saved.
     const listed = this.absentFromReply(records) ? await this.listUuids() : null;
-    this.current = await this.builder.build(this.current, records, listed, startedAt);
+    // Async sources' current results go in as they are: the bulk tick never waits for a source.
+    this.current = this.sources.apply(await this.builder.build(this.current, records, listed, startedAt));
+    this.sources.setDomains(
+      this.current.domains.filter((d) => d.state?.active).map(({ name, uuid, id }) => ({ name, uuid, id })),
+    );
     problems.resolve("collect", "collections work again");
     // Hot-plugged devices send no lifecycle event: a device the metadata does not know means its XML changed.
     for (const d of this.current.domains) if (d.stats.status === "ok") this.metadata.checkDevices(d);

@@ -8,7 +8,7 @@ import type { Emit } from "../metrics/catalog.ts";
 import { FamilyWriter } from "../metrics/exposition.ts";
 import type { DomainSample, Snapshot } from "../model/types.ts";
 import type { AgentStatus } from "./agent.ts";
-import { exposeAgent, exposeCollectorRuns, selfMetrics } from "./self-metrics.ts";
+import { exposeAgent, exposeCollectorRuns, exposeSources, selfMetrics } from "./self-metrics.ts";
 import type { ConnectionStatus } from "./source.ts";
 
 const DOMAIN_LABELS = ["domain", "uuid"] as const;
@@ -35,6 +35,7 @@ export function renderSnapshot(snap: Snapshot, collectors: readonly Collector[])
   }
   for (const d of snap.domains) exposeFreshness(d, w.emitter(DOMAIN_LABELS, [d.name, d.uuid]));
   exposeCollectorRuns(snap, w.emitter([], []));
+  exposeSources(snap, w.emitter([], []));
   return w.render();
 }
 

@@ -73,6 +73,40 @@ export const selfMetrics = {
   lastSuccess: gauge("kvmon_collection_timestamp_seconds", "When the last successful collection finished.", {
     source: "agent",
   }),
+  sourceCalls: counter("kvmon_source_calls_total", "Calls the async source started, over all domains.", {
+    labels: ["source"],
+    source: "agent: async source scheduler",
+  }),
+  sourceFailures: counter(
+    "kvmon_source_failures_total",
+    "Calls of the async source that failed or missed their deadline.",
+    { labels: ["source"], source: "agent: async source scheduler" },
+  ),
+  sourceTimeouts: counter(
+    "kvmon_source_timeouts_total",
+    "Calls of the async source that missed their deadline (also counted as failures).",
+    { labels: ["source"], source: "agent: async source scheduler" },
+  ),
+  sourceLateDiscards: counter(
+    "kvmon_source_late_discards_total",
+    "Results of the async source dropped because they came after their deadline or for a domain that vanished or restarted.",
+    { labels: ["source"], source: "agent: async source scheduler" },
+  ),
+  sourceInFlight: gauge(
+    "kvmon_source_in_flight",
+    "Calls of the async source running when the snapshot was taken (at most one per domain).",
+    { labels: ["source"], source: "agent: async source scheduler" },
+  ),
+  sourceBackingOff: gauge(
+    "kvmon_source_backoff_domains",
+    "Domains the async source waits out a back-off for after consecutive failures.",
+    { labels: ["source"], source: "agent: async source scheduler" },
+  ),
+  sourceLastSuccess: gauge(
+    "kvmon_source_last_success_timestamp_seconds",
+    "When a call of the async source last succeeded, for any domain.",
+    { labels: ["source"], source: "agent: async source scheduler" },
+  ),
 };
 
 export function exposeCollectorRuns(snap: Snapshot, emit: Emit): void {
@@ -80,6 +114,20 @@ export function exposeCollectorRuns(snap: Snapshot, emit: Emit): void {
     emit(selfMetrics.collectorDuration, r.durationSeconds, [r.name]);
     emit(selfMetrics.collectorSuccess, r.success ? 1 : 0, [r.name]);
     emit(selfMetrics.collectorFailedDomains, r.failedDomains, [r.name]);
+  }
+}
+
+export function exposeSources(snap: Snapshot, emit: Emit): void {
+  const m = selfMetrics;
+  for (const s of snap.sources) {
+    const l = [s.name];
+    emit(m.sourceCalls, s.calls, l);
+    emit(m.sourceFailures, s.failures, l);
+    emit(m.sourceTimeouts, s.timeouts, l);
+    emit(m.sourceLateDiscards, s.lateDiscards, l);
+    emit(m.sourceInFlight, s.inFlight, l);
+    emit(m.sourceBackingOff, s.backingOff, l);
+    if (s.lastSuccessAt !== null) emit(m.sourceLastSuccess, s.lastSuccessAt / 1000, l);
   }
 }
 

@@ -3,7 +3,7 @@
  * rarely by the agent, they do not change between intervals) and domain counts by state (from every
  * interval's bulk stats reply, so they cost no extra call).
  */
-import { DOMAIN_STATE_NAMES, stateName } from "../model/state.ts";
+import { DOMAIN_STATE_NAMES, stateName, zeroStateCounts } from "../model/state.ts";
 import type { HostSample } from "../model/types.ts";
 import { DomainStatsGroup } from "../protocol/libvirt/types.ts";
 import { gauge } from "../metrics/catalog.ts";
@@ -50,11 +50,10 @@ export const hostCollector: HostCollector = {
   statsGroups: DomainStatsGroup.STATE,
   metrics: Object.values(m),
   async collect(input, out) {
-    const counts: Record<string, number> = {};
+    const counts = zeroStateCounts();
     for (const r of input.records) {
       const code = r.params.get("state.state");
-      const state = stateName(typeof code === "number" ? code : -1);
-      counts[state] = (counts[state] ?? 0) + 1;
+      counts[stateName(typeof code === "number" ? code : -1)]++;
     }
     out.domainsByState = counts;
     out.domainsTotal = input.records.length;
@@ -103,6 +102,6 @@ export const hostCollector: HostCollector = {
       emit(m.threads, n.threads);
     }
     // Every state, zeros included, so "count by state" series do not appear and vanish.
-    for (const state of DOMAIN_STATE_NAMES) emit(m.domains, host.domainsByState[state] ?? 0, [state]);
+    for (const state of DOMAIN_STATE_NAMES) emit(m.domains, host.domainsByState[state], [state]);
   },
 };

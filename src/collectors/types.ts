@@ -1,6 +1,7 @@
 /**
  * The collector contract (node_exporter style): one concern per file, registered in registry.ts with a default
- * on/off. A domain collector turns one domain's bulk-stats record into its section of the DomainSample and
+ * on/off. Two kinds read libvirt's bulk stats synchronously (domain and host collectors); async sources fetch
+ * per domain on their own cadence (DomainSource, below). A domain collector turns one domain's bulk-stats record into its section of the DomainSample and
  * describes the metrics it exposes from that section; the framework (run.ts) times it and isolates failures per
  * collector and per domain, so one bad domain or one throwing collector never breaks the others.
  */
@@ -74,4 +75,39 @@ export interface HostCollector {
   expose(host: HostSample, emit: Emit): void;
 }
 
-export type Collector = DomainCollector | HostCollector;
+/** The domain an async source is asked about: its name and UUID address it, its id tells a restarted QEMU. */
+export interface DomainTarget {
+  name: string;
+  uuid: string;
+  /** Hypervisor id of the QEMU process the call was made for; a result for another id is dropped. */
+  id: number;
+}
+
+/**
+ * The second kind of collector: asynchronous and per domain, for data the bulk stats call does not carry (the
+ * guest agent, tracefs). Each source has its own cadence and per-call deadline; the agent's scheduler
+ * (agent/async-sources.ts) runs at most one call per domain at a time, discards results that come after their
+ * deadline or for a domain that vanished or restarted, backs off after consecutive failures, and merges the
+ * current results into each snapshot without ever delaying the bulk collection.
+ */
+export interface DomainSource<T = unknown> {
+  kind: "source";
+  name: string;
+  description: string;
+  defaultEnabled: boolean;
+  /** How often each active domain is asked. */
+  intervalMs: number;
+  /** Deadline of one call; `signal` is aborted when it passes (and on stop, or when the domain goes). */
+  timeoutMs: number;
+  /** Longest wait after consecutive failures (the wait doubles from `intervalMs` per failure up to this). */
+  maxBackoffMs: number;
+  metrics: readonly MetricSpec[];
+  /** One call for one domain; must honour `signal` (a call that ignores it keeps its domain's slot busy). */
+  fetch(domain: DomainTarget, signal: AbortSignal): Promise<T>;
+  /** Puts a current result into its section of a sample (`guest` or `trace`); `fetchedAt` in epoch ms. */
+  merge(result: T, fetchedAt: number, out: DomainSample): void;
+  /** Emits this source's metrics from a finished sample (domain/uuid labels are added by the caller). */
+  expose(sample: DomainSample, emit: Emit): void;
+}
+
+export type Collector = DomainCollector | HostCollector | DomainSource;
