@@ -4,11 +4,14 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { test } from "node:test";
 import { loadStats, loadXml } from "../collectors/fixtures/load.ts";
 import { collectors } from "../collectors/registry.ts";
+import { parseSnapshot } from "../model/schema.ts";
 import type { Snapshot } from "../model/types.ts";
 import { renderAgent, renderSnapshot } from "./exposition.ts";
 import { testAgent } from "./testing/setup.ts";
 
 const GOLDEN = new URL("./testdata/metrics.golden", import.meta.url);
+/** The same snapshot as JSON: the model's schema test reads it as a real snapshot (src/model/schema.test.ts). */
+const GOLDEN_JSON = new URL("../model/testdata/snapshot.golden.json", import.meta.url);
 const flush = () => new Promise((r) => setImmediate(r));
 
 /** Two collections over real fixtures of four domains (TCG with balloon, KVM with nova metadata, shut off, lab). */
@@ -51,6 +54,14 @@ test("golden /metrics from recorded fixtures (UPDATE_GOLDEN=1 to regenerate afte
   if (process.env.UPDATE_GOLDEN) writeFileSync(GOLDEN, text);
   const golden = readFileSync(GOLDEN, "utf8");
   assert.equal(text, golden);
+});
+
+test("golden snapshot JSON from the same fixtures; it matches the model's runtime schema", async () => {
+  const { snap } = await fixtureSnapshot();
+  const json = `${JSON.stringify(snap, null, 1)}\n`;
+  if (process.env.UPDATE_GOLDEN) writeFileSync(GOLDEN_JSON, json);
+  assert.equal(json, readFileSync(GOLDEN_JSON, "utf8"));
+  assert.deepEqual(parseSnapshot(JSON.parse(json)), snap);
 });
 
 test("promtool check metrics accepts the exposition (names, units, _total counters, HELP/TYPE)", async () => {

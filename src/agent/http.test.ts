@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { loadStats } from "../collectors/fixtures/load.ts";
 import { CONTENT_TYPE } from "../metrics/exposition.ts";
+import { domainSampleSchema, hostSampleSchema, parseWith } from "../model/schema.ts";
 import { createApp } from "./http.ts";
 import { testAgent } from "./testing/setup.ts";
 
@@ -44,18 +45,17 @@ test("/metrics serves the Prometheus text of the cached snapshot plus agent metr
 
 test("/api/v1/domains and /api/v1/domains/:name give current values and rates", async () => {
   const { app } = await appWithData();
-  const all = (await (await app.request("/api/v1/domains")).json()) as { domains: { name: string }[] };
+  const all = (await (await app.request("/api/v1/domains")).json()) as { domains: unknown[] };
+  const domains = all.domains.map((d) => parseWith(domainSampleSchema, d, "GET /api/v1/domains"));
   assert.deepEqual(
-    all.domains.map((d) => d.name),
+    domains.map((d) => d.name),
     ["kvmon-fixture-tcg", "kvmon-lab-1"],
   );
   const res = await app.request("/api/v1/domains/kvmon-fixture-tcg");
   assert.equal(res.status, 200);
-  const one = (await res.json()) as {
-    domain: { block: { writeBytes: { total: number; perSecond: number } }[] };
-  };
-  assert.equal(one.domain.block[0]!.writeBytes.total, 8388608);
-  assert.equal(one.domain.block[0]!.writeBytes.perSecond, 8388608 / 8.08);
+  const one = parseWith(domainSampleSchema, ((await res.json()) as { domain: unknown }).domain, "GET domain");
+  assert.equal(one.block![0]!.writeBytes!.total, 8388608);
+  assert.equal(one.block![0]!.writeBytes!.perSecond, 8388608 / 8.08);
   const byUuid = await app.request("/api/v1/domains/C2009FF1-F10E-4E3E-8FB7-BB997730115C");
   assert.equal(byUuid.status, 200);
 });
@@ -63,11 +63,27 @@ test("/api/v1/domains and /api/v1/domains/:name give current values and rates", 
 test("/api/v1/host: node info, versions, domain counts, connection", async () => {
   const { app } = await appWithData();
   const body = (await (await app.request("/api/v1/host")).json()) as {
-    host: { hostname: string; domainsByState: Record<string, number> };
+    host: unknown;
     connection: { connected: boolean };
   };
-  assert.equal(body.host.hostname, "hv1");
-  assert.equal(body.host.domainsByState.running, 2);
+  const host = parseWith(hostSampleSchema, body.host, "GET /api/v1/host");
+  assert.equal(host.hostname, "hv1");
+  // FakeSource's node info (24 GiB, 2 CPUs at 2.4 GHz) and versions (9000000, 7002022), decoded.
+  assert.deepEqual(host.node, {
+    model: "x86_64",
+    memoryBytes: 24 * 1024 ** 3,
+    cpus: 2,
+    mhz: 2400,
+    nodes: 1,
+    sockets: 1,
+    cores: 2,
+    threads: 1,
+  });
+  assert.equal(host.libvirtVersion, "9.0.0");
+  assert.equal(host.hypervisorVersion, "7.2.22");
+  assert.equal(host.domainsByState.running, 2);
+  assert.equal(host.domainsByState.shutoff, 0);
+  assert.equal(host.domainsTotal, 2);
   assert.equal(body.connection.connected, true);
 });
 
