@@ -3,6 +3,7 @@ import { test } from "node:test";
 import { loadStats } from "../collectors/fixtures/load.ts";
 import { CONTENT_TYPE } from "../metrics/exposition.ts";
 import { domainSampleSchema, hostSampleSchema, parseWith } from "../model/schema.ts";
+import { KvmonError } from "../shared/errors.ts";
 import { createApp } from "./http.ts";
 import { testAgent } from "./testing/setup.ts";
 
@@ -90,11 +91,11 @@ test("/api/v1/host: node info, versions, domain counts, connection", async () =>
 test("errors are JSON: unknown domain 404, unknown route 404, wrong method 405, overlong name 400", async () => {
   const { app } = await appWithData();
   const cases: [string, RequestInit | undefined, number, string][] = [
-    ["/api/v1/domains/nope", undefined, 404, "domain_not_found"],
-    ["/api/v2/whatever", undefined, 404, "not_found"],
-    ["/metrics", { method: "POST" }, 405, "method_not_allowed"],
-    ["/api/v1/domains/x", { method: "DELETE" }, 405, "method_not_allowed"],
-    [`/api/v1/domains/${"a".repeat(300)}`, undefined, 400, "bad_request"],
+    ["/api/v1/domains/nope", undefined, 404, "DOMAIN_NOT_FOUND"],
+    ["/api/v2/whatever", undefined, 404, "NOT_FOUND"],
+    ["/metrics", { method: "POST" }, 405, "METHOD_NOT_ALLOWED"],
+    ["/api/v1/domains/x", { method: "DELETE" }, 405, "METHOD_NOT_ALLOWED"],
+    [`/api/v1/domains/${"a".repeat(300)}`, undefined, 400, "BAD_REQUEST"],
   ];
   for (const [path, init, status, code] of cases) {
     const res = await app.request(path, init);
@@ -132,4 +133,28 @@ test("/healthz: ok with libvirt state and sample age; stale once collections sto
   assert.equal(body.status, "stale");
   assert.equal(body.libvirt.lastError, "connection refused");
   assert.equal(body.lastSample.ageSeconds, 31);
+});
+
+test("an error inside a handler: a typed one keeps its stable code and hint, an untyped one is INTERNAL", async () => {
+  const t = testAgent();
+  let failure: Error = new KvmonError("SNAPSHOT_CORRUPT", "cannot read the snapshot", { hint: "restart" });
+  const view = { ...t.agent, collectors: t.agent.collectors, intervalMs: 10_000, status: t.agent.status };
+  const app = createApp({
+    ...view,
+    snapshot: () => {
+      throw failure;
+    },
+    connection: () => t.source.conn,
+  });
+  let res = await app.request("/api/v1/domains");
+  assert.equal(res.status, 500);
+  assert.deepEqual(await res.json(), {
+    error: { code: "SNAPSHOT_CORRUPT", message: "cannot read the snapshot", hint: "restart" },
+  });
+  failure = new Error("boom");
+  res = await app.request("/api/v1/domains");
+  assert.deepEqual(await res.json(), { error: { code: "INTERNAL", message: "boom" } });
+  const starting = createApp(t.agent);
+  res = await starting.request("/api/v1/host");
+  assert.equal(((await res.json()) as { error: { code: string } }).error.code, "NO_SAMPLE_YET");
 });

@@ -9,6 +9,7 @@ import { interfaceCollector } from "./interface.ts";
 import { kvmCollector } from "./kvm.ts";
 import { memoryCollector } from "./memory.ts";
 import { metadataCollector } from "./metadata.ts";
+import { UnknownCollectorError } from "./errors.ts";
 import { stateCollector } from "./state.ts";
 import type { Collector } from "./types.ts";
 import { vcpuCollector } from "./vcpu.ts";
@@ -35,8 +36,7 @@ export function defaultCollectorNames(): string[] {
 /** The registered collectors with these names, in registry order; unknown names throw (config validates first). */
 export function selectCollectors(names: readonly string[]): Collector[] {
   for (const n of names) {
-    if (!collectorNames.includes(n))
-      throw new Error(`unknown collector '${n}' (known: ${collectorNames.join(", ")})`);
+    if (!collectorNames.includes(n)) throw new UnknownCollectorError(n, collectorNames);
   }
   return collectors.filter((c) => names.includes(c.name));
 }

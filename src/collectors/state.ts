@@ -2,6 +2,7 @@
 import { isActiveState, reasonName, stateName } from "../model/state.ts";
 import { DomainStatsGroup } from "../protocol/libvirt/types.ts";
 import { gauge } from "../metrics/catalog.ts";
+import { StatsError } from "./errors.ts";
 import type { DomainCollector } from "./types.ts";
 
 const stateInfo = gauge(
@@ -32,7 +33,7 @@ export const stateCollector: DomainCollector = {
   metrics: [stateInfo, stateCode, active, uptime],
   collect(input, out) {
     const code = input.stats.num("state.state");
-    if (code === undefined) throw new Error("record has no state.state");
+    if (code === undefined) throw new StatsError("state.state", "record has no state.state");
     const state = stateName(code);
     const reasonCode = input.stats.num("state.reason") ?? 0;
     const started = input.processStartedAt;
