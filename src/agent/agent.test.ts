@@ -5,10 +5,13 @@ import { loadStats, loadXml } from "../collectors/fixtures/load.ts";
 import { stateCollector } from "../collectors/state.ts";
 import type { DomainCollector } from "../collectors/types.ts";
 import { DomainStatsFlag, DomainStatsGroup, LifecycleEventType } from "../protocol/libvirt/types.ts";
-import { CallTimeoutError } from "./errors.ts";
+import { ErrorCode, LibvirtError } from "../protocol/libvirt/errors.ts";
+import { TimeoutError } from "../shared/errors.ts";
 import { testAgent } from "./testing/setup.ts";
 
 const flush = () => new Promise((r) => setImmediate(r));
+/** The remote_error fields a LibvirtError carries besides code and message. */
+const NO_ERROR_FIELDS = { domain: 0, level: 2, str1: null, str2: null, str3: null, int1: 0, int2: 0 };
 
 /** Replies with these fixtures (one record each) and moves the clock to the first one's recording time. */
 function reply(t: ReturnType<typeof testAgent>, ...files: string[]) {
@@ -107,7 +110,7 @@ test("a failed or hung stats call: last snapshot served marked stale, one log li
   assert.equal(t.agent.snapshot()!.domains[0]!.stats.status, "missing");
   t.source.nextStats = () => new Promise(() => {}); // never answers
   await t.agent.tick();
-  assert.match(t.agent.status.lastError!, /no answer within 30 ms/);
+  assert.match(t.agent.status.lastError!, /timed out after 30 ms/);
   reply(t, "tcg-2.stats");
   await t.agent.tick();
   assert.equal(t.agent.snapshot()!.domains[0]!.stats.status, "ok");
@@ -116,8 +119,8 @@ test("a failed or hung stats call: last snapshot served marked stale, one log li
     .map((l) => `${l.level}:${l.msg}:${l.error ?? ""}`);
   assert.deepEqual(msgs, [
     "error:bulk stats call failed; serving the last snapshot marked stale:libvirtd restarting",
-    "warn:bulk stats call timed out; retrying once:getAllDomainStats: no answer within 30 ms",
-    "error:bulk stats call failed; serving the last snapshot marked stale:getAllDomainStats: no answer within 30 ms",
+    "warn:bulk stats call timed out; retrying once:libvirt call CONNECT_GET_ALL_DOMAIN_STATS timed out after 30 ms",
+    "error:bulk stats call failed; serving the last snapshot marked stale:libvirt call CONNECT_GET_ALL_DOMAIN_STATS timed out after 30 ms",
     "info:bulk stats call works again:",
     "info:bulk stats call answers in time again:",
   ]);
@@ -127,7 +130,8 @@ test("a timed-out call is retried once at once (the retry skips the hung domain 
   const t = testAgent();
   const rec = loadStats("tcg-1.stats");
   let calls = 0;
-  t.source.nextStats = () => (++calls === 1 ? new CallTimeoutError("getAllDomainStats", 5000) : [rec.record]);
+  t.source.nextStats = () =>
+    ++calls === 1 ? new TimeoutError("libvirt call CONNECT_GET_ALL_DOMAIN_STATS", 5000) : [rec.record];
   await t.agent.tick();
   assert.equal(calls, 2);
   assert.equal(t.agent.snapshot()!.domains.length, 1);
@@ -228,12 +232,11 @@ test("a libvirt that rejects NOWAIT (< 4.5) is detected once; collection continu
   t.source.nextStats = () => {
     const last = t.source.requests.at(-1)!;
     if (last.flags & DomainStatsFlag.NOWAIT) {
-      return Object.assign(
-        new Error("unsupported flags (0x20000000) in function qemuConnectGetAllDomainStats"),
-        {
-          code: 8,
-        },
-      );
+      return new LibvirtError({
+        ...NO_ERROR_FIELDS,
+        code: ErrorCode.INVALID_ARG,
+        message: "unsupported flags (0x20000000) in function qemuConnectGetAllDomainStats",
+      });
     }
     return [rec];
   };

@@ -9,11 +9,13 @@
  */
 import { performance } from "node:perf_hooks";
 import { statsGroupsFor } from "../collectors/registry.ts";
-import type { Collector, DomainCollector, HostCollector } from "../collectors/types.ts";
-import type { Snapshot } from "../model/types.ts";
-import { ErrorCode } from "../protocol/libvirt/errors.ts";
+import type { Collector, DomainCollector, DomainSource, HostCollector } from "../collectors/types.ts";
+import type { AgentIdentity, Snapshot } from "../model/types.ts";
+import { ErrorCode, LibvirtError, TimeoutError as LibvirtTimeoutError } from "../protocol/libvirt/errors.ts";
 import { DomainStatsFlag, DomainStatsGroup, type DomainStatsRecord } from "../protocol/libvirt/types.ts";
-import { withTimeout } from "./errors.ts";
+import { TimeoutError } from "../shared/errors.ts";
+import { AsyncSources } from "./async-sources.ts";
+import { readIdentity } from "./identity.ts";
 import type { Logger, ProblemLog } from "./log.ts";
 import { MetadataCache } from "./metadata-cache.ts";
 import type { ProcessStartTimes } from "./process-start.ts";
@@ -29,6 +31,8 @@ export interface AgentOptions {
   logger: Logger;
   problems: ProblemLog;
   processStarts?: ProcessStartTimes;
+  /** Who this agent is on its snapshots; read from the host (identity.ts) when not given. */
+  identity?: AgentIdentity;
   clock?: () => number;
 }
 
@@ -62,6 +66,7 @@ export class Agent {
   };
   private current: Snapshot | null = null;
   private readonly builder: SnapshotBuilder;
+  private readonly sources: AsyncSources;
   private generation = -1;
   private inFlight: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -90,8 +95,13 @@ export class Agent {
       processStarts: opts.processStarts,
       problems: opts.problems,
       queries: opts.source,
+      identity: opts.identity ?? readIdentity(),
       clock: this.clock,
     });
+    this.sources = new AsyncSources(
+      opts.collectors.filter((c): c is DomainSource => c.kind === "source"),
+      { problems: opts.problems, clock: this.clock },
+    );
   }
 
   get collectors(): readonly Collector[] {
@@ -115,6 +125,7 @@ export class Agent {
   start(): void {
     this.running = true;
     this.opts.source.start();
+    this.sources.start();
     void this.consumeEvents();
     // A NEW connection (the first, or a reconnect after a libvirtd restart) is collected from at once rather
     // than at the next interval, so samples resume within seconds of the daemon coming back (host info and
@@ -133,6 +144,7 @@ export class Agent {
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    this.sources.stop();
     await this.events?.return?.();
     await this.inFlight?.catch(() => undefined);
     await this.opts.source.close();
@@ -235,7 +247,11 @@ export class Agent {
     // Only a domain of the last snapshot that is absent from the reply needs the listing (still there but not
     // answering, or gone?): usually none is, and the round trip is saved.
     const listed = this.absentFromReply(records) ? await this.listUuids() : null;
-    this.current = await this.builder.build(this.current, records, listed, startedAt);
+    // Async sources' current results go in as they are: the bulk tick never waits for a source.
+    this.current = this.sources.apply(await this.builder.build(this.current, records, listed, startedAt));
+    this.sources.setDomains(
+      this.current.domains.filter((d) => d.state?.active).map(({ name, uuid, id }) => ({ name, uuid, id })),
+    );
     problems.resolve("collect", "collections work again");
     // Hot-plugged devices send no lifecycle event: a device the metadata does not know means its XML changed.
     for (const d of this.current.domains) if (d.stats.status === "ok") this.metadata.checkDevices(d);
@@ -249,16 +265,13 @@ export class Agent {
    * flag: the agent then drops the flag for good and says so once (feature detection, not a config knob).
    */
   private async bulkStats(): Promise<DomainStatsRecord[]> {
-    const req = () => ({
-      stats: this.statsGroups,
-      flags: this.nowait ? DomainStatsFlag.NOWAIT : 0,
-      timeoutMs: this.opts.timeoutMs,
-    });
-    // The source enforces the deadline too; this one also covers a source that does not.
-    const call = () => {
-      const r = req();
-      return withTimeout(this.opts.source.getAllDomainStats(r), r.timeoutMs, "getAllDomainStats");
-    };
+    // The source enforces the deadline (HostSource contract): one deadline, no second timer here.
+    const call = () =>
+      this.opts.source.getAllDomainStats({
+        stats: this.statsGroups,
+        flags: this.nowait ? DomainStatsFlag.NOWAIT : 0,
+        timeoutMs: this.opts.timeoutMs,
+      });
     const t0 = performance.now();
     try {
       return await call();
@@ -270,7 +283,7 @@ export class Agent {
         });
         return await call();
       }
-      if ((e as Error).name !== "CallTimeoutError" && (e as Error).name !== "TimeoutError") throw e;
+      if (!isTimeout(e)) throw e;
       this.opts.problems.problem("stats-timeout", "bulk stats call timed out; retrying once", e);
       return await call();
     } finally {
@@ -298,8 +311,19 @@ export class Agent {
   }
 }
 
-/** libvirt's virCheckFlags error: VIR_ERR_INVALID_ARG "unsupported flags (0x...) in function ...". */
+/**
+ * The bulk call missed its deadline. MERGE NOTE: the libvirt client's TimeoutError becomes (a re-export of) the
+ * shared one in the protocol errors branch; the second check then goes away.
+ */
+function isTimeout(e: unknown): boolean {
+  return e instanceof TimeoutError || e instanceof LibvirtTimeoutError;
+}
+
+/**
+ * libvirt's virCheckFlags error: VIR_ERR_INVALID_ARG "unsupported flags (0x...) in function ...".
+ * MERGE NOTE: the numeric virErrorNumber is `code` today; when LibvirtError extends KvmonError it moves to
+ * `libvirtCode` (and `code` becomes "LIBVIRT_INVALID_ARG"): switch the field here, nowhere else.
+ */
 function isUnsupportedFlags(e: unknown): boolean {
-  const err = e as { code?: unknown; message?: unknown };
-  return err.code === ErrorCode.INVALID_ARG && /unsupported flags/.test(String(err.message));
+  return e instanceof LibvirtError && e.code === ErrorCode.INVALID_ARG && /unsupported flags/.test(e.message);
 }

@@ -1,45 +1,35 @@
-/** Typed errors of the agent layer. Each keeps its cause so logs show the libvirt error underneath. */
+/**
+ * Typed errors of the agent layer. Timeouts use the shared TimeoutError (src/shared/errors.ts) like every other
+ * layer; the libvirt client raises it for the bulk call, whose late reply it drops at the dispatcher.
+ */
+import { KvmonError, type KvmonErrorOptions } from "../shared/errors.ts";
 
 /** Bad configuration: `key` names the offending setting and `origin` where it came from (file, env, flag). */
-export class ConfigError extends Error {
+export class ConfigError extends KvmonError {
   override name = "ConfigError";
   readonly key: string;
   readonly origin: string;
-  constructor(key: string, origin: string, message: string, options?: { cause?: unknown }) {
-    super(`config ${key} (${origin}): ${message}`, options);
+  constructor(key: string, origin: string, message: string, options?: KvmonErrorOptions) {
+    super("CONFIG_INVALID", `config ${key} (${origin}): ${message}`, options);
     this.key = key;
     this.origin = origin;
   }
 }
 
-/** A call to libvirt did not answer within its deadline. */
-export class CallTimeoutError extends Error {
-  override name = "CallTimeoutError";
-  readonly what: string;
-  readonly timeoutMs: number;
-  constructor(what: string, timeoutMs: number) {
-    super(`${what}: no answer within ${timeoutMs} ms`);
-    this.what = what;
-    this.timeoutMs = timeoutMs;
+/** A QEMU process's start time cannot be read from its pid file and /proc (uptime is then unknown). */
+export class ProcessStartError extends KvmonError {
+  override name = "ProcessStartError";
+  constructor(message: string, options?: KvmonErrorOptions) {
+    super("PROCESS_START_UNREADABLE", message, options);
   }
 }
 
-/**
- * Rejects with CallTimeoutError if `promise` does not settle in `timeoutMs`. The underlying call cannot be
- * cancelled; its late result is ignored (the scheduler never starts a second bulk call while one is pending).
- */
-export function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new CallTimeoutError(what, timeoutMs)), timeoutMs);
-    promise.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(timer);
-        reject(e);
-      },
-    );
-  });
+/** An HTTP request the API cannot serve; `status` is the HTTP status, `code` the stable error code. */
+export class HttpError extends KvmonError {
+  override name = "HttpError";
+  readonly status: 400 | 404 | 405 | 503;
+  constructor(status: 400 | 404 | 405 | 503, code: string, message: string) {
+    super(code, message);
+    this.status = status;
+  }
 }

@@ -4,11 +4,14 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { test } from "node:test";
 import { loadStats, loadXml } from "../collectors/fixtures/load.ts";
 import { collectors } from "../collectors/registry.ts";
+import { parseSnapshot } from "../model/schema.ts";
 import type { Snapshot } from "../model/types.ts";
-import { escapeLabel, FamilyWriter, formatValue, renderAgent, renderSnapshot } from "./exposition.ts";
+import { renderAgent, renderSnapshot } from "./exposition.ts";
 import { testAgent } from "./testing/setup.ts";
 
 const GOLDEN = new URL("./testdata/metrics.golden", import.meta.url);
+/** The same snapshot as JSON: the model's schema test reads it as a real snapshot (src/model/schema.test.ts). */
+const GOLDEN_JSON = new URL("../model/testdata/snapshot.golden.json", import.meta.url);
 const flush = () => new Promise((r) => setImmediate(r));
 
 /** Two collections over real fixtures of four domains (TCG with balloon, KVM with nova metadata, shut off, lab). */
@@ -53,6 +56,14 @@ test("golden /metrics from recorded fixtures (UPDATE_GOLDEN=1 to regenerate afte
   assert.equal(text, golden);
 });
 
+test("golden snapshot JSON from the same fixtures; it matches the model's runtime schema", async () => {
+  const { snap } = await fixtureSnapshot();
+  const json = `${JSON.stringify(snap, null, 1)}\n`;
+  if (process.env.UPDATE_GOLDEN) writeFileSync(GOLDEN_JSON, json);
+  assert.equal(json, readFileSync(GOLDEN_JSON, "utf8"));
+  assert.deepEqual(parseSnapshot(JSON.parse(json)), snap);
+});
+
 test("promtool check metrics accepts the exposition (names, units, _total counters, HELP/TYPE)", async () => {
   const { text } = await fixtureSnapshot();
   const r = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
@@ -79,23 +90,6 @@ test("every series carries domain and uuid; metadata lives in *_info metrics, no
   // A shut-off domain shows its state and counts, but no runtime series.
   assert.match(text, /kvmon_domain_state_info\{domain="kvmon-fixture-off",[^}]*state="shutoff"/);
   assert.doesNotMatch(text, /kvmon_domain_cpu_seconds_total\{domain="kvmon-fixture-off"/);
-});
-
-test("text format details: label escaping, special values, HELP/TYPE once per family", () => {
-  assert.equal(escapeLabel('a\\b"c\nd'), 'a\\\\b\\"c\\nd');
-  assert.equal(formatValue(Number.NaN), "NaN");
-  assert.equal(formatValue(Number.POSITIVE_INFINITY), "+Inf");
-  assert.equal(formatValue(0.5), "0.5");
-  const w = new FamilyWriter();
-  const spec = { name: "x_total", type: "counter" as const, help: "h", labels: ["k"], source: "" };
-  const emit = w.emitter(["domain"], ["d"]);
-  emit(spec, 1, ["a"]);
-  emit(spec, 2, ["b"]);
-  assert.equal(
-    w.render(),
-    '# HELP x_total h\n# TYPE x_total counter\nx_total{domain="d",k="a"} 1\nx_total{domain="d",k="b"} 2\n',
-  );
-  assert.throws(() => emit(spec, 1, []), /label values/);
 });
 
 test("docs/agent.md documents every metric the agent can expose", async () => {

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { loadStats } from "../collectors/fixtures/load.ts";
-import { CONTENT_TYPE } from "./exposition.ts";
+import { CONTENT_TYPE } from "../metrics/exposition.ts";
+import { domainSampleSchema, hostSampleSchema, parseWith } from "../model/schema.ts";
+import { KvmonError } from "../shared/errors.ts";
 import { createApp } from "./http.ts";
 import { testAgent } from "./testing/setup.ts";
 
@@ -44,18 +46,17 @@ test("/metrics serves the Prometheus text of the cached snapshot plus agent metr
 
 test("/api/v1/domains and /api/v1/domains/:name give current values and rates", async () => {
   const { app } = await appWithData();
-  const all = (await (await app.request("/api/v1/domains")).json()) as { domains: { name: string }[] };
+  const all = (await (await app.request("/api/v1/domains")).json()) as { domains: unknown[] };
+  const domains = all.domains.map((d) => parseWith(domainSampleSchema, d, "GET /api/v1/domains"));
   assert.deepEqual(
-    all.domains.map((d) => d.name),
+    domains.map((d) => d.name),
     ["kvmon-fixture-tcg", "kvmon-lab-1"],
   );
   const res = await app.request("/api/v1/domains/kvmon-fixture-tcg");
   assert.equal(res.status, 200);
-  const one = (await res.json()) as {
-    domain: { block: { writeBytes: { total: number; perSecond: number } }[] };
-  };
-  assert.equal(one.domain.block[0]!.writeBytes.total, 8388608);
-  assert.equal(one.domain.block[0]!.writeBytes.perSecond, 8388608 / 8.08);
+  const one = parseWith(domainSampleSchema, ((await res.json()) as { domain: unknown }).domain, "GET domain");
+  assert.equal(one.block![0]!.writeBytes!.total, 8388608);
+  assert.equal(one.block![0]!.writeBytes!.perSecond, 8388608 / 8.08);
   const byUuid = await app.request("/api/v1/domains/C2009FF1-F10E-4E3E-8FB7-BB997730115C");
   assert.equal(byUuid.status, 200);
 });
@@ -63,22 +64,38 @@ test("/api/v1/domains and /api/v1/domains/:name give current values and rates", 
 test("/api/v1/host: node info, versions, domain counts, connection", async () => {
   const { app } = await appWithData();
   const body = (await (await app.request("/api/v1/host")).json()) as {
-    host: { hostname: string; domainsByState: Record<string, number> };
+    host: unknown;
     connection: { connected: boolean };
   };
-  assert.equal(body.host.hostname, "hv1");
-  assert.equal(body.host.domainsByState.running, 2);
+  const host = parseWith(hostSampleSchema, body.host, "GET /api/v1/host");
+  assert.equal(host.hostname, "hv1");
+  // FakeSource's node info (24 GiB, 2 CPUs at 2.4 GHz) and versions (9000000, 7002022), decoded.
+  assert.deepEqual(host.node, {
+    model: "x86_64",
+    memoryBytes: 24 * 1024 ** 3,
+    cpus: 2,
+    mhz: 2400,
+    nodes: 1,
+    sockets: 1,
+    cores: 2,
+    threads: 1,
+  });
+  assert.equal(host.libvirtVersion, "9.0.0");
+  assert.equal(host.hypervisorVersion, "7.2.22");
+  assert.equal(host.domainsByState.running, 2);
+  assert.equal(host.domainsByState.shutoff, 0);
+  assert.equal(host.domainsTotal, 2);
   assert.equal(body.connection.connected, true);
 });
 
 test("errors are JSON: unknown domain 404, unknown route 404, wrong method 405, overlong name 400", async () => {
   const { app } = await appWithData();
   const cases: [string, RequestInit | undefined, number, string][] = [
-    ["/api/v1/domains/nope", undefined, 404, "domain_not_found"],
-    ["/api/v2/whatever", undefined, 404, "not_found"],
-    ["/metrics", { method: "POST" }, 405, "method_not_allowed"],
-    ["/api/v1/domains/x", { method: "DELETE" }, 405, "method_not_allowed"],
-    [`/api/v1/domains/${"a".repeat(300)}`, undefined, 400, "bad_request"],
+    ["/api/v1/domains/nope", undefined, 404, "DOMAIN_NOT_FOUND"],
+    ["/api/v2/whatever", undefined, 404, "NOT_FOUND"],
+    ["/metrics", { method: "POST" }, 405, "METHOD_NOT_ALLOWED"],
+    ["/api/v1/domains/x", { method: "DELETE" }, 405, "METHOD_NOT_ALLOWED"],
+    [`/api/v1/domains/${"a".repeat(300)}`, undefined, 400, "BAD_REQUEST"],
   ];
   for (const [path, init, status, code] of cases) {
     const res = await app.request(path, init);
@@ -116,4 +133,28 @@ test("/healthz: ok with libvirt state and sample age; stale once collections sto
   assert.equal(body.status, "stale");
   assert.equal(body.libvirt.lastError, "connection refused");
   assert.equal(body.lastSample.ageSeconds, 31);
+});
+
+test("an error inside a handler: a typed one keeps its stable code and hint, an untyped one is INTERNAL", async () => {
+  const t = testAgent();
+  let failure: Error = new KvmonError("SNAPSHOT_CORRUPT", "cannot read the snapshot", { hint: "restart" });
+  const view = { ...t.agent, collectors: t.agent.collectors, intervalMs: 10_000, status: t.agent.status };
+  const app = createApp({
+    ...view,
+    snapshot: () => {
+      throw failure;
+    },
+    connection: () => t.source.conn,
+  });
+  let res = await app.request("/api/v1/domains");
+  assert.equal(res.status, 500);
+  assert.deepEqual(await res.json(), {
+    error: { code: "SNAPSHOT_CORRUPT", message: "cannot read the snapshot", hint: "restart" },
+  });
+  failure = new Error("boom");
+  res = await app.request("/api/v1/domains");
+  assert.deepEqual(await res.json(), { error: { code: "INTERNAL", message: "boom" } });
+  const starting = createApp(t.agent);
+  res = await starting.request("/api/v1/host");
+  assert.equal(((await res.json()) as { error: { code: string } }).error.code, "NO_SAMPLE_YET");
 });

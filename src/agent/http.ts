@@ -5,11 +5,14 @@
  * ({error: {code, message}}) from one handler.
  */
 import { Hono } from "hono";
-import { HTTPException } from "hono/http-exception";
-import type { Collector, Emit } from "../collectors/types.ts";
+import type { Collector } from "../collectors/types.ts";
+import type { Emit } from "../metrics/catalog.ts";
+import { CONTENT_TYPE } from "../metrics/exposition.ts";
+import { KvmonError } from "../shared/errors.ts";
 import type { Snapshot } from "../model/types.ts";
 import type { AgentStatus } from "./agent.ts";
-import { CONTENT_TYPE, renderAgent, renderSnapshot } from "./exposition.ts";
+import { HttpError } from "./errors.ts";
+import { renderAgent, renderSnapshot } from "./exposition.ts";
 import type { ConnectionStatus } from "./source.ts";
 
 /** What the HTTP layer reads from the agent. */
@@ -27,13 +30,10 @@ export interface HttpOptions {
   clock?: () => number;
 }
 
-function jsonError(status: 400 | 404 | 405 | 500 | 503, code: string, message: string) {
-  return new HTTPException(status, {
-    res: new Response(JSON.stringify({ error: { code, message } }), {
-      status,
-      headers: { "content-type": "application/json" },
-    }),
-  });
+/** The one error body: {error: {code, message, hint?}}, `code` the error's stable KvmonError code. */
+function jsonError(error: KvmonError): { error: { code: string; message: string; hint?: string } } {
+  const body = { code: error.code, message: error.message };
+  return { error: error.hint === undefined ? body : { ...body, hint: error.hint } };
 }
 
 export function createApp(agent: AgentView, opts: HttpOptions = {}): Hono {
@@ -44,7 +44,7 @@ export function createApp(agent: AgentView, opts: HttpOptions = {}): Hono {
   const requireSnapshot = (): Snapshot => {
     const snap = agent.snapshot();
     if (!snap)
-      throw jsonError(503, "no_sample_yet", "no collection has completed yet; retry after one interval");
+      throw new HttpError(503, "NO_SAMPLE_YET", "no collection has completed yet; retry after one interval");
     return snap;
   };
 
@@ -68,12 +68,12 @@ export function createApp(agent: AgentView, opts: HttpOptions = {}): Hono {
 
   app.get("/api/v1/domains/:name", (c) => {
     const name = c.req.param("name");
-    if (name.length > 256) throw jsonError(400, "bad_request", "domain name longer than 256 characters");
+    if (name.length > 256) throw new HttpError(400, "BAD_REQUEST", "domain name longer than 256 characters");
     const snap = requireSnapshot();
     // By name (what operators type) or UUID (what a fleet server stores).
     const d =
       snap.domains.find((x) => x.name === name) ?? snap.domains.find((x) => x.uuid === name.toLowerCase());
-    if (!d) throw jsonError(404, "domain_not_found", `no domain named '${name}' on this host`);
+    if (!d) throw new HttpError(404, "DOMAIN_NOT_FOUND", `no domain named '${name}' on this host`);
     return c.json({ collectedAt: snap.finishedAt, domain: d });
   });
 
@@ -102,14 +102,15 @@ export function createApp(agent: AgentView, opts: HttpOptions = {}): Hono {
     const known = ["/metrics", "/healthz", "/api/v1/host", "/api/v1/domains"];
     const path = c.req.path;
     if (known.includes(path) || path.startsWith("/api/v1/domains/")) {
-      throw jsonError(405, "method_not_allowed", `${c.req.method} is not supported on ${path}; use GET`);
+      throw new HttpError(405, "METHOD_NOT_ALLOWED", `${c.req.method} is not supported on ${path}; use GET`);
     }
-    throw jsonError(404, "not_found", `no route ${path}`);
+    throw new HttpError(404, "NOT_FOUND", `no route ${path}`);
   });
 
   app.onError((err, c) => {
-    if (err instanceof HTTPException) return err.getResponse();
-    return c.json({ error: { code: "internal", message: err.message } }, 500);
+    if (err instanceof HttpError) return c.json(jsonError(err), err.status);
+    // Any other typed error keeps its own code; an untyped one is a bug.
+    return c.json(jsonError(err instanceof KvmonError ? err : new KvmonError("INTERNAL", err.message)), 500);
   });
   return app;
 }

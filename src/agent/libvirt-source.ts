@@ -1,12 +1,12 @@
 /**
  * The thin adapter from the agent's HostSource to the project's libvirt client: one persistent connection
- * (read-only by default) that reconnects with backoff. Every call is bounded twice: by the client's per-call
- * deadline (so a late reply is dropped at the dispatcher, not left pending) and by withTimeout here, for calls
- * whose client method takes no deadline of its own.
+ * (read-only by default) that reconnects with backoff. The bulk stats call has exactly one deadline, the
+ * client's per-call one (a late reply is dropped at the dispatcher, not left pending). The other calls get the
+ * client's default deadline (callTimeoutMs) and withTimeout here, whose `timeoutMs` the caller chooses.
  */
 import { ReconnectingLibvirtConnection, type ReconnectOptions } from "../protocol/libvirt/index.ts";
 import type { DomainRef, DomainStatsRecord, LifecycleEvent, NodeInfo } from "../protocol/libvirt/types.ts";
-import { withTimeout } from "./errors.ts";
+import { withTimeout } from "../shared/errors.ts";
 import type { ConnectionStatus, HostSource, StatsRequest } from "./source.ts";
 
 /** Upper bound of the reconnect backoff. */
@@ -77,10 +77,9 @@ export class LibvirtSource implements HostSource {
   }
 
   getAllDomainStats(req: StatsRequest): Promise<DomainStatsRecord[]> {
-    const call = this.conn.with((c) =>
+    return this.conn.with((c) =>
       c.getAllDomainStats({ stats: req.stats, flags: req.flags, timeoutMs: req.timeoutMs }),
     );
-    return withTimeout(call, req.timeoutMs, "getAllDomainStats");
   }
 
   listAllDomains(timeoutMs: number): Promise<DomainRef[]> {

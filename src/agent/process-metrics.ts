@@ -9,44 +9,51 @@
  * `kvmon_collection_delay_seconds` (how late the scheduler's timer fired).
  */
 import { readdirSync, readFileSync } from "node:fs";
-import type { Emit, MetricSpec } from "../collectors/types.ts";
+import { counter, type Emit, gauge } from "../metrics/catalog.ts";
 
-const gauge = (name: string, help: string, labels: string[] = []): MetricSpec => ({
-  name,
-  type: "gauge",
-  help,
-  labels,
-  source: "agent process (process.cpuUsage, process.memoryUsage, /proc/self)",
-});
-const counter = (name: string, help: string): MetricSpec => ({ ...gauge(name, help), type: "counter" });
+const SOURCE = "agent process (process.cpuUsage, process.memoryUsage, /proc/self)";
 
 export const processMetrics = {
-  cpuUser: counter("process_cpu_user_seconds_total", "User CPU time spent by the agent process, in seconds."),
+  cpuUser: counter(
+    "process_cpu_user_seconds_total",
+    "User CPU time spent by the agent process, in seconds.",
+    { source: SOURCE },
+  ),
   cpuSystem: counter(
     "process_cpu_system_seconds_total",
     "System CPU time spent by the agent process, in seconds.",
+    { source: SOURCE },
   ),
   cpu: counter(
     "process_cpu_seconds_total",
     "Total user and system CPU time of the agent process, in seconds.",
+    { source: SOURCE },
   ),
-  rss: gauge("process_resident_memory_bytes", "Resident memory of the agent process, in bytes."),
+  rss: gauge("process_resident_memory_bytes", "Resident memory of the agent process, in bytes.", {
+    source: SOURCE,
+  }),
   start: gauge(
     "process_start_time_seconds",
     "Start time of the agent process since the Unix epoch, in seconds.",
+    { source: SOURCE },
   ),
-  openFds: gauge("process_open_fds", "Open file descriptors of the agent process."),
+  openFds: gauge("process_open_fds", "Open file descriptors of the agent process.", { source: SOURCE }),
   maxFds: gauge(
     "process_max_fds",
     "Limit on open file descriptors of the agent process (RLIMIT_NOFILE soft).",
+    { source: SOURCE },
   ),
-  heapUsed: gauge("nodejs_heap_size_used_bytes", "V8 heap in use, in bytes."),
-  heapTotal: gauge("nodejs_heap_size_total_bytes", "V8 heap allocated, in bytes."),
+  heapUsed: gauge("nodejs_heap_size_used_bytes", "V8 heap in use, in bytes.", { source: SOURCE }),
+  heapTotal: gauge("nodejs_heap_size_total_bytes", "V8 heap allocated, in bytes.", { source: SOURCE }),
   external: gauge(
     "nodejs_external_memory_bytes",
     "Memory of C++ objects bound to JavaScript objects (buffers), in bytes.",
+    { source: SOURCE },
   ),
-  version: gauge("nodejs_version_info", "Node.js version running the agent (value 1).", ["version"]),
+  version: gauge("nodejs_version_info", "Node.js version running the agent (value 1).", {
+    labels: ["version"],
+    source: SOURCE,
+  }),
 };
 
 /** Reads once at start-up: the fd limit does not change under a running process unless prlimit is used. */

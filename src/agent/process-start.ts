@@ -5,6 +5,7 @@
  * access to those files; otherwise uptime is reported as unknown. Cached per (uuid, id): a QEMU process's
  * start time never changes, and a new id means a new process.
  */
+import { ProcessStartError } from "./errors.ts";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 
@@ -51,19 +52,19 @@ export class ProcessStartTimes {
 
   private async read(name: string): Promise<number> {
     const pid = (await readFile(join(this.opts.runDir, `${name}.pid`), "utf8")).trim();
-    if (!/^\d+$/.test(pid)) throw new Error(`bad pid file for ${name}`);
+    if (!/^\d+$/.test(pid)) throw new ProcessStartError(`bad pid file for ${name}`);
     const stat = await readFile(join(this.opts.procRoot, pid, "stat"), "utf8");
     // The comm field (2) may contain spaces and parentheses: split after the LAST ')'.
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     const ticks = Number(fields[19]); // field 22 overall = index 19 after pid and comm
-    if (!Number.isFinite(ticks)) throw new Error(`bad /proc/${pid}/stat`);
+    if (!Number.isFinite(ticks)) throw new ProcessStartError(`bad /proc/${pid}/stat`);
     return (await this.bootTime()) + (ticks / CLOCK_TICKS_PER_SECOND) * 1000;
   }
 
   private async bootTime(): Promise<number> {
     if (this.bootTimeMs === undefined) {
       const m = /^btime (\d+)$/m.exec(await readFile(join(this.opts.procRoot, "stat"), "utf8"));
-      if (!m) throw new Error("no btime in /proc/stat");
+      if (!m) throw new ProcessStartError("no btime in /proc/stat");
       this.bootTimeMs = Number(m[1]) * 1000;
     }
     return this.bootTimeMs;

@@ -8,7 +8,14 @@
 import { type CollectorFailure, runDomainCollectors, runHostCollectors } from "../collectors/run.ts";
 import { domainJob } from "../collectors/sample.ts";
 import type { DomainCollector, HostCollector, HostQueries } from "../collectors/types.ts";
-import type { DomainSample, HostSample, Snapshot } from "../model/types.ts";
+import { zeroStateCounts } from "../model/state.ts";
+import {
+  type AgentIdentity,
+  type DomainSample,
+  type HostSample,
+  SNAPSHOT_SCHEMA_VERSION,
+  type Snapshot,
+} from "../model/types.ts";
 import type { DomainStatsRecord } from "../protocol/libvirt/types.ts";
 import type { ProblemLog } from "./log.ts";
 import type { MetadataCache } from "./metadata-cache.ts";
@@ -24,16 +31,17 @@ export interface BuilderOptions {
   processStarts: ProcessStartTimes | undefined;
   problems: ProblemLog;
   queries: HostQueries;
+  identity: AgentIdentity;
   clock: () => number;
 }
 
 export class SnapshotBuilder {
-  private readonly o: BuilderOptions;
+  private readonly opts: BuilderOptions;
   private readonly complete = new Map<string, DomainSample>();
   private host: HostSample | undefined;
 
   constructor(opts: BuilderOptions) {
-    this.o = opts;
+    this.opts = opts;
   }
 
   /** A new libvirt connection: host info is read again (versions may have changed with a libvirtd restart). */
@@ -47,12 +55,12 @@ export class SnapshotBuilder {
     listed: ReadonlySet<string> | null,
     startedAt: number,
   ): Promise<Snapshot> {
-    const { clock, metadata, processStarts } = this.o;
+    const { clock, metadata, processStarts } = this.opts;
     const now = clock();
     const previous = new Map((prev?.domains ?? []).map((d) => [d.uuid, d]));
     const node = this.host?.node ?? null;
     const partial = new Set(
-      records.filter((r) => isPartial(r, this.o.statsGroups)).map((r) => r.domain.uuid),
+      records.filter((r) => isPartial(r, this.opts.statsGroups)).map((r) => r.domain.uuid),
     );
     const starts = await Promise.all(
       records.map((r) => processStarts?.get(r.domain.name, r.domain.uuid, r.domain.id)),
@@ -75,10 +83,10 @@ export class SnapshotBuilder {
       });
     });
     const failures: CollectorFailure[] = [];
-    const runs = runDomainCollectors(this.o.domainCollectors, jobs, failures);
+    const runs = runDomainCollectors(this.opts.domainCollectors, jobs, failures);
     const host = emptyHost();
-    const hostInput = { queries: this.o.queries, records, previous: this.host, now };
-    runs.push(...(await runHostCollectors(this.o.hostCollectors, hostInput, host, failures)));
+    const hostInput = { queries: this.opts.queries, records, previous: this.host, now };
+    runs.push(...(await runHostCollectors(this.opts.hostCollectors, hostInput, host, failures)));
     this.host = host;
 
     const fresh = jobs.map((j) => j.out);
@@ -97,7 +105,16 @@ export class SnapshotBuilder {
     this.forgetGone(present);
     this.logFailures(failures, fresh);
     domains.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    return { startedAt, finishedAt: clock(), host, domains, collectors: runs };
+    return {
+      schemaVersion: SNAPSHOT_SCHEMA_VERSION,
+      agent: this.opts.identity,
+      startedAt,
+      finishedAt: clock(),
+      host,
+      domains,
+      collectors: runs,
+      sources: [], // the agent's async sources add their status (async-sources.ts apply())
+    };
   }
 
   /** After a failed call: the same domains, every one marked missing, so the data's age is visible. */
@@ -107,22 +124,22 @@ export class SnapshotBuilder {
       ...d,
       stats: { ...d.stats, status: "missing" as const, skippedTotal: d.stats.skippedTotal + 1 },
     }));
-    return { ...prev, startedAt, finishedAt: this.o.clock(), domains };
+    return { ...prev, startedAt, finishedAt: this.opts.clock(), domains };
   }
 
   private forgetGone(present: ReadonlySet<string>): void {
     for (const uuid of this.complete.keys()) {
       if (present.has(uuid)) continue;
       this.complete.delete(uuid);
-      this.o.problems.forget(`domain:${uuid}:`);
+      this.opts.problems.forget(`domain:${uuid}:`);
     }
-    this.o.metadata.retain(present);
-    this.o.processStarts?.retain(present);
+    this.opts.metadata.retain(present);
+    this.opts.processStarts?.retain(present);
   }
 
   /** One line per problem per collector and domain (deduplicated), one line at recovery. */
   private logFailures(failures: CollectorFailure[], samples: readonly DomainSample[]): void {
-    const { problems } = this.o;
+    const { problems } = this.opts;
     const failed = new Set<string>();
     for (const f of failures) {
       const key = f.uuid ? `domain:${f.uuid}:${f.collector}` : `host:${f.collector}`;
@@ -131,13 +148,13 @@ export class SnapshotBuilder {
       problems.problem(key, "collector failed", f.error, fields);
     }
     for (const s of samples) {
-      for (const c of this.o.domainCollectors) {
+      for (const c of this.opts.domainCollectors) {
         const key = `domain:${s.uuid}:${c.name}`;
         const fields = { collector: c.name, domain: s.name, uuid: s.uuid };
         if (!failed.has(key)) problems.resolve(key, "collector recovered", fields);
       }
     }
-    for (const c of this.o.hostCollectors) {
+    for (const c of this.opts.hostCollectors) {
       const key = `host:${c.name}`;
       if (!failed.has(key)) problems.resolve(key, "collector recovered", { collector: c.name });
     }
@@ -151,7 +168,7 @@ function emptyHost(): HostSample {
     hypervisorVersion: null,
     node: null,
     infoFetchedAt: null,
-    domainsByState: {},
+    domainsByState: zeroStateCounts(),
     domainsTotal: 0,
   };
 }

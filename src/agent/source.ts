@@ -27,7 +27,10 @@ export interface StatsRequest {
 }
 
 export interface HostSource extends HostQueries {
-  /** One CONNECT_GET_ALL_DOMAIN_STATS call: a record per domain. */
+  /**
+   * One CONNECT_GET_ALL_DOMAIN_STATS call: a record per domain. Rejects with the shared TimeoutError when no
+   * reply comes within `req.timeoutMs` (the agent relies on it: it sets no timer of its own).
+   */
   getAllDomainStats(req: StatsRequest): Promise<DomainStatsRecord[]>;
   /** Every domain (active and inactive). */
   listAllDomains(timeoutMs: number): Promise<DomainRef[]>;

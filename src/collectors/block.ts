@@ -4,85 +4,61 @@
  * by target name (vda), so a hot-unplugged and re-plugged disk is matched by name and its reset counters are
  * handled like any other reset.
  */
-import { averagePerEvent, counter } from "../model/rate.ts";
+import { averagePerEvent, counterValue } from "../model/rate.ts";
 import type { BlockSample, CounterValue } from "../model/types.ts";
 import { DomainStatsGroup } from "../protocol/libvirt/types.ts";
-import { type DomainCollector, emitPresent, type MetricSpec } from "./types.ts";
+import { counter, emitPresent, gauge } from "../metrics/catalog.ts";
+import type { DomainCollector } from "./types.ts";
 
-const spec = (name: string, type: "gauge" | "counter", help: string, source: string): MetricSpec => ({
-  name,
-  type,
-  help,
-  labels: ["device"],
-  source,
-});
+const device = { labels: ["device"] } as const;
 
 const m = {
-  readBytes: spec(
-    "kvmon_domain_block_read_bytes_total",
-    "counter",
-    "Bytes read from the disk.",
-    "block.N.rd.bytes",
-  ),
-  writeBytes: spec(
-    "kvmon_domain_block_write_bytes_total",
-    "counter",
-    "Bytes written to the disk.",
-    "block.N.wr.bytes",
-  ),
-  readReqs: spec(
-    "kvmon_domain_block_read_requests_total",
-    "counter",
-    "Read requests completed.",
-    "block.N.rd.reqs",
-  ),
-  writeReqs: spec(
-    "kvmon_domain_block_write_requests_total",
-    "counter",
-    "Write requests completed.",
-    "block.N.wr.reqs",
-  ),
-  flushReqs: spec(
-    "kvmon_domain_block_flush_requests_total",
-    "counter",
-    "Flush requests completed.",
-    "block.N.fl.reqs",
-  ),
-  readTime: spec(
+  readBytes: counter("kvmon_domain_block_read_bytes_total", "Bytes read from the disk.", {
+    ...device,
+    source: "block.N.rd.bytes",
+  }),
+  writeBytes: counter("kvmon_domain_block_write_bytes_total", "Bytes written to the disk.", {
+    ...device,
+    source: "block.N.wr.bytes",
+  }),
+  readReqs: counter("kvmon_domain_block_read_requests_total", "Read requests completed.", {
+    ...device,
+    source: "block.N.rd.reqs",
+  }),
+  writeReqs: counter("kvmon_domain_block_write_requests_total", "Write requests completed.", {
+    ...device,
+    source: "block.N.wr.reqs",
+  }),
+  flushReqs: counter("kvmon_domain_block_flush_requests_total", "Flush requests completed.", {
+    ...device,
+    source: "block.N.fl.reqs",
+  }),
+  readTime: counter(
     "kvmon_domain_block_read_time_seconds_total",
-    "counter",
     "Total time spent on reads; rate(time)/rate(requests) is the average read latency.",
-    "block.N.rd.times (ns)",
+    { ...device, source: "block.N.rd.times (ns)" },
   ),
-  writeTime: spec(
-    "kvmon_domain_block_write_time_seconds_total",
-    "counter",
-    "Total time spent on writes.",
-    "block.N.wr.times (ns)",
-  ),
-  flushTime: spec(
-    "kvmon_domain_block_flush_time_seconds_total",
-    "counter",
-    "Total time spent on flushes.",
-    "block.N.fl.times (ns)",
-  ),
-  capacity: spec(
-    "kvmon_domain_block_capacity_bytes",
-    "gauge",
-    "Logical size of the disk as the guest sees it.",
-    "block.N.capacity",
-  ),
-  allocation: spec(
+  writeTime: counter("kvmon_domain_block_write_time_seconds_total", "Total time spent on writes.", {
+    ...device,
+    source: "block.N.wr.times (ns)",
+  }),
+  flushTime: counter("kvmon_domain_block_flush_time_seconds_total", "Total time spent on flushes.", {
+    ...device,
+    source: "block.N.fl.times (ns)",
+  }),
+  capacity: gauge("kvmon_domain_block_capacity_bytes", "Logical size of the disk as the guest sees it.", {
+    ...device,
+    source: "block.N.capacity",
+  }),
+  allocation: gauge(
     "kvmon_domain_block_allocation_bytes",
-    "gauge",
     "Highest offset written in the image (host storage in use by a sparse or qcow2 image).",
-    "block.N.allocation",
+    { ...device, source: "block.N.allocation" },
   ),
-  physical: spec(
+  physical: gauge(
     "kvmon_domain_block_physical_bytes",
-    "gauge",
     "Size of the image file or block device on the host.",
-    "block.N.physical",
+    { ...device, source: "block.N.physical" },
   ),
 };
 
@@ -130,7 +106,7 @@ export const blockCollector: DomainCollector = {
       const counters = {} as Record<CounterKey, CounterValue | null>;
       for (const [key, field, isTime] of FIELDS) {
         const v = isTime ? stats.seconds(p + field) : stats.num(p + field);
-        counters[key] = v === undefined ? null : counter(v, prev?.[key], dt, restarted);
+        counters[key] = v === undefined ? null : counterValue(v, prev?.[key], dt, restarted);
       }
       disks.push({
         name,

@@ -5,45 +5,36 @@
  *   vcpuRatio    = hostCpuRatio / vcpu.current  (1 = every vCPU fully busy)
  * cpu.time includes QEMU's own threads (I/O, emulation), so vcpuRatio can slightly exceed 1.
  */
-import { counter } from "../model/rate.ts";
+import { counterValue } from "../model/rate.ts";
 import { DomainStatsGroup } from "../protocol/libvirt/types.ts";
-import { type DomainCollector, emitPresent, type MetricSpec } from "./types.ts";
+import { counter, emitPresent, gauge } from "../metrics/catalog.ts";
+import type { DomainCollector } from "./types.ts";
 
-const time: MetricSpec = {
-  name: "kvmon_domain_cpu_seconds_total",
-  type: "counter",
-  help: "CPU time consumed by the domain (all QEMU threads), in seconds.",
-  labels: [],
-  source: "cpu.time (ns)",
-};
-const user: MetricSpec = {
-  name: "kvmon_domain_cpu_user_seconds_total",
-  type: "counter",
-  help: "User-mode CPU time of the domain's QEMU process, in seconds.",
-  labels: [],
-  source: "cpu.user (ns)",
-};
-const system: MetricSpec = {
-  name: "kvmon_domain_cpu_system_seconds_total",
-  type: "counter",
-  help: "Kernel-mode CPU time of the domain's QEMU process (includes time in KVM guest mode), in seconds.",
-  labels: [],
-  source: "cpu.system (ns)",
-};
-const hostRatio: MetricSpec = {
-  name: "kvmon_domain_cpu_usage_ratio",
-  type: "gauge",
-  help: "CPU used over the last measured window, in host CPUs (1 = one host CPU fully busy).",
-  labels: [],
-  source: "Δcpu.time / measured elapsed seconds",
-};
-const vcpuRatio: MetricSpec = {
-  name: "kvmon_domain_cpu_vcpu_usage_ratio",
-  type: "gauge",
-  help: "CPU used over the last measured window relative to the domain's vCPUs (1 = all vCPUs fully busy).",
-  labels: [],
-  source: "Δcpu.time / measured elapsed seconds / vcpu.current",
-};
+const time = counter(
+  "kvmon_domain_cpu_seconds_total",
+  "CPU time consumed by the domain (all QEMU threads), in seconds.",
+  { source: "cpu.time (ns)" },
+);
+const user = counter(
+  "kvmon_domain_cpu_user_seconds_total",
+  "User-mode CPU time of the domain's QEMU process, in seconds.",
+  { source: "cpu.user (ns)" },
+);
+const system = counter(
+  "kvmon_domain_cpu_system_seconds_total",
+  "Kernel-mode CPU time of the domain's QEMU process (includes time in KVM guest mode), in seconds.",
+  { source: "cpu.system (ns)" },
+);
+const hostRatio = gauge(
+  "kvmon_domain_cpu_usage_ratio",
+  "CPU used over the last measured window, in host CPUs (1 = one host CPU fully busy).",
+  { source: "Δcpu.time / measured elapsed seconds" },
+);
+const vcpuRatio = gauge(
+  "kvmon_domain_cpu_vcpu_usage_ratio",
+  "CPU used over the last measured window relative to the domain's vCPUs (1 = all vCPUs fully busy).",
+  { source: "Δcpu.time / measured elapsed seconds / vcpu.current" },
+);
 
 export const cpuCollector: DomainCollector = {
   kind: "domain",
@@ -61,15 +52,15 @@ export const cpuCollector: DomainCollector = {
       return;
     }
     const prev = input.previous?.cpu;
-    const timeSeconds = counter(total, prev?.timeSeconds, dt, restarted);
+    const timeSeconds = counterValue(total, prev?.timeSeconds, dt, restarted);
     const u = stats.seconds("cpu.user");
     const s = stats.seconds("cpu.system");
     const vcpus = stats.num("vcpu.current");
     const ratio = timeSeconds.perSecond;
     out.cpu = {
       timeSeconds,
-      userSeconds: u === undefined ? null : counter(u, prev?.userSeconds, dt, restarted),
-      systemSeconds: s === undefined ? null : counter(s, prev?.systemSeconds, dt, restarted),
+      userSeconds: u === undefined ? null : counterValue(u, prev?.userSeconds, dt, restarted),
+      systemSeconds: s === undefined ? null : counterValue(s, prev?.systemSeconds, dt, restarted),
       hostCpuRatio: ratio,
       vcpuRatio: ratio !== null && vcpus !== undefined && vcpus > 0 ? ratio / vcpus : null,
     };

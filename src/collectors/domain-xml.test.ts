@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { parseDomainMetadata } from "./domain-xml.ts";
 import { loadXml } from "./fixtures/load.ts";
-import { XmlError } from "./xml.ts";
+import { XmlError } from "./errors.ts";
 
 test("OpenStack nova metadata, disks and NICs from a real dumpxml", () => {
   const md = parseDomainMetadata(loadXml("kvm-nova.xml"), 42);

@@ -8,13 +8,14 @@
  * as long as it is bound to a nova namespace URI.
  */
 import type { DiskMetadata, DomainMetadata, InterfaceMetadata, NovaMetadata } from "../model/types.ts";
+import { XmlError } from "./errors.ts";
 import { child, children, childText, localName, parseXml, type XmlElement } from "./xml.ts";
 
 const NOVA_NS = "http://openstack.org/xmlns/libvirt/nova/";
 
 export function parseDomainMetadata(xml: string, fetchedAt: number): DomainMetadata {
   const root = parseXml(xml);
-  if (root.name !== "domain") throw new Error(`domain XML has root <${root.name}>, expected <domain>`);
+  if (root.name !== "domain") throw new XmlError(`domain XML has root <${root.name}>, expected <domain>`);
   const devices = child(root, "devices");
   return {
     title: childText(root, "title"),

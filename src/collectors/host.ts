@@ -3,10 +3,11 @@
  * rarely by the agent, they do not change between intervals) and domain counts by state (from every
  * interval's bulk stats reply, so they cost no extra call).
  */
-import { DOMAIN_STATE_NAMES, stateName } from "../model/state.ts";
+import { DOMAIN_STATE_NAMES, stateName, zeroStateCounts } from "../model/state.ts";
 import type { HostSample } from "../model/types.ts";
 import { DomainStatsGroup } from "../protocol/libvirt/types.ts";
-import type { HostCollector, MetricSpec } from "./types.ts";
+import { gauge } from "../metrics/catalog.ts";
+import type { HostCollector } from "./types.ts";
 
 /** Versions and node info change only with a libvirtd upgrade or restart (which reconnects): re-read rarely. */
 const INFO_MAX_AGE_MS = 10 * 60 * 1000;
@@ -21,34 +22,24 @@ function pickInfo(h: HostSample): Partial<HostSample> {
   return { hostname, libvirtVersion, hypervisorVersion, node, infoFetchedAt };
 }
 
-const g = (name: string, help: string, labels: string[], source: string): MetricSpec => ({
-  name,
-  type: "gauge",
-  help,
-  labels,
-  source,
-});
-
 const m = {
-  info: g(
-    "kvmon_host_info",
-    "Host identity and versions; always 1.",
-    ["hostname", "libvirt_version", "hypervisor_version", "cpu_model"],
-    "virConnectGetHostname, virConnectGetLibVersion, virConnectGetVersion, virNodeGetInfo",
-  ),
-  cpus: g("kvmon_host_cpus", "Active host CPUs (logical).", [], "virNodeGetInfo cpus"),
-  mhz: g("kvmon_host_cpu_frequency_hertz", "Expected CPU frequency.", [], "virNodeGetInfo mhz"),
-  memory: g("kvmon_host_memory_bytes", "Host memory.", [], "virNodeGetInfo memory (KiB)"),
-  nodes: g("kvmon_host_numa_nodes", "NUMA nodes.", [], "virNodeGetInfo nodes"),
-  sockets: g("kvmon_host_cpu_sockets", "CPU sockets per NUMA node.", [], "virNodeGetInfo sockets"),
-  cores: g("kvmon_host_cpu_cores", "Cores per socket.", [], "virNodeGetInfo cores"),
-  threads: g("kvmon_host_cpu_threads", "Threads per core.", [], "virNodeGetInfo threads"),
-  domains: g(
-    "kvmon_host_domains",
-    "Domains defined or running on the host, by state.",
-    ["state"],
-    "state.state of every record in the bulk stats reply",
-  ),
+  info: gauge("kvmon_host_info", "Host identity and versions; always 1.", {
+    labels: ["hostname", "libvirt_version", "hypervisor_version", "cpu_model"],
+    source: "virConnectGetHostname, virConnectGetLibVersion, virConnectGetVersion, virNodeGetInfo",
+  }),
+  cpus: gauge("kvmon_host_cpus", "Active host CPUs (logical).", { source: "virNodeGetInfo cpus" }),
+  mhz: gauge("kvmon_host_cpu_frequency_hertz", "Expected CPU frequency.", { source: "virNodeGetInfo mhz" }),
+  memory: gauge("kvmon_host_memory_bytes", "Host memory.", { source: "virNodeGetInfo memory (KiB)" }),
+  nodes: gauge("kvmon_host_numa_nodes", "NUMA nodes.", { source: "virNodeGetInfo nodes" }),
+  sockets: gauge("kvmon_host_cpu_sockets", "CPU sockets per NUMA node.", {
+    source: "virNodeGetInfo sockets",
+  }),
+  cores: gauge("kvmon_host_cpu_cores", "Cores per socket.", { source: "virNodeGetInfo cores" }),
+  threads: gauge("kvmon_host_cpu_threads", "Threads per core.", { source: "virNodeGetInfo threads" }),
+  domains: gauge("kvmon_host_domains", "Domains defined or running on the host, by state.", {
+    labels: ["state"],
+    source: "state.state of every record in the bulk stats reply",
+  }),
 };
 
 export const hostCollector: HostCollector = {
@@ -59,11 +50,10 @@ export const hostCollector: HostCollector = {
   statsGroups: DomainStatsGroup.STATE,
   metrics: Object.values(m),
   async collect(input, out) {
-    const counts: Record<string, number> = {};
+    const counts = zeroStateCounts();
     for (const r of input.records) {
       const code = r.params.get("state.state");
-      const state = stateName(typeof code === "number" ? code : -1);
-      counts[state] = (counts[state] ?? 0) + 1;
+      counts[stateName(typeof code === "number" ? code : -1)]++;
     }
     out.domainsByState = counts;
     out.domainsTotal = input.records.length;
@@ -112,6 +102,6 @@ export const hostCollector: HostCollector = {
       emit(m.threads, n.threads);
     }
     // Every state, zeros included, so "count by state" series do not appear and vanish.
-    for (const state of DOMAIN_STATE_NAMES) emit(m.domains, host.domainsByState[state] ?? 0, [state]);
+    for (const state of DOMAIN_STATE_NAMES) emit(m.domains, host.domainsByState[state], [state]);
   },
 };

@@ -3,10 +3,11 @@
  * device (vnetN). The MAC, model and bridge come from the cached XML metadata (kvmon_domain_interface_info),
  * because tap names change across restarts and the MAC is the stable key.
  */
-import { counter } from "../model/rate.ts";
+import { counterValue } from "../model/rate.ts";
 import type { InterfaceSample } from "../model/types.ts";
 import { DomainStatsGroup } from "../protocol/libvirt/types.ts";
-import { type DomainCollector, emitPresent, type MetricSpec } from "./types.ts";
+import { counter, emitPresent, type MetricSpec } from "../metrics/catalog.ts";
+import type { DomainCollector } from "./types.ts";
 
 type CounterKey = Exclude<keyof InterfaceSample, "name" | "mac">;
 
@@ -24,13 +25,11 @@ const FIELDS: ReadonlyArray<[CounterKey, string, string, string]> = [
 
 const SPECS: ReadonlyArray<[CounterKey, MetricSpec]> = FIELDS.map(([key, field, suffix, help]) => [
   key,
-  {
-    name: `kvmon_domain_interface_${suffix}`,
-    type: "counter",
-    help: `${help} (Guest's view: the host tap's tx is the guest's rx; libvirt already swaps them.)`,
-    labels: ["interface"],
-    source: `net.N.${field}`,
-  },
+  counter(
+    `kvmon_domain_interface_${suffix}`,
+    `${help} (Guest's view: the host tap's tx is the guest's rx; libvirt already swaps them.)`,
+    { labels: ["interface"], source: `net.N.${field}` },
+  ),
 ]);
 
 export const interfaceCollector: DomainCollector = {
@@ -67,7 +66,7 @@ export const interfaceCollector: DomainCollector = {
       for (const [key, field] of FIELDS) {
         const v = stats.num(p + field);
         // A reused tap name after a restart is a different device: `restarted` resets its counters.
-        nic[key] = v === undefined ? null : counter(v, prev?.[key], dt, restarted);
+        nic[key] = v === undefined ? null : counterValue(v, prev?.[key], dt, restarted);
       }
       nics.push(nic);
     }

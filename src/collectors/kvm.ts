@@ -9,13 +9,11 @@
  * carries EVERY counter summed per domain, and per vCPU only the exit/emulation/halt counters that matter for
  * finding a noisy vCPU (PER_VCPU). The JSON API keeps every counter of every vCPU.
  */
-import { counter } from "../model/rate.ts";
+import { counterValue } from "../model/rate.ts";
 import type { CounterValue, KvmSample, KvmStatSet } from "../model/types.ts";
 import { DomainStatsGroup } from "../protocol/libvirt/types.ts";
-import type { DomainCollector, MetricSpec } from "./types.ts";
-
-const spec = (name: string, type: "counter" | "gauge", help: string, labels: string[], source: string) =>
-  ({ name, type, help, labels, source }) as MetricSpec;
+import { counter, gauge } from "../metrics/catalog.ts";
+import type { DomainCollector } from "./types.ts";
 
 /** Counters exported per vCPU on /metrics (all others only as per-domain sums). */
 export const PER_VCPU: ReadonlySet<string> = new Set([
@@ -32,76 +30,54 @@ export const PER_VCPU: ReadonlySet<string> = new Set([
 ]);
 
 const m = {
-  events: spec(
+  events: counter(
     "kvmon_domain_kvm_events_total",
-    "counter",
     "KVM event counter named by `counter` (exits, io_exits, halt_exits, insn_emulation, pf_taken, ...) summed over the domain's vCPUs; do not sum across `counter`.",
-    ["counter"],
-    "Σ over N of vcpu.N.<counter>.sum",
+    { labels: ["counter"], source: "Σ over N of vcpu.N.<counter>.sum" },
   ),
-  time: spec(
+  time: counter(
     "kvmon_domain_kvm_time_seconds_total",
-    "counter",
     "KVM time counter named by `counter` (halt_wait, halt_poll_success, halt_poll_fail) summed over the domain's vCPUs, in seconds.",
-    ["counter"],
-    "Σ over N of vcpu.N.<counter>_ns.sum (ns)",
+    { labels: ["counter"], source: "Σ over N of vcpu.N.<counter>_ns.sum (ns)" },
   ),
-  vcpuEvents: spec(
+  vcpuEvents: counter(
     "kvmon_domain_kvm_vcpu_events_total",
-    "counter",
     "KVM per-vCPU event counter named by `counter`, for the exit/emulation counters only (exits, io_exits, mmio_exits, halt_exits, irq_exits, signal_exits, irq_window_exits, insn_emulation, hypercalls); do not sum across `counter`.",
-    ["vcpu", "counter"],
-    "vcpu.N.<counter>.sum",
+    { labels: ["vcpu", "counter"], source: "vcpu.N.<counter>.sum" },
   ),
-  vcpuTime: spec(
+  vcpuTime: counter(
     "kvmon_domain_kvm_vcpu_time_seconds_total",
-    "counter",
     "KVM per-vCPU time counter named by `counter` (halt_wait only: time the vCPU waited in HLT), in seconds.",
-    ["vcpu", "counter"],
-    "vcpu.N.<counter>_ns.sum (ns)",
+    { labels: ["vcpu", "counter"], source: "vcpu.N.<counter>_ns.sum (ns)" },
   ),
-  vcpuCurrent: spec(
+  vcpuCurrent: gauge(
     "kvmon_domain_kvm_vcpu_current",
-    "gauge",
     "KVM per-vCPU instant value named by `stat` (booleans as 0/1).",
-    ["vcpu", "stat"],
-    "vcpu.N.<stat>.cur",
+    { labels: ["vcpu", "stat"], source: "vcpu.N.<stat>.cur" },
   ),
-  vcpuPeak: spec(
-    "kvmon_domain_kvm_vcpu_peak",
-    "gauge",
-    "KVM per-vCPU peak value named by `stat`.",
-    ["vcpu", "stat"],
-    "vcpu.N.<stat>.max",
-  ),
-  vmEvents: spec(
+  vcpuPeak: gauge("kvmon_domain_kvm_vcpu_peak", "KVM per-vCPU peak value named by `stat`.", {
+    labels: ["vcpu", "stat"],
+    source: "vcpu.N.<stat>.max",
+  }),
+  vmEvents: counter(
     "kvmon_domain_kvm_vm_events_total",
-    "counter",
     "KVM per-VM event counter named by `counter` (remote_tlb_flush, mmu_*, ...).",
-    ["counter"],
-    "vm.<counter>.sum",
+    { labels: ["counter"], source: "vm.<counter>.sum" },
   ),
-  vmTime: spec(
+  vmTime: counter(
     "kvmon_domain_kvm_vm_time_seconds_total",
-    "counter",
     "KVM per-VM time counter named by `counter`, in seconds.",
-    ["counter"],
-    "vm.<counter>_ns.sum (ns)",
+    { labels: ["counter"], source: "vm.<counter>_ns.sum (ns)" },
   ),
-  vmCurrent: spec(
+  vmCurrent: gauge(
     "kvmon_domain_kvm_vm_current",
-    "gauge",
     "KVM per-VM instant value named by `stat` (pages_4k, pages_2m, ...).",
-    ["stat"],
-    "vm.<stat>.cur",
+    { labels: ["stat"], source: "vm.<stat>.cur" },
   ),
-  vmPeak: spec(
-    "kvmon_domain_kvm_vm_peak",
-    "gauge",
-    "KVM per-VM peak value named by `stat`.",
-    ["stat"],
-    "vm.<stat>.max",
-  ),
+  vmPeak: gauge("kvmon_domain_kvm_vm_peak", "KVM per-VM peak value named by `stat`.", {
+    labels: ["stat"],
+    source: "vm.<stat>.max",
+  }),
 };
 
 const VCPU_FIELD = /^vcpu\.(\d+)\.([A-Za-z0-9_]+)\.(sum|cur|max)$/;
@@ -134,7 +110,7 @@ function toSet(raw: RawSet, prev: KvmStatSet | undefined, dt: number | null, res
   const counters: Record<string, CounterValue> = {};
   for (const [name, v] of raw.sum) {
     const [key, divisor] = counterName(name);
-    counters[key] = counter(v / divisor, prev?.counters[key], dt, reset);
+    counters[key] = counterValue(v / divisor, prev?.counters[key], dt, reset);
   }
   return { counters, current: Object.fromEntries(raw.cur), peak: Object.fromEntries(raw.max) };
 }

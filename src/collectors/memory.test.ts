@@ -35,3 +35,22 @@ test("a shut-off domain has no memory section", () => {
   const [s] = sampleSeries([memoryCollector], ["shutoff.stats"]).samples;
   assert.equal(s!.memory, null);
 });
+
+test("the harness fails a test whose collector throws (a null section alone proves nothing)", () => {
+  const throwing = {
+    ...memoryCollector,
+    collect() {
+      throw new Error("broken");
+    },
+  };
+  assert.throws(
+    () => sampleSeries([throwing], ["shutoff.stats"]),
+    /collector memory failed on shutoff\.stats: broken/,
+  );
+  const { samples, failures } = sampleSeries([throwing], ["shutoff.stats"], { allowFailures: true });
+  assert.equal(samples[0]!.memory, null);
+  assert.deepEqual(
+    failures.map((f) => [f.collector, f.domain, f.error.message]),
+    [["memory", "kvmon-fixture-off", "broken"]],
+  );
+});

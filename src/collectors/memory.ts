@@ -4,92 +4,66 @@
  * exist when the guest runs a balloon driver and the domain has a stats period (<memballoon><stats period=.../>).
  */
 import { memoryUsed } from "../model/memory.ts";
-import { counter } from "../model/rate.ts";
+import { counterValue } from "../model/rate.ts";
 import type { CounterValue } from "../model/types.ts";
 import { DomainStatsGroup } from "../protocol/libvirt/types.ts";
 import { KIB } from "./params.ts";
-import { type DomainCollector, emitPresent, type MetricSpec } from "./types.ts";
-
-const g = (name: string, help: string, source: string): MetricSpec => ({
-  name,
-  type: "gauge",
-  help,
-  labels: [],
-  source,
-});
-const c = (name: string, help: string, source: string): MetricSpec => ({
-  name,
-  type: "counter",
-  help,
-  labels: [],
-  source,
-});
+import { counter, emitPresent, gauge } from "../metrics/catalog.ts";
+import type { DomainCollector } from "./types.ts";
 
 const m = {
-  current: g(
+  current: gauge(
     "kvmon_domain_memory_current_bytes",
     "Memory currently assigned to the guest (balloon size).",
-    "balloon.current (KiB)",
+    { source: "balloon.current (KiB)" },
   ),
-  maximum: g(
+  maximum: gauge(
     "kvmon_domain_memory_maximum_bytes",
     "Maximum memory the guest may be given; a limit, not usage.",
-    "balloon.maximum (KiB)",
+    { source: "balloon.maximum (KiB)" },
   ),
-  rss: g(
-    "kvmon_domain_memory_rss_bytes",
-    "Resident set size of the QEMU process on the host.",
-    "balloon.rss (KiB)",
-  ),
-  used: g(
+  rss: gauge("kvmon_domain_memory_rss_bytes", "Resident set size of the QEMU process on the host.", {
+    source: "balloon.rss (KiB)",
+  }),
+  used: gauge(
     "kvmon_domain_memory_used_bytes",
     "Memory used inside the guest: available − usable (see docs for fallbacks).",
-    "balloon.available − balloon.usable (KiB)",
+    { source: "balloon.available − balloon.usable (KiB)" },
   ),
-  available: g(
-    "kvmon_domain_memory_available_bytes",
-    "Total memory as seen by the guest (MemTotal).",
-    "balloon.available (KiB)",
-  ),
-  unused: g(
-    "kvmon_domain_memory_unused_bytes",
-    "Memory left completely unused by the guest (MemFree).",
-    "balloon.unused (KiB)",
-  ),
-  usable: g(
+  available: gauge("kvmon_domain_memory_available_bytes", "Total memory as seen by the guest (MemTotal).", {
+    source: "balloon.available (KiB)",
+  }),
+  unused: gauge("kvmon_domain_memory_unused_bytes", "Memory left completely unused by the guest (MemFree).", {
+    source: "balloon.unused (KiB)",
+  }),
+  usable: gauge(
     "kvmon_domain_memory_usable_bytes",
     "Memory the guest can use without swapping (MemAvailable).",
-    "balloon.usable (KiB)",
+    { source: "balloon.usable (KiB)" },
   ),
-  caches: g(
-    "kvmon_domain_memory_disk_caches_bytes",
-    "Guest page cache that can be reclaimed.",
-    "balloon.disk_caches (KiB)",
-  ),
-  swapIn: c(
-    "kvmon_domain_memory_swap_in_bytes_total",
-    "Memory the guest swapped in.",
-    "balloon.swap_in (KiB)",
-  ),
-  swapOut: c(
-    "kvmon_domain_memory_swap_out_bytes_total",
-    "Memory the guest swapped out.",
-    "balloon.swap_out (KiB)",
-  ),
-  majorFaults: c(
+  caches: gauge("kvmon_domain_memory_disk_caches_bytes", "Guest page cache that can be reclaimed.", {
+    source: "balloon.disk_caches (KiB)",
+  }),
+  swapIn: counter("kvmon_domain_memory_swap_in_bytes_total", "Memory the guest swapped in.", {
+    source: "balloon.swap_in (KiB)",
+  }),
+  swapOut: counter("kvmon_domain_memory_swap_out_bytes_total", "Memory the guest swapped out.", {
+    source: "balloon.swap_out (KiB)",
+  }),
+  majorFaults: counter(
     "kvmon_domain_memory_major_faults_total",
     "Page faults in the guest that needed disk I/O.",
-    "balloon.major_fault",
+    { source: "balloon.major_fault" },
   ),
-  minorFaults: c(
+  minorFaults: counter(
     "kvmon_domain_memory_minor_faults_total",
     "Page faults in the guest served without disk I/O.",
-    "balloon.minor_fault",
+    { source: "balloon.minor_fault" },
   ),
-  lastUpdate: g(
+  lastUpdate: gauge(
     "kvmon_domain_memory_balloon_last_update_timestamp_seconds",
     "When the guest last reported balloon statistics.",
-    "balloon.last-update",
+    { source: "balloon.last-update" },
   ),
 };
 
@@ -112,7 +86,7 @@ export const memoryCollector: DomainCollector = {
     const prev = input.previous?.memory;
     const ctr = (f: string, scale: number, p: CounterValue | null | undefined): CounterValue | null => {
       const v = stats.scaled(`balloon.${f}`, scale);
-      return v === undefined ? null : counter(v, p, dt, restarted);
+      return v === undefined ? null : counterValue(v, p, dt, restarted);
     };
     const figures = {
       availableBytes: kib("available"),

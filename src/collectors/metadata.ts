@@ -3,45 +3,45 @@
  * than as labels on every series, which keeps cardinality down (inovex's openstack_info pattern):
  *   kvmon_domain_cpu_usage_ratio * on(uuid) group_left(project_name) kvmon_domain_openstack_info
  */
-import type { DomainCollector, MetricSpec } from "./types.ts";
+import { gauge } from "../metrics/catalog.ts";
+import type { DomainCollector } from "./types.ts";
 
-const blockInfo: MetricSpec = {
-  name: "kvmon_domain_block_info",
-  type: "gauge",
-  help: "Disk configuration; always 1. Join on (uuid, device) with the kvmon_domain_block_* series.",
-  labels: ["device", "source", "bus", "disk_device", "disk_type", "format", "cache", "io", "serial"],
-  source:
-    "XML <disk>: target@dev, source@file|dev|name, target@bus, @device, @type, driver@type|cache|io, <serial>",
-};
-const nicInfo: MetricSpec = {
-  name: "kvmon_domain_interface_info",
-  type: "gauge",
-  help: "NIC configuration; always 1. Join on (uuid, interface) with the kvmon_domain_interface_* series.",
-  labels: ["interface", "mac", "model", "interface_type", "bridge", "network"],
-  source: "XML <interface>: target@dev, mac@address, model@type, @type, source@bridge|network",
-};
-const novaInfo: MetricSpec = {
-  name: "kvmon_domain_openstack_info",
-  type: "gauge",
-  help: "OpenStack nova metadata of the domain; always 1, present only for nova instances.",
-  labels: ["instance_name", "project_name", "project_id", "user_name", "user_id", "flavor"],
-  source:
-    "XML <metadata><nova:instance>: nova:name, nova:owner/nova:project|nova:user (+@uuid), nova:flavor@name",
-};
-const flavorVcpus: MetricSpec = {
-  name: "kvmon_domain_openstack_flavor_vcpus",
-  type: "gauge",
-  help: "vCPUs of the nova flavor the instance was built from.",
-  labels: [],
-  source: "XML nova:flavor/nova:vcpus",
-};
-const flavorMemory: MetricSpec = {
-  name: "kvmon_domain_openstack_flavor_memory_bytes",
-  type: "gauge",
-  help: "Memory of the nova flavor the instance was built from.",
-  labels: [],
-  source: "XML nova:flavor/nova:memory (MiB)",
-};
+const blockInfo = gauge(
+  "kvmon_domain_block_info",
+  "Disk configuration; always 1. Join on (uuid, device) with the kvmon_domain_block_* series.",
+  {
+    labels: ["device", "source", "bus", "disk_device", "disk_type", "format", "cache", "io", "serial"],
+    source:
+      "XML <disk>: target@dev, source@file|dev|name, target@bus, @device, @type, driver@type|cache|io, <serial>",
+  },
+);
+const nicInfo = gauge(
+  "kvmon_domain_interface_info",
+  "NIC configuration; always 1. Join on (uuid, interface) with the kvmon_domain_interface_* series.",
+  {
+    labels: ["interface", "mac", "model", "interface_type", "bridge", "network"],
+    source: "XML <interface>: target@dev, mac@address, model@type, @type, source@bridge|network",
+  },
+);
+const novaInfo = gauge(
+  "kvmon_domain_openstack_info",
+  "OpenStack nova metadata of the domain; always 1, present only for nova instances.",
+  {
+    labels: ["instance_name", "project_name", "project_id", "user_name", "user_id", "flavor"],
+    source:
+      "XML <metadata><nova:instance>: nova:name, nova:owner/nova:project|nova:user (+@uuid), nova:flavor@name",
+  },
+);
+const flavorVcpus = gauge(
+  "kvmon_domain_openstack_flavor_vcpus",
+  "vCPUs of the nova flavor the instance was built from.",
+  { source: "XML nova:flavor/nova:vcpus" },
+);
+const flavorMemory = gauge(
+  "kvmon_domain_openstack_flavor_memory_bytes",
+  "Memory of the nova flavor the instance was built from.",
+  { source: "XML nova:flavor/nova:memory (MiB)" },
+);
 
 const s = (v: string | null): string => v ?? "";
 

@@ -1,6 +1,6 @@
 /**
- * The one place collectors are registered. Adding a collector: write its file (and test), add it here, add its
- * metrics to docs/agent.md (a test checks the docs list every registered metric).
+ * The one place collectors and async sources are registered. Adding one: write its file (and test), add it
+ * here, add its metrics to docs/agent.md (a test checks the docs list every registered metric).
  */
 import { blockCollector } from "./block.ts";
 import { cpuCollector } from "./cpu.ts";
@@ -9,6 +9,7 @@ import { interfaceCollector } from "./interface.ts";
 import { kvmCollector } from "./kvm.ts";
 import { memoryCollector } from "./memory.ts";
 import { metadataCollector } from "./metadata.ts";
+import { UnknownCollectorError } from "./errors.ts";
 import { stateCollector } from "./state.ts";
 import type { Collector } from "./types.ts";
 import { vcpuCollector } from "./vcpu.ts";
@@ -35,8 +36,7 @@ export function defaultCollectorNames(): string[] {
 /** The registered collectors with these names, in registry order; unknown names throw (config validates first). */
 export function selectCollectors(names: readonly string[]): Collector[] {
   for (const n of names) {
-    if (!collectorNames.includes(n))
-      throw new Error(`unknown collector '${n}' (known: ${collectorNames.join(", ")})`);
+    if (!collectorNames.includes(n)) throw new UnknownCollectorError(n, collectorNames);
   }
   return collectors.filter((c) => names.includes(c.name));
 }
@@ -44,5 +44,5 @@ export function selectCollectors(names: readonly string[]): Collector[] {
 /** The DomainStatsGroup bits the bulk stats call must request for these collectors. */
 export function statsGroupsFor(list: readonly Collector[]): number {
   // STATE is always needed: it tells active from inactive domains and feeds the domain counts.
-  return list.reduce((bits, c) => bits | c.statsGroups, 1);
+  return list.reduce((bits, c) => (c.kind === "source" ? bits : bits | c.statsGroups), 1);
 }

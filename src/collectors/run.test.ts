@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { StatsError } from "./errors.ts";
 import { cpuCollector } from "./cpu.ts";
 import { loadStats } from "./fixtures/load.ts";
 import { memoryCollector } from "./memory.ts";
@@ -56,6 +57,8 @@ test("one malformed domain record fails its collector for that domain only", () 
   assert.equal(runs[0]!.failedDomains, 1);
   assert.equal(failures[0]!.domain, "kvmon-fixture-tcg");
   assert.match(failures[0]!.error.message, /state\.state/);
+  assert.ok(failures[0]!.error instanceof StatsError);
+  assert.equal((failures[0]!.error as StatsError).field, "state.state");
   assert.equal(jobs[0]!.out.state, null);
   assert.ok(jobs[0]!.out.cpu, "cpu of the bad domain still collected");
   assert.equal(jobs[1]!.out.state!.state, "running");

@@ -37,6 +37,8 @@ export function emptySample(record: DomainStatsRecord, now: number, stats: Stats
     interfaces: null,
     kvm: null,
     metadata: null,
+    guest: null,
+    trace: null,
   };
 }
 

@@ -1,36 +1,28 @@
 /** State, reason and uptime of each domain (bulk stats group STATE; uptime from the QEMU process start). */
 import { isActiveState, reasonName, stateName } from "../model/state.ts";
 import { DomainStatsGroup } from "../protocol/libvirt/types.ts";
-import type { DomainCollector, MetricSpec } from "./types.ts";
+import { gauge } from "../metrics/catalog.ts";
+import { StatsError } from "./errors.ts";
+import type { DomainCollector } from "./types.ts";
 
-const stateInfo: MetricSpec = {
-  name: "kvmon_domain_state_info",
-  type: "gauge",
-  help: "Current state and reason of the domain; always 1, the state is in the labels.",
-  labels: ["state", "reason"],
-  source: "state.state, state.reason",
-};
-const stateCode: MetricSpec = {
-  name: "kvmon_domain_state_code",
-  type: "gauge",
-  help: "virDomainState of the domain: 0 nostate, 1 running, 2 blocked, 3 paused, 4 shutdown, 5 shutoff, 6 crashed, 7 pmsuspended.",
-  labels: [],
-  source: "state.state",
-};
-const active: MetricSpec = {
-  name: "kvmon_domain_active",
-  type: "gauge",
-  help: "1 if the domain has a running QEMU process (any state but shutoff), else 0.",
-  labels: [],
-  source: "state.state",
-};
-const uptime: MetricSpec = {
-  name: "kvmon_domain_uptime_seconds",
-  type: "gauge",
-  help: "Seconds since the domain's QEMU process started.",
-  labels: [],
+const stateInfo = gauge(
+  "kvmon_domain_state_info",
+  "Current state and reason of the domain; always 1, the state is in the labels.",
+  { labels: ["state", "reason"], source: "state.state, state.reason" },
+);
+const stateCode = gauge(
+  "kvmon_domain_state_code",
+  "virDomainState of the domain: 0 nostate, 1 running, 2 blocked, 3 paused, 4 shutdown, 5 shutoff, 6 crashed, 7 pmsuspended.",
+  { source: "state.state" },
+);
+const active = gauge(
+  "kvmon_domain_active",
+  "1 if the domain has a running QEMU process (any state but shutoff), else 0.",
+  { source: "state.state" },
+);
+const uptime = gauge("kvmon_domain_uptime_seconds", "Seconds since the domain's QEMU process started.", {
   source: "start time of the QEMU process (/run/libvirt/qemu/<name>.pid, /proc/<pid>/stat)",
-};
+});
 
 export const stateCollector: DomainCollector = {
   kind: "domain",
@@ -41,7 +33,7 @@ export const stateCollector: DomainCollector = {
   metrics: [stateInfo, stateCode, active, uptime],
   collect(input, out) {
     const code = input.stats.num("state.state");
-    if (code === undefined) throw new Error("record has no state.state");
+    if (code === undefined) throw new StatsError("state.state", "record has no state.state");
     const state = stateName(code);
     const reasonCode = input.stats.num("state.reason") ?? 0;
     const started = input.processStartedAt;

@@ -1,44 +1,14 @@
 /**
  * The collector contract (node_exporter style): one concern per file, registered in registry.ts with a default
- * on/off. A domain collector turns one domain's bulk-stats record into its section of the DomainSample and
+ * on/off. Two kinds read libvirt's bulk stats synchronously (domain and host collectors); async sources fetch
+ * per domain on their own cadence (DomainSource, below). A domain collector turns one domain's bulk-stats record into its section of the DomainSample and
  * describes the metrics it exposes from that section; the framework (run.ts) times it and isolates failures per
  * collector and per domain, so one bad domain or one throwing collector never breaks the others.
  */
-import type { CounterValue, DomainMetadata, DomainSample, HostSample, NodeSample } from "../model/types.ts";
+import type { Emit, MetricSpec } from "../metrics/catalog.ts";
+import type { DomainMetadata, DomainSample, HostSample, NodeSample } from "../model/types.ts";
 import type { DomainStatsRecord, NodeInfo } from "../protocol/libvirt/types.ts";
 import type { StatsView } from "./params.ts";
-
-export type MetricType = "gauge" | "counter";
-
-/** One metric family: what /metrics prints in HELP/TYPE and what docs/agent.md lists. */
-export interface MetricSpec {
-  name: string;
-  type: MetricType;
-  help: string;
-  /** Labels besides `domain` and `uuid` (added to every domain metric by the framework). */
-  labels: readonly string[];
-  /** Where the value comes from (bulk stat field, XML element, computation), for the docs. */
-  source: string;
-}
-
-/** Emits one sample of a family declared in the collector's `metrics`; labels in the order of `spec.labels`. */
-export type Emit = (spec: MetricSpec, value: number, labelValues?: readonly string[]) => void;
-
-/** A sample field that may be missing (null when libvirt did not report it): a gauge value or a counter. */
-export type Reading = number | CounterValue | null | undefined;
-
-/**
- * `emit` for fields that may be missing: emits a gauge's value or a counter's total, and nothing for null or
- * undefined, so an unreported field is an absent series rather than a false 0.
- */
-export function emitPresent(
-  emit: Emit,
-): (spec: MetricSpec, value: Reading, labelValues?: readonly string[]) => void {
-  return (spec, value, labelValues) => {
-    if (value === null || value === undefined) return;
-    emit(spec, typeof value === "number" ? value : value.total, labelValues);
-  };
-}
 
 export interface DomainInput {
   /** Typed access to this interval's bulk stats record for the domain. */
@@ -105,4 +75,39 @@ export interface HostCollector {
   expose(host: HostSample, emit: Emit): void;
 }
 
-export type Collector = DomainCollector | HostCollector;
+/** The domain an async source is asked about: its name and UUID address it, its id tells a restarted QEMU. */
+export interface DomainTarget {
+  name: string;
+  uuid: string;
+  /** Hypervisor id of the QEMU process the call was made for; a result for another id is dropped. */
+  id: number;
+}
+
+/**
+ * The second kind of collector: asynchronous and per domain, for data the bulk stats call does not carry (the
+ * guest agent, tracefs). Each source has its own cadence and per-call deadline; the agent's scheduler
+ * (agent/async-sources.ts) runs at most one call per domain at a time, discards results that come after their
+ * deadline or for a domain that vanished or restarted, backs off after consecutive failures, and merges the
+ * current results into each snapshot without ever delaying the bulk collection.
+ */
+export interface DomainSource<T = unknown> {
+  kind: "source";
+  name: string;
+  description: string;
+  defaultEnabled: boolean;
+  /** How often each active domain is asked. */
+  intervalMs: number;
+  /** Deadline of one call; `signal` is aborted when it passes (and on stop, or when the domain goes). */
+  timeoutMs: number;
+  /** Longest wait after consecutive failures (the wait doubles from `intervalMs` per failure up to this). */
+  maxBackoffMs: number;
+  metrics: readonly MetricSpec[];
+  /** One call for one domain; must honour `signal` (a call that ignores it keeps its domain's slot busy). */
+  fetch(domain: DomainTarget, signal: AbortSignal): Promise<T>;
+  /** Puts a current result into its section of a sample (`guest` or `trace`); `fetchedAt` in epoch ms. */
+  merge(result: T, fetchedAt: number, out: DomainSample): void;
+  /** Emits this source's metrics from a finished sample (domain/uuid labels are added by the caller). */
+  expose(sample: DomainSample, emit: Emit): void;
+}
+
+export type Collector = DomainCollector | HostCollector | DomainSource;

@@ -2,60 +2,41 @@
  * Per-vCPU time, I/O wait and delay (bulk stats group VCPU). `vcpu.N.delay` is the time the vCPU thread was
  * runnable but waiting for a host CPU (schedstat run-queue time, libvirt >= 7.9): what the guest sees as steal.
  */
-import { counter } from "../model/rate.ts";
+import { counterValue } from "../model/rate.ts";
 import type { CounterValue, VcpuEntry } from "../model/types.ts";
 import { DomainStatsGroup } from "../protocol/libvirt/types.ts";
-import { type DomainCollector, emitPresent, type MetricSpec } from "./types.ts";
+import { counter, emitPresent, gauge } from "../metrics/catalog.ts";
+import type { DomainCollector } from "./types.ts";
 
-const current: MetricSpec = {
-  name: "kvmon_domain_vcpus",
-  type: "gauge",
-  help: "Number of vCPUs currently online in the domain.",
-  labels: [],
+const current = gauge("kvmon_domain_vcpus", "Number of vCPUs currently online in the domain.", {
   source: "vcpu.current",
-};
-const maximum: MetricSpec = {
-  name: "kvmon_domain_vcpus_maximum",
-  type: "gauge",
-  help: "Maximum number of vCPUs the domain can have.",
-  labels: [],
+});
+const maximum = gauge("kvmon_domain_vcpus_maximum", "Maximum number of vCPUs the domain can have.", {
   source: "vcpu.maximum",
-};
-const state: MetricSpec = {
-  name: "kvmon_domain_vcpu_state",
-  type: "gauge",
-  help: "virVcpuState of the vCPU: 0 offline, 1 running, 2 blocked.",
+});
+const state = gauge("kvmon_domain_vcpu_state", "virVcpuState of the vCPU: 0 offline, 1 running, 2 blocked.", {
   labels: ["vcpu"],
   source: "vcpu.N.state",
-};
-const time: MetricSpec = {
-  name: "kvmon_domain_vcpu_seconds_total",
-  type: "counter",
-  help: "CPU time the vCPU thread ran, in seconds.",
+});
+const time = counter("kvmon_domain_vcpu_seconds_total", "CPU time the vCPU thread ran, in seconds.", {
   labels: ["vcpu"],
   source: "vcpu.N.time (ns)",
-};
-const wait: MetricSpec = {
-  name: "kvmon_domain_vcpu_wait_seconds_total",
-  type: "counter",
-  help: "Time the vCPU thread waited on I/O, in seconds.",
-  labels: ["vcpu"],
-  source: "vcpu.N.wait (ns)",
-};
-const delay: MetricSpec = {
-  name: "kvmon_domain_vcpu_delay_seconds_total",
-  type: "counter",
-  help: "Time the vCPU was runnable but waiting for a host CPU (steal as seen by the guest), in seconds.",
-  labels: ["vcpu"],
-  source: "vcpu.N.delay (ns)",
-};
-const halted: MetricSpec = {
-  name: "kvmon_domain_vcpu_halted",
-  type: "gauge",
-  help: "1 if the vCPU is halted (idle in HLT), 0 if not; absent when libvirt cannot tell.",
-  labels: ["vcpu"],
-  source: "vcpu.N.halted",
-};
+});
+const wait = counter(
+  "kvmon_domain_vcpu_wait_seconds_total",
+  "Time the vCPU thread waited on I/O, in seconds.",
+  { labels: ["vcpu"], source: "vcpu.N.wait (ns)" },
+);
+const delay = counter(
+  "kvmon_domain_vcpu_delay_seconds_total",
+  "Time the vCPU was runnable but waiting for a host CPU (steal as seen by the guest), in seconds.",
+  { labels: ["vcpu"], source: "vcpu.N.delay (ns)" },
+);
+const halted = gauge(
+  "kvmon_domain_vcpu_halted",
+  "1 if the vCPU is halted (idle in HLT), 0 if not; absent when libvirt cannot tell.",
+  { labels: ["vcpu"], source: "vcpu.N.halted" },
+);
 
 export const vcpuCollector: DomainCollector = {
   kind: "domain",
@@ -81,7 +62,7 @@ export const vcpuCollector: DomainCollector = {
       const prev = prevList.find((e) => e.index === i);
       const c = (field: string, prevValue: CounterValue | null | undefined): CounterValue | null => {
         const v = stats.seconds(p + field);
-        return v === undefined ? null : counter(v, prevValue, dt, restarted);
+        return v === undefined ? null : counterValue(v, prevValue, dt, restarted);
       };
       list.push({
         index: i,

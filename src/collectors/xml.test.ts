@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { child, childText, parseXml, XmlError } from "./xml.ts";
+import { XmlError } from "./errors.ts";
+import { child, childText, parseXml } from "./xml.ts";
 
 test("elements, attributes in both quote styles, entities, CDATA, comments, declarations", () => {
   const root = parseXml(`<?xml version="1.0"?>

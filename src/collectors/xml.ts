@@ -4,16 +4,13 @@
  * as written; `localName` strips the prefix). Malformed input throws XmlError with the offset, so a bad
  * document is reported, never half-parsed silently.
  */
+import { XmlError } from "./errors.ts";
 
 export interface XmlElement {
   name: string;
   attrs: Record<string, string>;
   children: XmlElement[];
   text: string;
-}
-
-export class XmlError extends Error {
-  override name = "XmlError";
 }
 
 const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { averagePerEvent, counter, counterRate } from "./rate.ts";
+import { averagePerEvent, counterRate, counterValue } from "./rate.ts";
 
 test("rate over the measured elapsed time", () => {
   assert.equal(counterRate(100, 300, 2), 100);
@@ -25,9 +25,9 @@ test("an explicit reset (VM restarted) ignores a previous value below the curren
   assert.equal(counterRate(100, 150, 5, true), 30);
 });
 
-test("counter() keeps the total and computes the rate from the previous CounterValue", () => {
-  assert.deepEqual(counter(50, { total: 10, perSecond: null }, 4), { total: 50, perSecond: 10 });
-  assert.deepEqual(counter(50, null, 4), { total: 50, perSecond: null });
+test("counterValue() keeps the total and computes the rate from the previous CounterValue", () => {
+  assert.deepEqual(counterValue(50, { total: 10, perSecond: null }, 4), { total: 50, perSecond: 10 });
+  assert.deepEqual(counterValue(50, null, 4), { total: 50, perSecond: null });
 });
 
 test("average per event: latency = Δtime / Δrequests, null when nothing happened", () => {

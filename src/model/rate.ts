@@ -27,7 +27,7 @@ export function counterRate(
 }
 
 /** A CounterValue from the current total and the previous sample's (if any). */
-export function counter(
+export function counterValue(
   current: number,
   previous: CounterValue | null | undefined,
   elapsedSeconds: number | null,

@@ -70,6 +70,13 @@ const REASONS: Record<DomainStateName, readonly string[]> = {
 /** Every state name, in virDomainState order (for domain counts that list zero states too). */
 export const DOMAIN_STATE_NAMES: readonly DomainStateName[] = STATE_NAMES;
 
+/** A count per state name, every state (and "unknown") at 0: the shape of HostSample.domainsByState. */
+export function zeroStateCounts(): Record<DomainStateName, number> {
+  const counts = { unknown: 0 } as Record<DomainStateName, number>;
+  for (const s of STATE_NAMES) counts[s] = 0;
+  return counts;
+}
+
 /** @example stateName(3) // "paused" */
 export function stateName(code: number): DomainStateName {
   return STATE_NAMES[code] ?? "unknown";

@@ -209,6 +209,25 @@ export interface DomainSample {
   interfaces: InterfaceSample[] | null;
   kvm: KvmSample | null;
   metadata: DomainMetadata | null;
+  /** What the guest itself reports through its agent (async sources, issue 11); null when not collected. */
+  guest: GuestSample | null;
+  /** KVM exit tracing of the domain while a tracing run is on (async source, issue 12); null otherwise. */
+  trace: TraceSample | null;
+}
+
+/**
+ * The guest's own view, filled by async sources (agent/async-sources.ts) from the QEMU guest agent. Each
+ * source owns its part; a part is null until its first result and after its results expire.
+ */
+export interface GuestSample {
+  /** When the newest of the merged results was fetched (epoch ms). */
+  sampledAt: number;
+}
+
+/** The hypervisor-level trace of the domain (tracefs), filled by the tracer's async source while tracing. */
+export interface TraceSample {
+  /** When the merged result was read (epoch ms). */
+  sampledAt: number;
 }
 
 export interface NodeSample {
@@ -229,8 +248,8 @@ export interface HostSample {
   node: NodeSample | null;
   /** When hostname, versions and node info were last read (epoch ms): they are refreshed rarely. */
   infoFetchedAt: number | null;
-  /** Domains known to libvirt, by state name (from the bulk stats reply). */
-  domainsByState: Record<string, number>;
+  /** Domains known to libvirt, by state name (from the bulk stats reply); every state present, 0 when none. */
+  domainsByState: Record<DomainStateName, number>;
   domainsTotal: number;
 }
 
@@ -243,11 +262,45 @@ export interface CollectorRun {
   error: string | null;
 }
 
+/** How an async source is doing over all domains, for kvmon_source_* and the fleet's view of the agent. */
+export interface SourceStatus {
+  name: string;
+  /** Calls started since the agent started. */
+  calls: number;
+  /** Calls that failed or missed their deadline. */
+  failures: number;
+  /** Of the failures, those that missed their deadline. */
+  timeouts: number;
+  /** Results dropped because they came after their deadline or for a domain that vanished or restarted. */
+  lateDiscards: number;
+  /** Calls running now (at most one per domain). */
+  inFlight: number;
+  /** Domains waiting out a back-off after consecutive failures. */
+  backingOff: number;
+  /** When a call last succeeded (epoch ms); null if never. */
+  lastSuccessAt: number | null;
+  lastError: string | null;
+}
+
+/** Which agent produced a snapshot: the fleet server keys hosts by it. */
+export interface AgentIdentity {
+  /** The agent machine's host name (os.hostname()). */
+  hostname: string;
+  /** The machine's stable id (DMI product UUID, else systemd machine-id); null if neither is readable. */
+  hostUuid: string | null;
+}
+
+/** Bumped on any incompatible change of the snapshot's shape (a field renamed, retyped or removed). */
+export const SNAPSHOT_SCHEMA_VERSION = 1;
+
 export interface Snapshot {
+  schemaVersion: typeof SNAPSHOT_SCHEMA_VERSION;
+  agent: AgentIdentity;
   /** When the collection started and finished (epoch ms). */
   startedAt: number;
   finishedAt: number;
   host: HostSample;
   domains: DomainSample[];
   collectors: CollectorRun[];
+  sources: SourceStatus[];
 }

@@ -4,6 +4,7 @@
  */
 import { AsyncQueue } from "../../protocol/libvirt/async-queue.ts";
 import type { DomainRef, DomainStatsRecord, LifecycleEvent, NodeInfo } from "../../protocol/libvirt/types.ts";
+import { withTimeout } from "../../shared/errors.ts";
 import type { ConnectionStatus, HostSource, StatsRequest } from "../source.ts";
 
 export class FakeSource implements HostSource {
@@ -26,11 +27,14 @@ export class FakeSource implements HostSource {
     this.domains = records.map((r) => r.domain);
   }
 
-  async getAllDomainStats(req: StatsRequest): Promise<DomainStatsRecord[]> {
+  /** Bounded by `req.timeoutMs` with the client's TimeoutError, as the HostSource contract requires. */
+  getAllDomainStats(req: StatsRequest): Promise<DomainStatsRecord[]> {
     this.requests.push(req);
-    const r = await this.nextStats();
-    if (r instanceof Error) throw r;
-    return r;
+    const reply = Promise.resolve(this.nextStats()).then((r) => {
+      if (r instanceof Error) throw r;
+      return r;
+    });
+    return withTimeout(reply, req.timeoutMs, "libvirt call CONNECT_GET_ALL_DOMAIN_STATS");
   }
   async listAllDomains(): Promise<DomainRef[]> {
     this.listCalls++;

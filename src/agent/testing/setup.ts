@@ -24,6 +24,7 @@ export function testAgent(
     timeoutMs: opts.timeoutMs ?? 5_000,
     logger,
     problems,
+    identity: { hostname: "agent-host", hostUuid: "4c4c4544-0042-3510-8052-b4c04f4b4e32" },
     clock: () => clock.now,
   });
   return { agent, source, lines, clock };
