@@ -84,7 +84,8 @@ function patterns(layer, depth, { test = false, deepImports = [] } = {}) {
   const { folder } = layer;
   const out = [
     {
-      regex: "^(?:\\.{1,2}/)*[^./][^/]*/(?:.*/)?\\.{1,2}(?:/|$)",
+      // `./..`, a `.` after the start, or a `..` after a folder name
+      regex: "^\\./\\.\\.(?:/|$)|/\\.(?:/|$)|^(?:\\.{1,2}/)*[^./][^/]*/(?:.*/)?\\.{1,2}(?:/|$)",
       message:
         "write the shortest relative path (no ./ or ../ after a folder name): the layer check reads it",
     },
