@@ -49,7 +49,7 @@ const LIBVIRT_DEEP_IMPORTS_TO_FIX = [
   { file: "src/agent/testing/fake-source.ts", target: "async-queue.ts" },
 ];
 
-/** Folders a file may sit below its layer's folder; a deeper file is not checked, and test/lint/layers.test.ts fails. */
+/** Folders a file may sit below its layer's folder; a deeper one escapes the check (test/lint fails then). */
 const MAX_DEPTH = 5;
 
 const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
