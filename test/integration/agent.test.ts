@@ -5,13 +5,20 @@
  * or the guest's own /proc through its agent. Workloads are bounded (src/lab/workload.ts).
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { promisify } from "node:util";
+import { setTimeout as sleep } from "node:timers/promises";
+import {
+  domstats,
+  removeOrphanTestDomains,
+  removeTestDomain,
+  SYSTEM_URI,
+  testDomainName,
+} from "../agent-helpers.ts";
 import { kvmSkipReason, labGuests, withKvmGuest } from "../lab.ts";
+import { exec, virsh } from "../libvirt-helpers.ts";
 import { collectors } from "../../src/collectors/registry.ts";
 import { burnCpu, guestExec, sendNetwork, stopWorkload, writeDisk } from "../../src/lab/workload.ts";
 import type { DomainSample } from "../../src/model/types.ts";
@@ -20,62 +27,16 @@ import { LibvirtSource } from "../../src/agent/libvirt-source.ts";
 import { Logger, ProblemLog } from "../../src/agent/log.ts";
 import { ProcessStartTimes } from "../../src/agent/process-start.ts";
 
-const exec = promisify(execFile);
 const [first, second] = labGuests as [string, string];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function domstats(domain: string): Promise<Map<string, number>> {
-  const { stdout } = await exec("virsh", ["-q", "-c", "qemu:///system", "domstats", "--raw", domain], {
-    timeout: 30_000,
-  });
-  const m = new Map<string, number>();
-  for (const x of stdout.matchAll(/^\s*([\w.-]+)=(-?\d+)$/gm)) m.set(x[1]!, Number(x[2]));
-  return m;
-}
-
-const virsh = (...args: string[]) =>
-  exec("virsh", ["-q", "-c", "qemu:///system", ...args], { timeout: 30_000 });
-
-/**
- * Removes one of this file's own transient test domains (left running by an interrupted run, or at the end of
- * a test): resumes its QEMU if it was SIGSTOPped, destroys it, retries while libvirt still holds its job, and
- * fails loudly if it cannot.
- */
-async function removeTestDomain(name: string): Promise<void> {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const listed = (await virsh("list", "--all", "--name")).stdout.split("\n").map((l) => l.trim());
-    if (!listed.includes(name)) return;
-    const pid = Number((await readFile(`/run/libvirt/qemu/${name}.pid`, "utf8").catch(() => "")).trim());
-    if (pid > 0) process.kill(pid, "SIGCONT");
-    await virsh("destroy", name).catch(() => sleep(1000)); // retried: the job may still be held for a moment
-  }
-  throw new Error(`could not remove test domain ${name}`);
-}
-
-/** Test domains of runs that were interrupted (their test process is gone) are removed before we start. */
-async function removeOrphans(): Promise<void> {
-  const names = (await virsh("list", "--all", "--name")).stdout.split("\n").map((l) => l.trim());
-  for (const n of names) {
-    const m = /^kvmon-agent-test-[a-z]+-(\d+)$/.exec(n);
-    if (!m) continue;
-    let alive = true;
-    try {
-      process.kill(Number(m[1]), 0);
-    } catch {
-      alive = false; // ESRCH: the run that made it is gone
-    }
-    if (!alive) await removeTestDomain(n);
-  }
-}
 
 const lines: Record<string, unknown>[] = [];
 let agent: Agent;
 
 before(async () => {
-  await removeOrphans();
+  await removeOrphanTestDomains();
   const logger = new Logger((l) => lines.push(JSON.parse(l)), "debug");
   const source = new LibvirtSource({
-    uri: "qemu:///system",
+    uri: SYSTEM_URI,
     readOnly: true,
     callTimeoutMs: 5000,
     connectTimeoutMs: 5000,
@@ -112,9 +73,9 @@ function problems(): Record<string, unknown>[] {
 
 describe("agent on the lab", () => {
   test("every counter lies between two virsh domstats reads taken around the same collection", async () => {
-    const before = await domstats(first);
+    const before = await domstats(first, "--raw");
     await agent.tick();
-    const afterStats = await domstats(first);
+    const afterStats = await domstats(first, "--raw");
     const d = domain(first);
     const between = (what: string, field: string, value: number | undefined, scale = 1) => {
       const lo = before.get(field);
@@ -212,7 +173,7 @@ describe("agent on the lab", () => {
   });
 
   test("a transient VM started, destroyed (so undefined) and one that lives only between collections: no errors, no stale series", async () => {
-    const name = `kvmon-agent-test-transient-${process.pid}`;
+    const name = testDomainName("transient");
     const xml = `<domain type='qemu'><name>${name}</name><memory unit='MiB'>16</memory><vcpu>1</vcpu>
       <os><type arch='x86_64'>hvm</type></os><devices><memballoon model='none'/></devices></domain>`;
     const dir = await mkdtemp(join(tmpdir(), "kvmon-agent-"));
@@ -222,10 +183,10 @@ describe("agent on the lab", () => {
     await agent.tick();
     const before = problems().length;
     try {
-      await virsh("create", file);
+      await virsh(SYSTEM_URI, "create", file);
       await agent.tick();
       assert.equal(domain(name).state!.state, "running");
-      await virsh("destroy", name);
+      await virsh(SYSTEM_URI, "destroy", name);
       await agent.tick();
       assert.equal(
         agent.snapshot()!.domains.find((d) => d.name === name),
@@ -234,8 +195,8 @@ describe("agent on the lab", () => {
       const { renderSnapshot } = await import("../../src/agent/exposition.ts");
       assert.doesNotMatch(renderSnapshot(agent.snapshot()!, collectors), new RegExp(name));
       // Born and gone between two collections: never seen, nothing to log.
-      await virsh("create", file);
-      await virsh("destroy", name);
+      await virsh(SYSTEM_URI, "create", file);
+      await virsh(SYSTEM_URI, "destroy", name);
       await agent.tick();
       assert.equal(
         agent.snapshot()!.domains.find((d) => d.name === name),
@@ -250,7 +211,7 @@ describe("agent on the lab", () => {
 
   test("SIGSTOP one guest's QEMU: the others keep fresh samples, the stopped one is marked", async (t) => {
     // Our own transient guest (a balloon and a disk, so its stats need QEMU's monitor), not a lab guest.
-    const name = `kvmon-agent-test-stopped-${process.pid}`;
+    const name = testDomainName("stopped");
     const dir = await mkdtemp(join(tmpdir(), "kvmon-agent-"));
     t.after(() => rm(dir, { recursive: true, force: true })); // also when setup fails before the try below
     const disk = join(dir, "disk.qcow2");
@@ -266,7 +227,7 @@ describe("agent on the lab", () => {
       <memballoon model='virtio'><stats period='5'/></memballoon></devices></domain>`,
     );
     await removeTestDomain(name); // left over by an interrupted run
-    await virsh("create", file);
+    await virsh(SYSTEM_URI, "create", file);
     const pid = Number((await readFile(`/run/libvirt/qemu/${name}.pid`, "utf8")).trim());
     try {
       // Right after start libvirt may still hold a job on the new domain (NOWAIT then skips it): wait it out.

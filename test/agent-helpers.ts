@@ -1,0 +1,58 @@
+/**
+ * Helpers for the agent's integration tests on the lab's qemu:///system: `virsh domstats` as the witness, and the
+ * transient domains a test creates for itself (named `kvmon-agent-test-<kind>-<pid>`), removed even when a run
+ * was interrupted.
+ */
+import { readFile } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
+import { virsh } from "./libvirt-helpers.ts";
+
+export const SYSTEM_URI = "qemu:///system";
+
+/** One `virsh domstats [flags] DOMAIN` record as field -> number (string fields dropped). */
+export async function domstats(domain: string, ...flags: string[]): Promise<Map<string, number>> {
+  const out = await virsh(SYSTEM_URI, "domstats", ...flags, domain);
+  const stats = new Map<string, number>();
+  for (const m of out.matchAll(/^\s*([\w.-]+)=(-?\d+)$/gm)) stats.set(m[1]!, Number(m[2]));
+  return stats;
+}
+
+/** Every domain libvirt knows, running or not. */
+async function allDomains(): Promise<string[]> {
+  return (await virsh(SYSTEM_URI, "list", "--all", "--name")).split("\n").map((l) => l.trim());
+}
+
+/** This run's name for a transient test domain of `kind` (the pid tells later runs whether it is orphaned). */
+export function testDomainName(kind: string): string {
+  return `kvmon-agent-test-${kind}-${process.pid}`;
+}
+
+/**
+ * Removes a transient test domain (left running by an interrupted run, or at the end of a test): resumes its
+ * QEMU if it was SIGSTOPped, destroys it, retries while libvirt still holds its job, and fails loudly if it
+ * cannot.
+ */
+export async function removeTestDomain(name: string): Promise<void> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    if (!(await allDomains()).includes(name)) return;
+    const pid = Number((await readFile(`/run/libvirt/qemu/${name}.pid`, "utf8").catch(() => "")).trim());
+    if (pid > 0) process.kill(pid, "SIGCONT");
+    await virsh(SYSTEM_URI, "destroy", name).catch(() => sleep(1000)); // retried: the job may still be held
+  }
+  throw new Error(`could not remove test domain ${name}`);
+}
+
+/** Removes the test domains of runs that were interrupted (their test process is gone). */
+export async function removeOrphanTestDomains(): Promise<void> {
+  for (const name of await allDomains()) {
+    const m = /^kvmon-agent-test-[a-z]+-(\d+)$/.exec(name);
+    if (!m) continue;
+    let alive = true;
+    try {
+      process.kill(Number(m[1]), 0);
+    } catch {
+      alive = false; // ESRCH: the run that made it is gone
+    }
+    if (!alive) await removeTestDomain(name);
+  }
+}
