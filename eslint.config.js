@@ -17,6 +17,7 @@ const LAYERS = [
   { folder: "protocol/xdr", only: ["shared"] },
   { folder: "model", only: ["shared"] },
   { folder: "metrics", only: ["model", "shared"] },
+  { folder: "host-checks", only: ["shared"] },
   { folder: "api", only: ["model", "metrics", "shared"], typesOnly: ["server"] },
   { folder: "web", only: ["api"] },
   {

@@ -5,7 +5,7 @@ import { loadStats, loadXml } from "../collectors/fixtures/load.ts";
 import { stateCollector } from "../collectors/state.ts";
 import type { DomainCollector } from "../collectors/types.ts";
 import { DomainStatsFlag, DomainStatsGroup, LifecycleEventType } from "../protocol/libvirt/types.ts";
-import { ErrorCode, LibvirtError } from "../protocol/libvirt/errors.ts";
+import { ErrorCode, LibvirtError } from "../protocol/libvirt/index.ts";
 import { TimeoutError } from "../shared/errors.ts";
 import { testAgent } from "./testing/setup.ts";
 
