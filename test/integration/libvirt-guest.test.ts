@@ -210,7 +210,7 @@ test("read-only socket refuses writes with OPERATION_DENIED naming the API, and 
     ] as const) {
       await assert.rejects(write(), (e) => {
         assert.ok(e instanceof LibvirtError, String(e));
-        assert.equal(e.code, ErrorCode.OPERATION_DENIED);
+        assert.equal(e.libvirtCode, ErrorCode.OPERATION_DENIED);
         assert.ok(e.isAccessDenied());
         assert.equal(e.message, `operation forbidden: read only access prevents ${api}`);
         return true;
