@@ -5,9 +5,9 @@ import { LibvirtClient, type LibvirtClientOptions } from "../src/protocol/libvir
 
 export const exec = promisify(execFile);
 
-/** `virsh -q -c <uri> ...args`, stdout (30 s timeout). */
+/** `virsh -q -c <uri> ...args`, stdout (30 s timeout; output up to 64 MiB, bulk stats can be large). */
 export async function virsh(uri: string, ...args: string[]): Promise<string> {
-  return (await exec("virsh", ["-q", "-c", uri, ...args], { timeout: 30_000 })).stdout;
+  return (await exec("virsh", ["-q", "-c", uri, ...args], { timeout: 30_000, maxBuffer: 64 << 20 })).stdout;
 }
 
 /** Non-empty trimmed lines, sorted: virsh's `--name` listings as a comparable array. */
