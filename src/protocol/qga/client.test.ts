@@ -81,7 +81,7 @@ test("exec polls guest-exec-status until exit and decodes output; a program that
       : `{"return": {"exited": true, "exitcode": 0, "out-data": "${Buffer.from("a b\n").toString("base64")}"}}`;
   });
   const r = await new QgaClient(s.transport).exec(["/bin/echo", "a", "b"], { input: "in" });
-  assert.deepEqual(r, { exitcode: 0, stdout: "a b\n", stderr: "", truncated: false });
+  assert.deepEqual(r, { exitcode: 0, stdout: "a b\n", stderr: "" });
   assert.equal(polls, 3);
 
   const never = scripted((execute) =>
@@ -96,7 +96,6 @@ test("exec polls guest-exec-status until exit and decodes output; a program that
     signal: 9,
     stdout: "",
     stderr: "",
-    truncated: false,
   });
 });
 
@@ -173,4 +172,14 @@ test("libvirt transport: agent unavailable and agent error replies map to qga er
   // Other libvirt errors (e.g. a read-only connection) stay what they are.
   const denied = libvirtError(29, "operation forbidden: read only access prevents virDomainQemuAgentCommand");
   assert.equal(fromLibvirt(denied, "guest-ping", "vm"), denied);
+});
+
+test("execResult marks output the agent cut, and only then", () => {
+  assert.deepEqual(execResult({ exited: true, exitcode: 0, "out-data": "", "out-truncated": true }), {
+    exitcode: 0,
+    stdout: "",
+    stderr: "",
+    truncated: true,
+  });
+  assert.equal("truncated" in execResult({ exited: true, exitcode: 0, "err-truncated": false }), false);
 });

@@ -36,8 +36,8 @@ export interface ExecResult {
   signal?: number;
   stdout: string;
   stderr: string;
-  /** The agent cut the output at its cap (16 MiB per stream in qemu-ga 7.2). */
-  truncated: boolean;
+  /** Set (true) when the agent cut the output at its cap (16 MiB per stream in qemu-ga 7.2). */
+  truncated?: true;
 }
 
 export class QgaClient {
@@ -145,8 +145,8 @@ export function execResult(status: ExecStatus): ExecResult {
     exitcode: status.exitcode ?? (status.signal !== undefined ? 128 + status.signal : -1),
     stdout: decode(status["out-data"]),
     stderr: decode(status["err-data"]),
-    truncated: status["out-truncated"] === true || status["err-truncated"] === true,
   };
   if (status.signal !== undefined) result.signal = status.signal;
+  if (status["out-truncated"] === true || status["err-truncated"] === true) result.truncated = true;
   return result;
 }
