@@ -6,9 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { join } from "node:path";
 import { test } from "node:test";
-import { labPaths } from "../../src/lab/config.ts";
 import {
   type AgentLifecycleEvent,
   AgentLifecycleState,
@@ -19,7 +17,7 @@ import {
 import { QgaClient, QgaCommands, QgaLibvirtTransport } from "../../src/protocol/qga/index.ts";
 import { guardLeaks } from "../guards.ts";
 import { labGuests } from "../lab.ts";
-import { virsh } from "../libvirt-helpers.ts";
+import { throwawayXml, virsh } from "../libvirt-helpers.ts";
 
 const URI = "qemu:///system";
 const guest = labGuests[0]!;
@@ -59,31 +57,6 @@ test("through libvirt: ping, info, host name, OS and exec on a lab guest match v
   assert.deepEqual(r, { exitcode: 3, stdout: "42\n", stderr: "" });
 });
 
-function throwawayXml(name: string): string {
-  const img = labPaths().image;
-  return `<domain type='qemu'>
-  <name>${name}</name>
-  <memory unit='MiB'>192</memory>
-  <vcpu>1</vcpu>
-  <os>
-    <type arch='x86_64' machine='pc'>hvm</type>
-    <kernel>${join(img, "vmlinuz")}</kernel>
-    <initrd>${join(img, "initrd.gz")}</initrd>
-    <cmdline>console=ttyS0 panic=5 kvmon.hostname=${name}</cmdline>
-  </os>
-  <cpu mode='custom' match='exact' check='none'><model fallback='forbid'>qemu64</model></cpu>
-  <on_poweroff>destroy</on_poweroff>
-  <on_reboot>destroy</on_reboot>
-  <on_crash>destroy</on_crash>
-  <devices>
-    <serial type='pty'><target port='0'/></serial>
-    <console type='pty'><target type='serial' port='0'/></console>
-    <channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>
-    <memballoon model='none'/>
-  </devices>
-</domain>`;
-}
-
 /** The next agent-lifecycle event of `name` with `state`, others skipped; bounded. */
 async function nextAgentEvent(
   it: AsyncIterator<AgentLifecycleEvent>,
@@ -114,7 +87,7 @@ test("AGENT_LIFECYCLE events: connected at boot; disconnected and connected agai
   const it = sub[Symbol.asyncIterator]();
   let dom: DomainRef | undefined;
   try {
-    dom = await c.createXml(throwawayXml(name));
+    dom = await c.createXml(throwawayXml(name, { agentChannel: true }));
     const up = await nextAgentEvent(it, name, AgentLifecycleState.CONNECTED);
     assert.equal(up.domain.uuid, dom.uuid);
     const agent = new QgaClient(new QgaLibvirtTransport(c, dom));

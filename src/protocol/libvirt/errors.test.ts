@@ -14,19 +14,10 @@ import {
   TimeoutError,
   UriError,
 } from "./errors.ts";
+import { NO_ERROR_DETAILS } from "./testing/mock-libvirtd.ts";
 
 const err = (code: number, message: string) =>
-  new LibvirtError({
-    code,
-    domain: 10,
-    message,
-    level: 2,
-    str1: null,
-    str2: null,
-    str3: null,
-    int1: -1,
-    int2: -1,
-  });
+  new LibvirtError({ ...NO_ERROR_DETAILS, domain: 10, code, message });
 
 test("isAgentUnavailable: unresponsive, unsynced and not configured (as libvirtd 9.0 words it)", () => {
   assert.ok(err(ErrorCode.AGENT_UNRESPONSIVE, "Guest agent is not responding").isAgentUnavailable());

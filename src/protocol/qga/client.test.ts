@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { TimeoutError } from "../../shared/errors.ts";
 import { LibvirtError } from "../libvirt/errors.ts";
+import { NO_ERROR_DETAILS } from "../libvirt/testing/mock-libvirtd.ts";
 import { execResult, QgaClient } from "./client.ts";
 import { QgaCommands } from "./commands.ts";
 import { QgaCommandError, QgaProtocolError, QgaUnavailableError } from "./errors.ts";
@@ -127,17 +128,7 @@ test("readFile reads in chunks, closes the handle, and refuses files over maxByt
 });
 
 const libvirtError = (code: number, message: string) =>
-  new LibvirtError({
-    code,
-    domain: 10,
-    message,
-    level: 2,
-    str1: null,
-    str2: null,
-    str3: null,
-    int1: -1,
-    int2: -1,
-  });
+  new LibvirtError({ ...NO_ERROR_DETAILS, domain: 10, code, message });
 
 test("libvirt transport: agent unavailable and agent error replies map to qga errors, the cause kept", async () => {
   const dom = { name: "vm", uuid: "00000000-0000-0000-0000-000000000001", id: 1 };
