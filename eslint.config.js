@@ -44,12 +44,6 @@ const LAYERS = [
  */
 const LIBVIRT_PUBLIC = ["index.ts", "types.ts"];
 
-/** Deep imports that predate the check (code-review.md §1); remove an entry once its file imports index.ts. */
-const LIBVIRT_DEEP_IMPORTS_TO_FIX = [
-  { file: "src/agent/agent.ts", target: "errors.ts" },
-  { file: "src/agent/testing/fake-source.ts", target: "async-queue.ts" },
-];
-
 /** Folders a file may sit below its layer's folder; a deeper one escapes the check (test/lint fails then). */
 const MAX_DEPTH = 5;
 
@@ -81,7 +75,7 @@ const layerName = (folder) => `src/${folder}`;
 const list = (folders) => folders.map(layerName).join(", ");
 
 /** The `@typescript-eslint/no-restricted-imports` patterns for a file `depth` folders below a layer's folder. */
-function patterns(layer, depth, { test = false, deepImports = [] } = {}) {
+function patterns(layer, depth, { test = false } = {}) {
   const { folder } = layer;
   const out = [
     {
@@ -118,7 +112,7 @@ function patterns(layer, depth, { test = false, deepImports = [] } = {}) {
     });
   }
   if (reachesLibvirt(layer)) {
-    const publicFiles = [...LIBVIRT_PUBLIC, ...deepImports].map((f) => `${escape(f)}$`);
+    const publicFiles = LIBVIRT_PUBLIC.map((f) => `${escape(f)}$`);
     if (test) publicFiles.push("testing/");
     out.push({
       regex: `^${into(folder, depth, "protocol/libvirt")}/(?!${publicFiles.join("|")})`,
@@ -153,12 +147,6 @@ function layerBlocks() {
         });
       }
     }
-  }
-  for (const { file, target } of LIBVIRT_DEEP_IMPORTS_TO_FIX) {
-    const layer = LAYERS.findLast((l) => file.startsWith(`src/${l.folder}/`));
-    const depth = file.split("/").length - 2 - layer.folder.split("/").length;
-    const test = /\.test\.ts$|\/testing\//.test(file);
-    blocks.push({ files: [file], rules: rule(patterns(layer, depth, { test, deepImports: [target] })) });
   }
   return blocks;
 }

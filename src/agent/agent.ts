@@ -11,7 +11,7 @@ import { performance } from "node:perf_hooks";
 import { statsGroupsFor } from "../collectors/registry.ts";
 import type { Collector, DomainCollector, DomainSource, HostCollector } from "../collectors/types.ts";
 import type { AgentIdentity, Snapshot } from "../model/types.ts";
-import { ErrorCode, LibvirtError, TimeoutError as LibvirtTimeoutError } from "../protocol/libvirt/errors.ts";
+import { ErrorCode, LibvirtError } from "../protocol/libvirt/index.ts";
 import { DomainStatsFlag, DomainStatsGroup, type DomainStatsRecord } from "../protocol/libvirt/types.ts";
 import { TimeoutError } from "../shared/errors.ts";
 import { AsyncSources } from "./async-sources.ts";
@@ -283,7 +283,7 @@ export class Agent {
         });
         return await call();
       }
-      if (!isTimeout(e)) throw e;
+      if (!(e instanceof TimeoutError)) throw e;
       this.opts.problems.problem("stats-timeout", "bulk stats call timed out; retrying once", e);
       return await call();
     } finally {
@@ -311,19 +311,11 @@ export class Agent {
   }
 }
 
-/**
- * The bulk call missed its deadline. MERGE NOTE: the libvirt client's TimeoutError becomes (a re-export of) the
- * shared one in the protocol errors branch; the second check then goes away.
- */
-function isTimeout(e: unknown): boolean {
-  return e instanceof TimeoutError || e instanceof LibvirtTimeoutError;
-}
-
-/**
- * libvirt's virCheckFlags error: VIR_ERR_INVALID_ARG "unsupported flags (0x...) in function ...".
- * MERGE NOTE: the numeric virErrorNumber is `code` today; when LibvirtError extends KvmonError it moves to
- * `libvirtCode` (and `code` becomes "LIBVIRT_INVALID_ARG"): switch the field here, nowhere else.
- */
+/** libvirt's virCheckFlags error: VIR_ERR_INVALID_ARG "unsupported flags (0x...) in function ...". */
 function isUnsupportedFlags(e: unknown): boolean {
-  return e instanceof LibvirtError && e.code === ErrorCode.INVALID_ARG && /unsupported flags/.test(e.message);
+  return (
+    e instanceof LibvirtError &&
+    e.libvirtCode === ErrorCode.INVALID_ARG &&
+    /unsupported flags/.test(e.message)
+  );
 }

@@ -1,16 +1,16 @@
 /**
- * Errors of the lab layer. Each carries a `hint` for the operator, which the CLI prints in one place
- * (src/cli/main.ts) without the lab knowing about the CLI; code that drives the lab (tests, benchmarks) can
- * still tell them apart by class.
+ * Errors of the lab layer, KvmonErrors with stable LAB_* codes. Each carries a `hint` for the operator, which
+ * the CLI prints in one place (src/cli/main.ts) without the lab knowing about the CLI; code that drives the
+ * lab (tests, benchmarks) can still tell them apart by class. Guest-agent failures are the protocol's own
+ * errors (src/protocol/qga: QgaUnavailableError, QgaCommandError), not lab errors.
  */
+import { KvmonError, type KvmonErrorOptions } from "../shared/errors.ts";
 
-/** Any lab failure the operator can act on; `hint` says what to do about it. */
-export class LabError extends Error {
+/** Any lab failure the operator can act on (code LAB_FAILED unless a subclass says more); `hint` says what to do. */
+export class LabError extends KvmonError {
   override name = "LabError";
-  readonly hint: string | undefined;
-  constructor(message: string, options?: { hint?: string; cause?: unknown }) {
-    super(message, { cause: options?.cause });
-    this.hint = options?.hint;
+  constructor(message: string, options?: KvmonErrorOptions & { code?: string }) {
+    super(options?.code ?? "LAB_FAILED", message, options);
   }
 }
 
@@ -39,7 +39,11 @@ export class CommandError extends LabError {
         ? "could not run"
         : `exited with ${details.exitCode}`;
     const tail = details.stderr.trim().split("\n").slice(-5).join("\n");
-    super(`${command}: ${why}${tail ? `: ${tail}` : ""}`, { hint: details.hint, cause: details.cause });
+    super(`${command}: ${why}${tail ? `: ${tail}` : ""}`, {
+      code: "LAB_COMMAND_FAILED",
+      hint: details.hint,
+      cause: details.cause,
+    });
     this.command = command;
     this.exitCode = details.exitCode;
     this.stdout = details.stdout ?? "";
@@ -48,34 +52,20 @@ export class CommandError extends LabError {
   }
 }
 
-/** A libvirt operation (through virsh for now) that failed; `operation` is e.g. "start kvmon-lab-1". */
-export class LibvirtError extends LabError {
-  override name = "LibvirtError";
+/** A libvirt operation of the lab that failed in virsh; `operation` is e.g. "start kvmon-lab-1". */
+export class VirshError extends LabError {
+  override name = "VirshError";
   readonly operation: string;
-  constructor(operation: string, message: string, options?: { hint?: string; cause?: unknown }) {
-    super(`libvirt ${operation}: ${message}`, options);
+  constructor(operation: string, message: string, options?: KvmonErrorOptions) {
+    super(`libvirt ${operation}: ${message}`, { ...options, code: "LAB_VIRSH_FAILED" });
     this.operation = operation;
-  }
-}
-
-/** The guest agent did not answer, or answered with an error object. */
-export class AgentError extends LabError {
-  override name = "AgentError";
-  readonly domain: string;
-  /** The agent's error class (e.g. "GenericError") when it answered with one; undefined when unreachable. */
-  readonly agentClass: string | undefined;
-  constructor(
-    domain: string,
-    message: string,
-    options?: { agentClass?: string; hint?: string; cause?: unknown },
-  ) {
-    super(`guest agent of ${domain}: ${message}`, options);
-    this.domain = domain;
-    this.agentClass = options?.agentClass;
   }
 }
 
 /** A wait that ran out of time (daemon socket, guest agent, guest command). */
 export class LabTimeoutError extends LabError {
   override name = "LabTimeoutError";
+  constructor(message: string, options?: KvmonErrorOptions) {
+    super(message, { ...options, code: "LAB_TIMEOUT" });
+  }
 }

@@ -5,7 +5,7 @@
  */
 import { access, copyFile, mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { waitForAgent } from "./agent.ts";
+import { waitForAgent } from "./guest-agent.ts";
 import {
   DEFAULT_VMS,
   guestMac,

@@ -1,5 +1,5 @@
 /** `kvmon lab status`: one row per lab domain, with a live guest-ping for running TCG guests. */
-import { pingAgent } from "./agent.ts";
+import { pingAgent } from "./guest-agent.ts";
 import { LAB_PREFIX } from "./config.ts";
 import { LIBVIRTD, socketAnswers } from "./daemons.ts";
 import { parseDomainXml } from "./domain-xml.ts";

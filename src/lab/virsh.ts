@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LIBVIRT_URI } from "./config.ts";
-import { AgentError, CommandError, LibvirtError } from "./errors.ts";
+import { CommandError, VirshError } from "./errors.ts";
 import { run } from "./exec.ts";
 
 export interface DomainListEntry {
@@ -29,8 +29,11 @@ export interface LabLibvirt {
   domstate(name: string): Promise<string>;
   /** The domain XML: live when running, unless `inactive`. */
   dumpxml(name: string, options?: { inactive?: boolean }): Promise<string>;
-  /** Sends one guest-agent command (`{"execute": ...}`) and returns the parsed reply's `return` value. */
-  agentCommand(name: string, command: object, timeoutSeconds?: number): Promise<unknown>;
+  /**
+   * Sends one guest-agent request (JSON text, `{"execute": ...}`) and returns the agent's reply as printed
+   * (`{"return": ...}`); the lab's guest-agent client (guest-agent.ts) parses and validates it.
+   */
+  agentCommand(name: string, request: string, timeoutSeconds?: number): Promise<string>;
   /** Whether libvirt offers `<domain type='kvm'>` on this host. */
   kvmSupported(): Promise<boolean>;
 }
@@ -44,23 +47,6 @@ export function parseVirshList(output: string): DomainListEntry[] {
     entries.push({ id: m[1] === "-" ? undefined : Number(m[1]), name: m[2]!, state: m[3]! });
   }
   return entries;
-}
-
-/** A guest-agent reply as printed by `virsh qemu-agent-command`: `{"return": ...}` or `{"error": {...}}`. */
-export function parseAgentReply(domain: string, text: string): unknown {
-  let reply: { return?: unknown; error?: { class?: string; desc?: string } };
-  try {
-    reply = JSON.parse(text) as typeof reply;
-  } catch (error) {
-    throw new AgentError(domain, `unparsable reply: ${text.slice(0, 200)}`, { cause: error });
-  }
-  if (reply.error) {
-    throw new AgentError(domain, reply.error.desc ?? "error", {
-      agentClass: reply.error.class ?? "GenericError",
-    });
-  }
-  if (!("return" in reply)) throw new AgentError(domain, `reply without "return": ${text.slice(0, 200)}`);
-  return reply.return;
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000;
@@ -88,6 +74,14 @@ interface VirshCall {
   retryOn?: RegExp;
 }
 
+let defaultLibvirt: LabLibvirt | undefined;
+
+/** The lab's shared virsh-backed LabLibvirt, for callers that were not handed one. */
+export function defaultLabLibvirt(): LabLibvirt {
+  defaultLibvirt ??= virshLibvirt();
+  return defaultLibvirt;
+}
+
 /** `runner` is exec.ts's run; tests pass a fake to script virsh's answers. */
 export function virshLibvirt(uri = LIBVIRT_URI, runner: typeof run = run): LabLibvirt {
   const once = async (args: string[], call: VirshCall): Promise<string> => {
@@ -99,7 +93,7 @@ export function virshLibvirt(uri = LIBVIRT_URI, runner: typeof run = run): LabLi
       const message = error.timedOut
         ? `timed out after ${timeoutMs / 1000} s`
         : error.stderr.replace(/^error:\s*/gm, "").trim();
-      throw new LibvirtError(call.label ?? args.slice(0, 2).join(" "), message || error.message, {
+      throw new VirshError(call.label ?? args.slice(0, 2).join(" "), message || error.message, {
         hint: error.stderr.includes("Failed to connect socket")
           ? "is libvirtd running? ('kvmon lab up' starts it)"
           : error.exitCode === null && !error.timedOut
@@ -115,7 +109,7 @@ export function virshLibvirt(uri = LIBVIRT_URI, runner: typeof run = run): LabLi
       try {
         return await once(args, call);
       } catch (error) {
-        if (!(error instanceof LibvirtError)) throw error;
+        if (!(error instanceof VirshError)) throw error;
         if (attempt > 0 && call.alreadyDone?.test(error.message)) return "";
         if (!(call.retryOn ?? CONNECTION_LOST).test(error.message) || Date.now() > deadline) throw error;
         await new Promise((r) => setTimeout(r, 500));
@@ -152,24 +146,14 @@ export function virshLibvirt(uri = LIBVIRT_URI, runner: typeof run = run): LabLi
     async dumpxml(name, options) {
       return virsh(["dumpxml", ...(options?.inactive ? ["--inactive"] : []), name]);
     },
-    async agentCommand(name, command, timeoutSeconds = 10) {
-      let out: string;
-      try {
-        out = await virsh(
-          ["qemu-agent-command", name, JSON.stringify(command), "--timeout", String(timeoutSeconds)],
-          // A command may have reached the guest before the connection dropped (guest-exec would then run
-          // twice): retry only when libvirtd was never reached.
-          { timeoutMs: (timeoutSeconds + 15) * 1000, retryOn: /Failed to connect socket/ },
-        );
-      } catch (error) {
-        if (error instanceof LibvirtError) {
-          throw new AgentError(name, error.message.replace(/^libvirt qemu-agent-command \S+: /, ""), {
-            cause: error,
-          });
-        }
-        throw error;
-      }
-      return parseAgentReply(name, out.trim());
+    async agentCommand(name, request, timeoutSeconds = 10) {
+      const out = await virsh(
+        ["qemu-agent-command", name, request, "--timeout", String(timeoutSeconds)],
+        // A command may have reached the guest before the connection dropped (guest-exec would then run
+        // twice): retry only when libvirtd was never reached.
+        { timeoutMs: (timeoutSeconds + 15) * 1000, retryOn: /Failed to connect socket/ },
+      );
+      return out.trim();
     },
     async kvmSupported() {
       return /<domain type=['"]kvm['"]/.test(await virsh(["capabilities"]));

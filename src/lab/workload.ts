@@ -5,32 +5,23 @@
  * NETWORK RULE: never IPv4. Host -> guest is raw Ethernet frames; guest -> host is IPv6 link-local ping.
  */
 import { networkInterfaces } from "node:os";
-import { guestExec as agentExec, type ExecResult } from "./agent.ts";
 import { DATA_DISK_MIB } from "./config.ts";
 import { parseDomainXml } from "./domain-xml.ts";
 import { LabError } from "./errors.ts";
 import { GUEST_LOAD_TOOL } from "./guest-files.ts";
+import { guestExec } from "./guest-agent.ts";
 import { sendFrames } from "./rawnet.ts";
-import { type LabLibvirt, virshLibvirt } from "./virsh.ts";
+import { defaultLabLibvirt, type LabLibvirt } from "./virsh.ts";
+
+/** The one guest command runner of the lab lives in guest-agent.ts; workloads and tests use it from here too. */
+export { guestExec } from "./guest-agent.ts";
 
 export interface WorkloadOptions {
   libvirt?: LabLibvirt;
 }
 
-let defaultLibvirt: LabLibvirt | undefined;
 function lvOf(options: WorkloadOptions | undefined): LabLibvirt {
-  if (options?.libvirt) return options.libvirt;
-  defaultLibvirt ??= virshLibvirt();
-  return defaultLibvirt;
-}
-
-/** Runs argv in the guest (guest-exec + guest-exec-status) and returns exit code and output. */
-export function guestExec(
-  domain: string,
-  argv: readonly string[],
-  options: WorkloadOptions & { timeoutMs?: number; input?: string } = {},
-): Promise<ExecResult> {
-  return agentExec(lvOf(options), domain, argv, options);
+  return options?.libvirt ?? defaultLabLibvirt();
 }
 
 async function load(

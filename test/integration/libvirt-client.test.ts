@@ -60,7 +60,7 @@ test("read-only socket: reads work, writes are refused with OPERATION_DENIED", a
     await assert.rejects(c.define(xml), (e) => {
       assert.ok(e instanceof LibvirtError);
       // libvirt checks the RO flag before any ACL: VIR_ERR_OPERATION_DENIED (29), not ACCESS_DENIED (88).
-      assert.equal(e.code, ErrorCode.OPERATION_DENIED);
+      assert.equal(e.libvirtCode, ErrorCode.OPERATION_DENIED);
       assert.ok(e.isAccessDenied());
       assert.match(e.message, /read only access prevents virDomainDefineXML/);
       return true;
@@ -169,13 +169,16 @@ test("QEMU program procedures exist: the test driver answers 'not supported', no
     const [dom] = await c.listAllDomains();
     assert.ok(dom);
     for (const call of [() => c.qemuMonitorCommand(dom, "{}"), () => c.qemuAgentCommand(dom, "{}")]) {
-      await assert.rejects(call(), (e) => e instanceof LibvirtError && e.code === ErrorCode.NO_SUPPORT);
+      await assert.rejects(
+        call(),
+        (e) => e instanceof LibvirtError && e.libvirtCode === ErrorCode.NO_SUPPORT,
+      );
     }
     // A procedure number the daemon does not know is an RPC error, which is what a wrong number would give.
     const bogus = { ...P.CONNECT_GET_HOSTNAME, number: 9999, name: "BOGUS" };
     await assert.rejects(
       c.call(bogus, undefined),
-      (e) => e instanceof LibvirtError && e.code === ErrorCode.RPC,
+      (e) => e instanceof LibvirtError && e.libvirtCode === ErrorCode.RPC,
     );
   });
 });

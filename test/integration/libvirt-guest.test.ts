@@ -7,10 +7,8 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { randomBytes, randomInt } from "node:crypto";
-import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
-import { labPaths } from "../../src/lab/config.ts";
 import {
   type DomainRef,
   ErrorCode,
@@ -22,6 +20,7 @@ import {
 } from "../../src/protocol/libvirt/index.ts";
 import { guardLeaks } from "../guards.ts";
 import { labGuests } from "../lab.ts";
+import { throwawayXml } from "../libvirt-helpers.ts";
 
 const exec = promisify(execFile);
 const URI = "qemu:///system";
@@ -99,30 +98,6 @@ test("console stream: keystrokes reach the guest shell on ttyS0 and its output c
 });
 
 /** A transient TCG guest of our own booting the lab kernel + initramfs: no disk, no NIC, no agent. */
-function throwawayXml(name: string): string {
-  const img = labPaths().image;
-  return `<domain type='qemu'>
-  <name>${name}</name>
-  <memory unit='MiB'>192</memory>
-  <vcpu>1</vcpu>
-  <os>
-    <type arch='x86_64' machine='pc'>hvm</type>
-    <kernel>${join(img, "vmlinuz")}</kernel>
-    <initrd>${join(img, "initrd.gz")}</initrd>
-    <cmdline>console=ttyS0 panic=5 kvmon.hostname=${name}</cmdline>
-  </os>
-  <cpu mode='custom' match='exact' check='none'><model fallback='forbid'>qemu64</model></cpu>
-  <on_poweroff>destroy</on_poweroff>
-  <on_reboot>destroy</on_reboot>
-  <on_crash>destroy</on_crash>
-  <devices>
-    <serial type='pty'><target port='0'/></serial>
-    <console type='pty'><target type='serial' port='0'/></console>
-    <memballoon model='none'/>
-  </devices>
-</domain>`;
-}
-
 /**
  * Collects `name`'s events (ignoring other domains') until one of type `until` arrives, bounded. Returns
  * them as "TYPE/detail" pairs so a failure shows the whole sequence.
@@ -210,7 +185,7 @@ test("read-only socket refuses writes with OPERATION_DENIED naming the API, and 
     ] as const) {
       await assert.rejects(write(), (e) => {
         assert.ok(e instanceof LibvirtError, String(e));
-        assert.equal(e.code, ErrorCode.OPERATION_DENIED);
+        assert.equal(e.libvirtCode, ErrorCode.OPERATION_DENIED);
         assert.ok(e.isAccessDenied());
         assert.equal(e.message, `operation forbidden: read only access prevents ${api}`);
         return true;

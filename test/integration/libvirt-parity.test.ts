@@ -6,19 +6,14 @@
  * The lab guests are only read here.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { test } from "node:test";
-import { promisify } from "node:util";
 import { DomainStatsFlag, LibvirtClient, type TypedParamValue } from "../../src/protocol/libvirt/index.ts";
 import { guardLeaks } from "../guards.ts";
 import { labGuests } from "../lab.ts";
+import { virsh as virshAt } from "../libvirt-helpers.ts";
 
-const exec = promisify(execFile);
 const URI = "qemu:///system";
-
-async function virsh(...args: string[]): Promise<string> {
-  return (await exec("virsh", ["-c", URI, ...args], { timeout: 30_000, maxBuffer: 64 << 20 })).stdout;
-}
+const virsh = (...args: string[]) => virshAt(URI, ...args);
 
 let c: LibvirtClient;
 guardLeaks(
@@ -40,12 +35,12 @@ const STATE_NAMES = [
   "pmsuspended",
 ];
 
-/** `virsh list --all` as sorted "id name state" lines (id "-" when inactive). */
+/** `virsh list --all` as sorted "id name state" lines (id "-" when inactive; a header, if any, skipped). */
 function parseVirshList(text: string): string[] {
   const out: string[] = [];
-  for (const line of text.split("\n").slice(2)) {
+  for (const line of text.split("\n")) {
     const m = line.match(/^\s*(\S+)\s+(\S+)\s+(.+?)\s*$/);
-    if (m) out.push(`${m[1]} ${m[2]} ${m[3]}`);
+    if (m && m[1] !== "Id") out.push(`${m[1]} ${m[2]} ${m[3]}`);
   }
   return out.sort();
 }
@@ -231,8 +226,8 @@ test("domain XML equals `virsh dumpxml` for each flag set", async () => {
     const dom = await c.lookupByName(g);
     for (const [flags, args] of variants) {
       const ours = await c.domainXml(dom, flags);
-      // virsh prints the document followed by one newline of its own.
-      const theirs = (await virsh("dumpxml", g, ...args)).replace(/\n$/, "");
+      // With -q (the shared helper's), virsh prints exactly the document, without a blank line of its own.
+      const theirs = await virsh("dumpxml", g, ...args);
       assert.equal(ours, theirs, `${g} flags ${flags}`);
       assert.match(ours, new RegExp(`<name>${g}</name>`));
     }

@@ -175,12 +175,10 @@ const CASES: Record<string, Case[]> = {
     allow("src/agent/x.test.ts", "../protocol/libvirt/testing/mock-libvirtd.ts"),
     allow("src/agent/testing/x.ts", "../../protocol/libvirt/testing/mock-libvirtd.ts"),
   ],
-  "the deep imports that predate the check are allowed in their own file only": [
-    allow("src/agent/agent.ts", "../protocol/libvirt/errors.ts"),
+  "outside protocol, the libvirt client's internals are never imported directly": [
+    forbid("src/agent/agent.ts", "../protocol/libvirt/errors.ts", facade),
     forbid("src/agent/agent.ts", "../protocol/libvirt/client.ts", facade),
-    forbid("src/agent/http.ts", "../protocol/libvirt/errors.ts", facade),
-    allow("src/agent/testing/fake-source.ts", "../../protocol/libvirt/async-queue.ts"),
-    forbid("src/agent/testing/setup.ts", "../../protocol/libvirt/async-queue.ts", facade),
+    forbid("src/agent/testing/setup.ts", "../../protocol/libvirt/dispatcher.ts", facade),
   ],
   "no way around the check": [
     forbid("src/agent/x.ts", "../collectors/../lab/lab.ts", shortest),

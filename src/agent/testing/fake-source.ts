@@ -2,7 +2,7 @@
  * Test double for HostSource: replies come from recorded fixtures (or whatever a test scripts), failures and
  * delays are injected per call. Not a mock of the client's internals: it implements the agent's own interface.
  */
-import { AsyncQueue } from "../../protocol/libvirt/async-queue.ts";
+import { AsyncQueue } from "../../shared/async-queue.ts";
 import type { DomainRef, DomainStatsRecord, LifecycleEvent, NodeInfo } from "../../protocol/libvirt/types.ts";
 import { withTimeout } from "../../shared/errors.ts";
 import type { ConnectionStatus, HostSource, StatsRequest } from "../source.ts";

@@ -3,9 +3,14 @@ import { test } from "node:test";
 import { LibvirtClient } from "./client.ts";
 import { AuthError, ConnectionClosedError, LibvirtError } from "./errors.ts";
 import { Program } from "./packet.ts";
-import { P } from "./procedures.ts";
+import { DomainEventId, DomainEvents, P } from "./procedures.ts";
 import { MockError, MockLibvirtd } from "./testing/mock-libvirtd.ts";
-import { type DomainStatsRecord, LifecycleEventType } from "./types.ts";
+import {
+  AgentLifecycleReason,
+  AgentLifecycleState,
+  type DomainStatsRecord,
+  LifecycleEventType,
+} from "./types.ts";
 
 const vm = (i: number) => ({
   name: `vm${i}`,
@@ -107,7 +112,7 @@ test("lifecycle events: registered once, fanned out, bounded queue drops oldest,
   const b = await c.lifecycleEvents();
   assert.equal(calls.filter((x) => x === "REGISTER").length, 1);
   const send = (callbackID: number, event: number) =>
-    server.message(Program.REMOTE, 318, P.DOMAIN_EVENT_CALLBACK_LIFECYCLE.args, {
+    server.message(Program.REMOTE, 318, DomainEvents.LIFECYCLE.payload, {
       callbackID,
       msg: { dom: vm(1), event, detail: 0 },
     });
@@ -147,7 +152,7 @@ test("a consumer that never reads does not hold up replies: its queue drops the 
   const c = await LibvirtClient.open("qemu:///system", { transport: server.transport, keepalive: false });
   const idle = await c.lifecycleEvents({ queueSize: 10 });
   for (let i = 0; i < 10_000; i++) {
-    server.message(Program.REMOTE, 318, P.DOMAIN_EVENT_CALLBACK_LIFECYCLE.args, {
+    server.message(Program.REMOTE, 318, DomainEvents.LIFECYCLE.payload, {
       callbackID: 5,
       msg: { dom: vm(i), event: LifecycleEventType.STARTED, detail: 0 },
     });
@@ -157,4 +162,55 @@ test("a consumer that never reads does not hold up replies: its queue drops the 
   assert.equal(idle.dropped, 9_990);
   assert.equal((await idle.next()).value?.domain.name, "vm9990");
   await c.close();
+});
+
+test("any declared event family: one registration per family with its own event ID, decoded to its own type", async () => {
+  const server = new MockLibvirtd();
+  const registered: number[] = [];
+  const deregistered: number[] = [];
+  server
+    .on(P.AUTH_LIST, () => ({ types: [0] }))
+    .on(P.CONNECT_OPEN, () => undefined)
+    .on(P.CONNECT_CLOSE, () => undefined)
+    .on(P.CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, (a) => {
+      const { eventID } = a as { eventID: number };
+      registered.push(eventID);
+      return { callbackID: 100 + eventID };
+    })
+    .on(P.CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, (a) => {
+      deregistered.push((a as { callbackID: number }).callbackID);
+    });
+  const c = await LibvirtClient.open("qemu:///system", { transport: server.transport, keepalive: false });
+  const agent = await c.events(DomainEvents.AGENT_LIFECYCLE);
+  const agent2 = await c.events(DomainEvents.AGENT_LIFECYCLE);
+  const removed = await c.events(DomainEvents.DEVICE_REMOVED);
+  const lifecycle = await c.lifecycleEvents();
+  assert.deepEqual(registered, [
+    DomainEventId.AGENT_LIFECYCLE,
+    DomainEventId.DEVICE_REMOVED,
+    DomainEventId.LIFECYCLE,
+  ]);
+
+  const { AGENT_LIFECYCLE, DEVICE_REMOVED } = DomainEvents;
+  server.message(Program.REMOTE, AGENT_LIFECYCLE.procedure, AGENT_LIFECYCLE.payload, {
+    callbackID: 118,
+    dom: vm(1),
+    state: AgentLifecycleState.DISCONNECTED,
+    reason: AgentLifecycleReason.CHANNEL,
+  });
+  server.message(Program.REMOTE, DEVICE_REMOVED.procedure, DEVICE_REMOVED.payload, {
+    callbackID: 115,
+    msg: { dom: vm(2), devAlias: "virtio-disk1" },
+  });
+  const expected = {
+    domain: vm(1),
+    state: AgentLifecycleState.DISCONNECTED,
+    reason: AgentLifecycleReason.CHANNEL,
+  };
+  assert.deepEqual((await agent.next()).value, expected);
+  assert.deepEqual((await agent2.next()).value, expected);
+  assert.deepEqual((await removed.next()).value, { domain: vm(2), devAlias: "virtio-disk1" });
+  assert.equal(lifecycle.size, 0, "a family's messages reach only its own subscribers");
+  await c.close();
+  assert.deepEqual(deregistered.sort(), [100, 115, 118]);
 });

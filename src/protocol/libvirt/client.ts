@@ -12,10 +12,10 @@ import { EventEmitter } from "node:events";
 import { handshake, openTransport } from "./connect.ts";
 import { type CallOptions, Dispatcher } from "./dispatcher.ts";
 import { ConnectionClosedError, type ProtocolError } from "./errors.ts";
-import { type EventSubscription, LifecycleEvents } from "./events.ts";
+import { DomainEventRegistry, type EventSubscription } from "./events.ts";
 import type { KeepaliveOptions } from "./keepalive.ts";
-import type { Procedure } from "./procedure.ts";
-import { P } from "./procedures.ts";
+import type { AnyDomainEventFamily, EventOf, Procedure } from "./procedure.ts";
+import { DomainEvents, P } from "./procedures.ts";
 import type { LibvirtStream } from "./stream.ts";
 import type { TlsFiles, Transport } from "./transport.ts";
 import { typedParamsToMap } from "./typed-params.ts";
@@ -70,19 +70,19 @@ export class LibvirtClient extends EventEmitter<ClientEvents> {
   readonly requestedUri: string;
   readonly readOnly: boolean;
   readonly dispatcher: Dispatcher;
-  private readonly events: LifecycleEvents;
+  private readonly eventRegistry: DomainEventRegistry;
 
   private constructor(uri: string, readOnly: boolean, dispatcher: Dispatcher) {
     super();
     this.requestedUri = uri;
     this.readOnly = readOnly;
     this.dispatcher = dispatcher;
-    this.events = new LifecycleEvents(dispatcher);
+    this.eventRegistry = new DomainEventRegistry(dispatcher);
     dispatcher.on("protocolError", (e) => {
       if (this.listenerCount("protocolError") > 0) this.emit("protocolError", e);
     });
     dispatcher.on("close", (e) => {
-      this.events.failAll(
+      this.eventRegistry.failAll(
         new ConnectionClosedError("event stream interrupted: connection closed", { cause: e }),
       );
       this.emit("close", e);
@@ -256,12 +256,25 @@ export class LibvirtClient extends EventEmitter<ClientEvents> {
   }
 
   /**
-   * Lifecycle events of all domains. Registers with the daemon on first use (resolves once registered) and
-   * deregisters on close(). Each subscription has its own queue of `queueSize` events; when full, the oldest
-   * is dropped and `sub.dropped` counts it. Ends with ConnectionClosedError if the connection drops.
+   * Events of one family (DomainEvents.LIFECYCLE, .AGENT_LIFECYCLE, .REBOOT, ...) for all domains. Registers
+   * the family with the daemon on first use (resolves once registered) and deregisters on close(). Each
+   * subscription has its own queue of `queueSize` events; when full, the oldest is dropped and `sub.dropped`
+   * counts it. Ends with ConnectionClosedError if the connection drops.
+   *
+   * @example
+   *   const sub = await c.events(DomainEvents.AGENT_LIFECYCLE);
+   *   for await (const e of sub) console.log(e.domain.name, e.state === AgentLifecycleState.CONNECTED);
    */
+  events<F extends AnyDomainEventFamily>(
+    family: F,
+    opts: { queueSize?: number } = {},
+  ): Promise<EventSubscription<EventOf<F>>> {
+    return this.eventRegistry.subscribe(family, opts.queueSize);
+  }
+
+  /** Lifecycle events of all domains: `events(DomainEvents.LIFECYCLE)`. */
   lifecycleEvents(opts: { queueSize?: number } = {}): Promise<EventSubscription<LifecycleEvent>> {
-    return this.events.subscribe(opts.queueSize);
+    return this.events(DomainEvents.LIFECYCLE, opts);
   }
 
   /** Defines (persists) a domain from XML; flags (VALIDATE=1) use DOMAIN_DEFINE_XML_FLAGS. */
@@ -307,7 +320,7 @@ export class LibvirtClient extends EventEmitter<ClientEvents> {
       return;
     }
     try {
-      await this.events.close();
+      await this.eventRegistry.close();
       await this.call(P.CONNECT_CLOSE, undefined, { timeoutMs: 5000 });
     } catch (e) {
       if (!(e instanceof ConnectionClosedError)) {

@@ -2,7 +2,14 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { x } from "../xdr/schema.ts";
 import { Dispatcher } from "./dispatcher.ts";
-import { ConnectionClosedError, FramingError, LibvirtError, ProtocolError, TimeoutError } from "./errors.ts";
+import {
+  ConnectionClosedError,
+  DuplicateHandlerError,
+  FramingError,
+  LibvirtError,
+  ProtocolError,
+  TimeoutError,
+} from "./errors.ts";
 import { encodePacket, KeepaliveProc, PacketType, Program } from "./packet.ts";
 import { remote } from "./procedure.ts";
 import { P } from "./procedures.ts";
@@ -133,6 +140,24 @@ test("MESSAGE packets are routed by (program, procedure), not by serial", async 
   server.message(Program.REMOTE, 318, codec, { v: 9 });
   assert.deepEqual(got, [7]);
   assert.equal(errors.length, 2);
+  await d.close();
+});
+
+test("onMessage refuses a second handler for the same key instead of silently replacing the first", async () => {
+  const { server, d } = setup();
+  const got: string[] = [];
+  const codec = x.struct({ v: x.int });
+  const off = d.onMessage(Program.REMOTE, 318, () => got.push("first"));
+  assert.throws(() => d.onMessage(Program.REMOTE, 318, () => got.push("second")), DuplicateHandlerError);
+  server.message(Program.REMOTE, 318, codec, { v: 1 });
+  assert.deepEqual(got, ["first"]);
+  // Another procedure, or the same one after the first owner left, is fine.
+  d.onMessage(Program.REMOTE, 319, () => got.push("other"));
+  off();
+  d.onMessage(Program.REMOTE, 318, () => got.push("third"));
+  server.message(Program.REMOTE, 318, codec, { v: 2 });
+  server.message(Program.REMOTE, 319, codec, { v: 3 });
+  assert.deepEqual(got, ["first", "third", "other"]);
   await d.close();
 });
 

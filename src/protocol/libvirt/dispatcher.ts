@@ -12,7 +12,7 @@
  */
 import { EventEmitter } from "node:events";
 import { XdrReader } from "../xdr/reader.ts";
-import { ConnectionClosedError, ProtocolError } from "./errors.ts";
+import { ConnectionClosedError, DuplicateHandlerError, ProtocolError } from "./errors.ts";
 import { Framer } from "./framer.ts";
 import { Keepalive, type KeepaliveOptions } from "./keepalive.ts";
 import {
@@ -121,9 +121,16 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     return stream;
   }
 
-  /** Routes MESSAGE packets of (program, procedure) to `handler`; returns the unsubscribe function. */
+  /**
+   * Routes MESSAGE packets of (program, procedure) to `handler`; returns the unsubscribe function. One handler
+   * per key: a second one throws DuplicateHandlerError instead of silently stealing the first one's messages.
+   */
   onMessage(program: number, procedure: number, handler: MessageHandler): () => void {
     const key = `${program}:${procedure}`;
+    if (this.handlers.has(key))
+      throw new DuplicateHandlerError(
+        `a handler for MESSAGE ${key} (program:procedure) is already registered`,
+      );
     this.handlers.set(key, handler);
     return () => {
       if (this.handlers.get(key) === handler) this.handlers.delete(key);

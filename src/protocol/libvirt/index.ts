@@ -5,7 +5,7 @@
 
 export type { Codec, Infer } from "../xdr/schema.ts";
 export { x } from "../xdr/schema.ts";
-export { AsyncQueue } from "./async-queue.ts";
+export { AsyncQueue } from "../../shared/async-queue.ts";
 export type { ClientEvents, GetAllDomainStatsOptions, LibvirtClientOptions } from "./client.ts";
 export { LibvirtClient } from "./client.ts";
 export type { CallOptions } from "./dispatcher.ts";
@@ -13,20 +13,23 @@ export { Dispatcher } from "./dispatcher.ts";
 export {
   AuthError,
   ConnectionClosedError,
+  DuplicateHandlerError,
   ErrorCode,
   ErrorLevel,
   FramingError,
   LibvirtError,
+  libvirtErrorCode,
   NotConnectedError,
   ProtocolError,
   TimeoutError,
+  UriError,
 } from "./errors.ts";
 export type { EventSubscription } from "./events.ts";
 export type { KeepaliveOptions } from "./keepalive.ts";
 export { PacketStatus, PacketType, Program } from "./packet.ts";
-export type { Procedure } from "./procedure.ts";
-export { qemu, remote } from "./procedure.ts";
-export { AuthType, DomainEventId, Feature, P } from "./procedures.ts";
+export type { AnyDomainEventFamily, DomainEventFamily, EventOf, Procedure } from "./procedure.ts";
+export { domainEvent, qemu, remote } from "./procedure.ts";
+export { AuthType, DomainEventId, DomainEvents, Feature, P } from "./procedures.ts";
 export type { ConnectionState, ReconnectOptions } from "./reconnecting.ts";
 export { ReconnectingLibvirtConnection } from "./reconnecting.ts";
 export { LibvirtStream } from "./stream.ts";
@@ -35,7 +38,7 @@ export { DEFAULT_PKI } from "./transport.ts";
 export { typedParams } from "./typed-params.ts";
 export * from "./types.ts";
 export type { ParsedUri } from "./uri.ts";
-export { parseLibvirtUri, UriError } from "./uri.ts";
+export { parseLibvirtUri } from "./uri.ts";
 /** Wire shapes for declaring new procedures (see docs/libvirt-client.md). */
 export {
   domain as domainCodec,

@@ -99,7 +99,7 @@ test("golden error packet encodes byte-exact and decodes to a LibvirtError", () 
   const e = toLibvirtError(remoteError.decode(new XdrReader(p.body)), "X");
   assert.equal(e.message, "Hello World");
   assert.deepEqual(
-    [e.code, e.domain, e.level, e.str1, e.str2, e.str3, e.int1, e.int2],
+    [e.libvirtCode, e.domain, e.level, e.str1, e.str2, e.str3, e.int1, e.int2],
     [1, 7, 2, "One", "Two", "Three", 1, 2],
   );
   assert.equal(e.procedure, "X");

@@ -54,7 +54,7 @@ export interface Packet {
   body: Buffer;
 }
 
-/** Builds a whole packet (length word included) from a header and a payload written by `writeBody`. */
+/** Builds a whole packet (length word included) from a header and a payload: `value` encoded with `codec` (none: empty). */
 export function encodePacket<T>(header: PacketHeader, codec?: Codec<T>, value?: T): Buffer {
   const w = new XdrWriter(256, MIN_PACKET);
   if (codec) codec.encode(w, value as T);

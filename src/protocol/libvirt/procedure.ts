@@ -15,8 +15,6 @@ export interface Procedure<A, R> {
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a registry of procedures with unrelated arg/ret types
 export type AnyProcedure = Procedure<any, any>;
-export type ArgsOf<P> = P extends Procedure<infer A, unknown> ? A : never;
-export type RetOf<P> = P extends Procedure<unknown, infer R> ? R : never;
 
 /** Declares a procedure of the REMOTE program. `args`/`ret` default to void. */
 export function remote<A = undefined, R = undefined>(
@@ -56,4 +54,35 @@ function declare<A, R>(
     ret: ret ?? (x.void as unknown as Codec<R>),
     stream: extra?.stream ?? false,
   };
+}
+
+/**
+ * A domain event family, as data: the virDomainEventID registered with
+ * CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, the REMOTE MESSAGE procedure that then carries each event, the
+ * XDR schema of that message (always led by the callbackID it was sent for), and how it becomes the public
+ * event. The event registry (events.ts) handles every family the same way.
+ */
+export interface DomainEventFamily<M extends { callbackID: number }, E> {
+  readonly name: string;
+  readonly eventId: number;
+  /** REMOTE_PROC_DOMAIN_EVENT_CALLBACK_* number of the server-to-client MESSAGE. */
+  readonly procedure: number;
+  readonly payload: Codec<M>;
+  readonly toEvent: (message: M) => E;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- families with unrelated payload/event types
+export type AnyDomainEventFamily = DomainEventFamily<any, any>;
+/** The public event type a family delivers. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- only the event type is inferred
+export type EventOf<F> = F extends DomainEventFamily<any, infer E> ? E : never;
+
+export function domainEvent<M extends { callbackID: number }, E>(
+  name: string,
+  eventId: number,
+  procedure: number,
+  payload: Codec<M>,
+  toEvent: (message: M) => E,
+): DomainEventFamily<M, E> {
+  return { name, eventId, procedure, payload, toEvent };
 }

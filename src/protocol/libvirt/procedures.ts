@@ -3,55 +3,23 @@
  * remote_protocol.x / qemu_protocol.x (libvirt 9.0) and are exercised against the local daemon by the
  * integration tests. Adding a procedure is one declaration here; the dispatcher's codec does the rest.
  */
-import type { XdrReader } from "../xdr/reader.ts";
 import { type Codec, x } from "../xdr/schema.ts";
-import { qemu, remote } from "./procedure.ts";
-import { FieldNameCache, readTypedParamsMap, typedParams } from "./typed-params.ts";
-import type { DomainStatsRecord, TypedParamValue } from "./types.ts";
+import { domainEvent, qemu, remote } from "./procedure.ts";
+import { domainStatsRecords } from "./stats-records.ts";
+import { typedParams } from "./typed-params.ts";
+import type {
+  AgentLifecycleEvent,
+  DeviceAliasEvent,
+  LifecycleEvent,
+  RebootEvent,
+  RtcChangeEvent,
+  WatchdogEvent,
+} from "./types.ts";
 import { DOMAIN_LIST_MAX, domain, nonnullString, nullableString, optionalDomain, uuid } from "./wire.ts";
 
 const dom = x.struct({ dom: domain });
 const domFlags = x.struct({ dom: domain, flags: x.uint });
 const domRet = x.struct({ dom: domain });
-
-/** remote_domain_stats_record<DOMAIN_LIST_MAX>, decoded straight into DomainStatsRecord with a Map. */
-/** Field names of bulk stats records, kept across replies (decoding is synchronous, so one is enough). */
-const statsFieldNames = new FieldNameCache();
-
-const domainStatsRecords: Codec<DomainStatsRecord[]> = {
-  minSize: 4,
-  encode(w, records) {
-    // Only mock servers in tests encode this; typed values go back out with their inferred wire types.
-    w.uint(records.length);
-    for (const rec of records) {
-      domain.encode(w, rec.domain);
-      typedParams().encode(
-        w,
-        [...rec.params].map(([field, value]) => ({ field, ...inferType(value) })),
-      );
-    }
-  },
-  decode(r: XdrReader) {
-    const n = r.length(DOMAIN_LIST_MAX, domain.minSize + 4);
-    const out: DomainStatsRecord[] = [];
-    for (let i = 0; i < n; i++) {
-      const d = domain.decode(r);
-      const params = new Map<string, TypedParamValue>();
-      readTypedParamsMap(r, params, undefined, statsFieldNames);
-      out.push({ domain: d, params });
-    }
-    return out;
-  },
-};
-
-/** Wire type for a JS value when re-encoding stats (bigint → ULLONG, integer → UINT/INT, else DOUBLE). */
-function inferType(v: TypedParamValue): { type: 1 | 2 | 3 | 4 | 5 | 6 | 7; value: TypedParamValue } {
-  if (typeof v === "bigint") return { type: v < 0n ? 3 : 4, value: v };
-  if (typeof v === "boolean") return { type: 6, value: v };
-  if (typeof v === "string") return { type: 7, value: v };
-  if (Number.isInteger(v)) return { type: v < 0 ? 1 : 2, value: v };
-  return { type: 5, value: v };
-}
 
 export const P = {
   // --- connection ---
@@ -173,12 +141,6 @@ export const P = {
     317,
     x.struct({ callbackID: x.int }),
   ),
-  /** Server-to-client MESSAGE: the args schema describes the message payload. */
-  DOMAIN_EVENT_CALLBACK_LIFECYCLE: remote(
-    "DOMAIN_EVENT_CALLBACK_LIFECYCLE",
-    318,
-    x.struct({ callbackID: x.int, msg: x.struct({ dom: domain, event: x.int, detail: x.int }) }),
-  ),
 
   // --- lifecycle control (lab and tests) ---
   DOMAIN_CREATE: remote("DOMAIN_CREATE", 9, dom),
@@ -223,7 +185,76 @@ export const Feature = {
 } as const;
 
 /** Event IDs for CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY (virDomainEventID). */
-export const DomainEventId = { LIFECYCLE: 0 } as const;
+export const DomainEventId = {
+  LIFECYCLE: 0,
+  REBOOT: 1,
+  RTC_CHANGE: 2,
+  WATCHDOG: 3,
+  DEVICE_REMOVED: 15,
+  AGENT_LIFECYCLE: 18,
+  DEVICE_ADDED: 19,
+} as const;
+
+/** A message whose domain-specific part sits in a nested `msg` struct (the pre-callback message shapes). */
+const nested = <T>(msg: Codec<T>) => x.struct({ callbackID: x.int, msg });
+
+/**
+ * The domain event families kvmon can subscribe to, declared as data (remote_protocol.x: the
+ * remote_domain_event_callback_*_msg structs and REMOTE_PROC_DOMAIN_EVENT_CALLBACK_* numbers, libvirt 9.0).
+ * Adding one is a declaration here plus its event type in types.ts; registration, re-registration after a
+ * reconnect and fan-out are generic (events.ts, reconnecting.ts).
+ */
+export const DomainEvents = {
+  LIFECYCLE: domainEvent(
+    "LIFECYCLE",
+    DomainEventId.LIFECYCLE,
+    318,
+    nested(x.struct({ dom: domain, event: x.int, detail: x.int })),
+    (m): LifecycleEvent => ({ domain: m.msg.dom, event: m.msg.event, detail: m.msg.detail }),
+  ),
+  REBOOT: domainEvent(
+    "REBOOT",
+    DomainEventId.REBOOT,
+    319,
+    nested(x.struct({ dom: domain })),
+    (m): RebootEvent => ({ domain: m.msg.dom }),
+  ),
+  RTC_CHANGE: domainEvent(
+    "RTC_CHANGE",
+    DomainEventId.RTC_CHANGE,
+    320,
+    nested(x.struct({ dom: domain, offset: x.hyper })),
+    (m): RtcChangeEvent => ({ domain: m.msg.dom, offsetSeconds: m.msg.offset }),
+  ),
+  WATCHDOG: domainEvent(
+    "WATCHDOG",
+    DomainEventId.WATCHDOG,
+    321,
+    nested(x.struct({ dom: domain, action: x.int })),
+    (m): WatchdogEvent => ({ domain: m.msg.dom, action: m.msg.action }),
+  ),
+  DEVICE_REMOVED: domainEvent(
+    "DEVICE_REMOVED",
+    DomainEventId.DEVICE_REMOVED,
+    333,
+    nested(x.struct({ dom: domain, devAlias: nonnullString })),
+    (m): DeviceAliasEvent => ({ domain: m.msg.dom, devAlias: m.msg.devAlias }),
+  ),
+  AGENT_LIFECYCLE: domainEvent(
+    "AGENT_LIFECYCLE",
+    DomainEventId.AGENT_LIFECYCLE,
+    348,
+    x.struct({ callbackID: x.int, dom: domain, state: x.int, reason: x.int }),
+    (m): AgentLifecycleEvent => ({ domain: m.dom, state: m.state, reason: m.reason }),
+  ),
+  DEVICE_ADDED: domainEvent(
+    "DEVICE_ADDED",
+    DomainEventId.DEVICE_ADDED,
+    354,
+    x.struct({ callbackID: x.int, dom: domain, devAlias: nonnullString }),
+    (m): DeviceAliasEvent => ({ domain: m.dom, devAlias: m.devAlias }),
+  ),
+} as const;
 
 /** remote_auth_type. */
 export const AuthType = { NONE: 0, SASL: 1, POLKIT: 2 } as const;

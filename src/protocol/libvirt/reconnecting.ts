@@ -1,18 +1,22 @@
 /**
  * ReconnectingLibvirtConnection: a LibvirtClient that comes back. For long-running users (the agent): it
  * connects, and whenever the connection drops it reconnects with exponential backoff plus jitter, re-creating
- * event registrations on the new connection. Calls made while disconnected fail at once with
- * NotConnectedError (nothing is queued: a monitoring sample that cannot be taken now is worthless later).
+ * the event registrations of every subscribed family on the new connection. Calls made while disconnected
+ * fail at once with NotConnectedError (nothing is queued: a monitoring sample that cannot be taken now is
+ * worthless later).
  *
- * Events: 'connected' (client), 'disconnected' (error), 'connectFailed' (error, attempt, nextDelayMs).
+ * Events: 'connected' (client), 'disconnected' (error), 'connectFailed' (error, attempt, nextDelayMs), and
+ * 'listenerError' (error, event): a listener of the others threw. Listener errors never break reconnecting
+ * and never become unhandled rejections; without a 'listenerError' listener they become process warnings.
  */
 import { EventEmitter } from "node:events";
-import { AsyncQueue } from "./async-queue.ts";
+import { AsyncQueue } from "../../shared/async-queue.ts";
 import { LibvirtClient, type LibvirtClientOptions } from "./client.ts";
 import type { CallOptions } from "./dispatcher.ts";
 import { ConnectionClosedError, NotConnectedError, TimeoutError } from "./errors.ts";
-import type { EventSubscription } from "./events.ts";
-import type { Procedure } from "./procedure.ts";
+import type { EventSink, EventSubscription } from "./events.ts";
+import type { AnyDomainEventFamily, EventOf, Procedure } from "./procedure.ts";
+import { DomainEvents } from "./procedures.ts";
 import type { LifecycleEvent } from "./types.ts";
 
 export type ConnectionState = "idle" | "connecting" | "connected" | "backoff" | "closed";
@@ -34,17 +38,22 @@ export interface ReconnectingEvents {
   connected: [client: LibvirtClient];
   disconnected: [error: Error | undefined];
   connectFailed: [error: Error, attempt: number, nextDelayMs: number];
+  listenerError: [error: unknown, event: "connected" | "disconnected" | "connectFailed"];
 }
 
 export class ReconnectingLibvirtConnection extends EventEmitter<ReconnectingEvents> {
   readonly uri: string;
   private readonly opts: ReconnectOptions;
   private current: LibvirtClient | null = null;
-  private st: ConnectionState = "idle";
+  private connState: ConnectionState = "idle";
   private attempt = 0;
   private timer: NodeJS.Timeout | null = null;
-  private readonly subscribers = new Set<AsyncQueue<LifecycleEvent>>();
-  private pumping: LibvirtClient | null = null;
+  /** Subscribers per event family; every family with subscribers is registered on each new connection. */
+  private readonly subscribers = new Map<AnyDomainEventFamily, Set<EventSink>>();
+  /** The connection each family currently forwards events from. */
+  private readonly pumping = new Map<AnyDomainEventFamily, LibvirtClient>();
+  /** Rejects the pending waitConnected() calls; run by close(). */
+  private readonly closeWaiters = new Set<(e: Error) => void>();
 
   constructor(uri: string, opts: ReconnectOptions = {}) {
     super();
@@ -53,37 +62,49 @@ export class ReconnectingLibvirtConnection extends EventEmitter<ReconnectingEven
   }
 
   get state(): ConnectionState {
-    return this.st;
+    return this.connState;
   }
 
   /** The live client, or NotConnectedError. */
   get client(): LibvirtClient {
-    if (this.st !== "connected" || !this.current)
-      throw new NotConnectedError(`not connected to ${this.uri} (${this.st})`);
+    if (this.connState !== "connected" || !this.current)
+      throw new NotConnectedError(`not connected to ${this.uri} (${this.connState})`);
     return this.current;
   }
 
   /** Starts connecting (idempotent); returns immediately, watch 'connected' or use waitConnected(). */
   start(): void {
-    if (this.st !== "idle") return;
-    void this.connectOnce();
+    if (this.connState !== "idle") return;
+    this.connState = "connecting";
+    this.connectSoon(0);
   }
 
   /** Resolves with the client once connected, or rejects with TimeoutError / NotConnectedError (closed). */
   waitConnected(timeoutMs = 30_000): Promise<LibvirtClient> {
-    if (this.st === "connected" && this.current) return Promise.resolve(this.current);
-    if (this.st === "closed") return Promise.reject(new NotConnectedError("connection was closed"));
+    if (this.connState === "connected" && this.current) return Promise.resolve(this.current);
+    if (this.connState === "closed") return Promise.reject(new NotConnectedError("connection was closed"));
     this.start();
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => {
+      const settle = () => {
+        clearTimeout(t);
         this.off("connected", onConnected);
+        this.closeWaiters.delete(onClose);
+      };
+      const t = setTimeout(() => {
+        settle();
         reject(new TimeoutError(`connecting to ${this.uri}`, timeoutMs));
       }, timeoutMs);
       const onConnected = (c: LibvirtClient) => {
-        clearTimeout(t);
+        settle();
         resolve(c);
       };
-      this.once("connected", onConnected);
+      const onClose = (e: Error) => {
+        settle();
+        reject(e);
+      };
+      // Prepended: resolved before any other 'connected' listener can throw.
+      this.prependListener("connected", onConnected);
+      this.closeWaiters.add(onClose);
     });
   }
 
@@ -102,23 +123,37 @@ export class ReconnectingLibvirtConnection extends EventEmitter<ReconnectingEven
   }
 
   /**
-   * Lifecycle events that survive reconnects: registered on every new connection while subscribed. Events
-   * that happen while disconnected are lost (libvirt does not replay them); watch 'connected' to resync.
+   * Events of one family (DomainEvents.*) that survive reconnects: the family is registered on every new
+   * connection while it has subscribers. Events that happen while disconnected are lost (libvirt does not
+   * replay them); watch 'connected' to resync.
    */
-  lifecycleEvents(queueSize = 1024): EventSubscription<LifecycleEvent> {
-    const q: AsyncQueue<LifecycleEvent> = new AsyncQueue(queueSize, () => this.subscribers.delete(q));
-    this.subscribers.add(q);
-    if (this.current && this.st === "connected") void this.pump(this.current);
+  events<F extends AnyDomainEventFamily>(family: F, queueSize = 1024): EventSubscription<EventOf<F>> {
+    let subs = this.subscribers.get(family);
+    if (!subs) {
+      subs = new Set();
+      this.subscribers.set(family, subs);
+    }
+    const set = subs;
+    const q: AsyncQueue<EventOf<F>> = new AsyncQueue(queueSize, () => set.delete(q));
+    set.add(q);
+    if (this.current && this.connState === "connected") void this.pump(this.current, family);
     return q;
+  }
+
+  /** Lifecycle events that survive reconnects: `events(DomainEvents.LIFECYCLE)`. */
+  lifecycleEvents(queueSize = 1024): EventSubscription<LifecycleEvent> {
+    return this.events(DomainEvents.LIFECYCLE, queueSize);
   }
 
   /** Stops reconnecting and closes the connection; clears every timer; ends event subscriptions. */
   async close(): Promise<void> {
-    if (this.st === "closed") return;
-    this.st = "closed";
+    if (this.connState === "closed") return;
+    this.connState = "closed";
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    for (const q of [...this.subscribers]) q.close();
+    const closed = new NotConnectedError("connection was closed");
+    for (const reject of [...this.closeWaiters]) reject(closed);
+    for (const subs of this.subscribers.values()) for (const q of [...subs]) q.close();
     this.subscribers.clear();
     const c = this.current;
     this.current = null;
@@ -127,8 +162,8 @@ export class ReconnectingLibvirtConnection extends EventEmitter<ReconnectingEven
 
   private async connectOnce(): Promise<void> {
     this.timer = null;
-    if (this.st === "closed") return;
-    this.st = "connecting";
+    if (this.connState === "closed") return;
+    this.connState = "connecting";
     let client: LibvirtClient;
     try {
       client = await (this.opts.connect ?? LibvirtClient.open)(this.uri, this.opts);
@@ -136,54 +171,76 @@ export class ReconnectingLibvirtConnection extends EventEmitter<ReconnectingEven
       if (this.isClosed()) return;
       this.attempt++;
       const delay = this.nextDelay();
-      this.st = "backoff";
-      this.emit("connectFailed", e as Error, this.attempt, delay);
-      this.timer = setTimeout(() => void this.connectOnce(), delay);
+      this.connState = "backoff";
+      this.connectSoon(delay);
+      this.safeEmit("connectFailed", e as Error, this.attempt, delay);
       return;
     }
     if (this.isClosed()) {
       // close() ran while we were connecting: drop the socket; nobody will use this connection.
-      await client.dispatcher.close();
+      // A failure to close that socket has no one to report to; swallowed so connectOnce never rejects.
+      await client.dispatcher.close().catch(() => undefined);
       return;
     }
     this.attempt = 0;
     this.current = client;
-    this.st = "connected";
+    this.connState = "connected";
     client.once("close", (err) => this.onDrop(client, err));
-    this.emit("connected", client);
-    if (this.subscribers.size > 0) void this.pump(client);
+    for (const [family, subs] of this.subscribers) if (subs.size > 0) void this.pump(client, family);
+    this.safeEmit("connected", client);
+  }
+
+  /** Schedules one connection attempt; connectOnce never rejects (every failure is caught inside). */
+  private connectSoon(delayMs: number): void {
+    this.timer = setTimeout(() => void this.connectOnce(), delayMs);
+  }
+
+  /** Emits to listeners; a throwing listener is reported, never propagated into the reconnect machinery. */
+  private safeEmit<K extends "connected" | "disconnected" | "connectFailed">(
+    event: K,
+    ...args: ReconnectingEvents[K]
+  ): void {
+    try {
+      (this.emit as (e: K, ...a: ReconnectingEvents[K]) => boolean)(event, ...args);
+    } catch (e) {
+      if (this.listenerCount("listenerError") > 0) this.emit("listenerError", e, event);
+      else process.emitWarning(`ReconnectingLibvirtConnection: a '${event}' listener threw: ${String(e)}`);
+    }
   }
 
   private onDrop(client: LibvirtClient, err: Error | undefined): void {
-    if (this.current !== client || this.st === "closed") return;
+    if (this.current !== client || this.connState === "closed") return;
     this.current = null;
-    this.st = "backoff";
-    this.emit("disconnected", err);
-    const delay = this.nextDelay();
-    this.timer = setTimeout(() => void this.connectOnce(), delay);
+    this.connState = "backoff";
+    this.connectSoon(this.nextDelay());
+    this.safeEmit("disconnected", err);
   }
 
-  /** Forwards one connection's lifecycle events into every subscriber until that connection ends. */
-  private async pump(client: LibvirtClient): Promise<void> {
-    if (this.pumping === client) return;
-    this.pumping = client;
+  /**
+   * Forwards one connection's events of `family` into its subscribers until that connection ends. Never
+   * rejects: a registration the daemon refuses ends that family's subscriptions with the daemon's error.
+   */
+  private async pump(client: LibvirtClient, family: AnyDomainEventFamily): Promise<void> {
+    if (this.pumping.get(family) === client) return;
+    this.pumping.set(family, client);
+    const subs = this.subscribers.get(family);
     try {
-      const sub = await client.lifecycleEvents();
+      const sub = await client.events(family);
       for await (const e of sub) {
-        for (const q of this.subscribers) q.push(e);
-        if (this.subscribers.size === 0) break;
+        if (!subs || subs.size === 0) break;
+        for (const q of subs) q.push(e);
       }
     } catch (e) {
       // A dropped connection ends the inner stream; the reconnect re-registers. Anything else is real.
-      if (!(e instanceof ConnectionClosedError)) for (const q of [...this.subscribers]) q.close(e);
+      if (!(e instanceof ConnectionClosedError) && subs) for (const q of [...subs]) q.close(e);
     } finally {
-      if (this.pumping === client) this.pumping = null;
+      if (this.pumping.get(family) === client) this.pumping.delete(family);
     }
   }
 
   /** A method, not an inline check: close() may run while connectOnce awaits, which TS's narrowing cannot see. */
   private isClosed(): boolean {
-    return this.st === "closed";
+    return this.connState === "closed";
   }
 
   private nextDelay(): number {

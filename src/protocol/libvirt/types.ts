@@ -107,6 +107,43 @@ export interface LifecycleEvent {
   detail: number;
 }
 
+export interface RebootEvent {
+  domain: DomainRef;
+}
+
+export interface RtcChangeEvent {
+  domain: DomainRef;
+  /** New RTC offset from UTC, in seconds. */
+  offsetSeconds: bigint;
+}
+
+export interface WatchdogEvent {
+  domain: DomainRef;
+  /** virDomainEventWatchdogAction (0 none, 1 pause, 2 reset, 3 poweroff, 4 shutdown, 5 debug, 6 inject-nmi). */
+  action: number;
+}
+
+/** DEVICE_REMOVED and DEVICE_ADDED: the device's alias (e.g. "virtio-disk1"). */
+export interface DeviceAliasEvent {
+  domain: DomainRef;
+  devAlias: string;
+}
+
+/** virConnectDomainEventAgentLifecycleState. */
+export const AgentLifecycleState = { CONNECTED: 1, DISCONNECTED: 2 } as const;
+
+/** virConnectDomainEventAgentLifecycleReason. */
+export const AgentLifecycleReason = { UNKNOWN: 0, DOMAIN_STARTED: 1, CHANNEL: 2 } as const;
+
+/** The guest agent connected to or disconnected from its channel (qemu-ga started or stopped in the guest). */
+export interface AgentLifecycleEvent {
+  domain: DomainRef;
+  /** An AgentLifecycleState value. */
+  state: number;
+  /** An AgentLifecycleReason value. */
+  reason: number;
+}
+
 export interface NodeInfo {
   model: string;
   /** KiB. */

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { parseLibvirtUri, UriError } from "./uri.ts";
+import { UriError } from "./errors.ts";
+import { parseLibvirtUri } from "./uri.ts";
 
 const none = { exists: () => false };
 const modular = { exists: (p: string) => p.includes("virtqemud") };

@@ -15,6 +15,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import type { TlsFiles } from "./transport.ts";
+import { UriError } from "./errors.ts";
 
 export type TransportKind = "unix" | "tcp" | "tls";
 
@@ -29,10 +30,6 @@ export interface ParsedUri {
   /** Sent in CONNECT_OPEN. */
   name: string;
   readOnly: boolean;
-}
-
-export class UriError extends Error {
-  override name = "UriError";
 }
 
 /** Params the remote driver consumes on the client side; they are not forwarded to the daemon. */

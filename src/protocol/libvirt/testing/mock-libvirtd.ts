@@ -6,7 +6,7 @@
 
 import { XdrReader } from "../../xdr/reader.ts";
 import type { Codec } from "../../xdr/schema.ts";
-import { AsyncQueue } from "../async-queue.ts";
+import { AsyncQueue } from "../../../shared/async-queue.ts";
 import type { RemoteErrorFields } from "../errors.ts";
 import { Framer } from "../framer.ts";
 import {

@@ -1,21 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { execResult, guestExec, pingAgent, waitForAgent } from "./agent.ts";
-import { AgentError, LabTimeoutError } from "./errors.ts";
+import { QgaCommandError, QgaUnavailableError } from "../protocol/qga/index.ts";
+import { LabTimeoutError, VirshError } from "./errors.ts";
+import { guestExec, pingAgent, virshAgentTransport, waitForAgent } from "./guest-agent.ts";
 import type { LabLibvirt } from "./virsh.ts";
 
-test("execResult decodes base64 output and exit code", () => {
-  const r = execResult({ exited: true, exitcode: 3, "out-data": Buffer.from("hi\n").toString("base64") });
-  assert.deepEqual(r, { exitcode: 3, stdout: "hi\n", stderr: "" });
-  assert.deepEqual(execResult({ exited: true, signal: 9 }), {
-    exitcode: 137,
-    signal: 9,
-    stdout: "",
-    stderr: "",
-  });
-});
-
-/** A LabLibvirt whose agentCommand is scripted; everything else is unused by agent.ts. */
+/** A LabLibvirt whose agentCommand answers from a script (objects are sent back as `{"return": ...}`). */
 function fakeAgent(
   reply: (cmd: { execute: string; arguments?: Record<string, unknown> }) => unknown,
 ): LabLibvirt {
@@ -29,7 +19,7 @@ function fakeAgent(
     domstate: unused,
     dumpxml: unused,
     kvmSupported: unused,
-    agentCommand: async (_name, command) => reply(command as { execute: string }),
+    agentCommand: async (_name, request) => JSON.stringify({ return: reply(JSON.parse(request)) }),
   };
 }
 
@@ -48,20 +38,27 @@ test("guestExec polls guest-exec-status until the process exits", async () => {
       ? { exited: false }
       : { exited: true, exitcode: 0, "out-data": Buffer.from("a b\n").toString("base64") };
   });
-  const r = await guestExec(lv, "vm", ["/bin/echo", "a", "b"]);
+  const r = await guestExec("vm", ["/bin/echo", "a", "b"], { libvirt: lv });
   assert.deepEqual(r, { exitcode: 0, stdout: "a b\n", stderr: "" });
   assert.deepEqual(calls, ["guest-exec", "guest-exec-status", "guest-exec-status", "guest-exec-status"]);
 });
 
 test("guestExec times out on a process that never exits", async () => {
   const lv = fakeAgent((cmd) => (cmd.execute === "guest-exec" ? { pid: 1 } : { exited: false }));
-  await assert.rejects(guestExec(lv, "vm", ["/bin/sleep", "99"], { timeoutMs: 150 }), LabTimeoutError);
+  await assert.rejects(
+    guestExec("vm", ["/bin/sleep", "99"], { libvirt: lv, timeoutMs: 150 }),
+    LabTimeoutError,
+  );
 });
 
 test("pingAgent reports an unreachable agent; waitForAgent waits, then gives up", async () => {
   let up = false;
   const lv = fakeAgent(() => {
-    if (!up) throw new AgentError("vm", "QEMU guest agent is not connected");
+    if (!up)
+      throw new VirshError(
+        "qemu-agent-command vm",
+        "Guest agent is not responding: QEMU guest agent is not connected",
+      );
     return {};
   });
   const down = await pingAgent(lv, "vm");
@@ -72,4 +69,30 @@ test("pingAgent reports an unreachable agent; waitForAgent waits, then gives up"
     up = true;
   }, 60);
   assert.ok((await waitForAgent(lv, "vm", 2000, 20)) >= 50);
+});
+
+test("the virsh transport turns virsh failures into the protocol's errors, the VirshError kept as cause", async () => {
+  const failing = (message: string): LabLibvirt => ({
+    ...fakeAgent(() => ({})),
+    agentCommand: () => Promise.reject(new VirshError("qemu-agent-command vm", message)),
+  });
+  const refused = failing(
+    "internal error: unable to execute QEMU agent command 'guest-exec-status': Invalid parameter 'pid'",
+  );
+  await assert.rejects(
+    virshAgentTransport(refused, "vm").request("guest-exec-status", { pid: 1 }, 1000),
+    (e) =>
+      e instanceof QgaCommandError && e.desc === "Invalid parameter 'pid'" && e.cause instanceof VirshError,
+  );
+  for (const message of [
+    "argument unsupported: QEMU guest agent is not configured",
+    "Disconnected from qemu:///system due to end of file",
+  ]) {
+    await assert.rejects(
+      virshAgentTransport(failing(message), "vm").request("guest-ping", undefined, 1000),
+      (e) =>
+        e instanceof QgaUnavailableError && e.code === "QGA_UNAVAILABLE" && e.cause instanceof VirshError,
+      message,
+    );
+  }
 });
