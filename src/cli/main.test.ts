@@ -45,7 +45,7 @@ test("unknown command and usage errors exit 2 with a message", async () => {
 test("an error from a lower layer with a hint prints message and hint, exit 1", async () => {
   const io = captureIo();
   assert.equal(await run(["echo", "--lab"], io, [echo]), 1);
-  assert.equal(io.stderr, "kvmon: libvirtd will not start\nhint: look at /var/log/libvirt\n");
+  assert.equal(io.stderr, "kvmon: [LAB_FAILED] libvirtd will not start\nhint: look at /var/log/libvirt\n");
 });
 
 test("an unexpected error prints its message and exits 1", async () => {

@@ -3,7 +3,8 @@
  * Exit codes: 0 ok, 1 failure, 2 bad usage.
  */
 import type { CliIo, Command } from "./command.ts";
-import { CliError, UsageError } from "./errors.ts";
+import { KvmonError } from "../shared/errors.ts";
+import { UsageError } from "./errors.ts";
 import { commands } from "./registry.ts";
 
 const VERSION = "0.1.0";
@@ -54,14 +55,10 @@ function reportError(error: unknown, io: CliIo): number {
     io.err(`kvmon: ${error.message}\n(see 'kvmon --help')\n`);
     return 2;
   }
-  // Lower layers (lab, agent) raise their own error classes; any error carrying a hint is one the operator
-  // can act on, so it is printed without a stack, like a CliError.
-  if (
-    error instanceof CliError ||
-    (error instanceof Error && typeof (error as { hint?: unknown }).hint === "string")
-  ) {
-    const hint = (error as { hint?: string }).hint;
-    io.err(`kvmon: ${error.message}\n${hint ? `hint: ${hint}\n` : ""}`);
+  // Every layer raises KvmonErrors: the operator gets the stable code (what scripts match on), the message and
+  // the hint, without a stack; anything else is a bug, with its stack under KVMON_DEBUG.
+  if (error instanceof KvmonError) {
+    io.err(`kvmon: [${error.code}] ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ""}`);
     return 1;
   }
   const e = error as Error;

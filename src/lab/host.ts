@@ -126,6 +126,7 @@ export async function prepareHostDevices(progress: Progress): Promise<void> {
     const gid = await groupId(KVM_GROUP);
     if (gid === undefined) {
       throw new LabError(`${formatHostProblem(kvm)}; there is no group ${KVM_GROUP} to give it`, {
+        code: "LAB_HOST_DEVICE",
         hint: `create it ('groupadd --system ${KVM_GROUP}; usermod -aG ${KVM_GROUP} libvirt-qemu'), then 'kvmon lab up'`,
       });
     }
@@ -135,7 +136,7 @@ export async function prepareHostDevices(progress: Progress): Promise<void> {
       `host: ${KVM_DEVICE} was not usable by QEMU's user (no udev here?); set group ${KVM_GROUP}, mode 0${KVM_MODE.toString(8)} as udev would`,
     );
     const still = await checkKvmDevice();
-    if (still) throw new LabError(formatHostProblem(still), { hint: still.fix });
+    if (still) throw new LabError(formatHostProblem(still), { code: "LAB_HOST_DEVICE", hint: still.fix });
   }
   if (await checkTunDevice()) {
     await mkdir(dirname(TUN_DEVICE), { recursive: true, mode: 0o755 });

@@ -57,7 +57,7 @@ export const agentCommand: Command = {
       config = loadConfig({ flags: values as Record<string, string | undefined>, env: process.env });
     } catch (e) {
       if (e instanceof ConfigError)
-        throw new CliError(e.message, { hint: "see 'kvmon agent --help'", cause: e });
+        throw new CliError(e.message, { code: e.code, hint: "see 'kvmon agent --help'", cause: e });
       throw e;
     }
     const source = new LibvirtSource({
@@ -74,6 +74,7 @@ export const agentCommand: Command = {
       const err = e as NodeJS.ErrnoException;
       if (err.code === "EADDRINUSE" || err.code === "EACCES") {
         throw new CliError(`cannot listen on ${config.listenHost}:${config.listenPort}: ${err.message}`, {
+          code: "AGENT_LISTEN",
           hint: "choose another address with --listen or KVMON_LISTEN",
           cause: e,
         });
