@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { SchemaError } from "./errors.ts";
+import { ALL_STATE_NAMES } from "./state.ts";
 import {
   type AgentIdentity,
   type BlockSample,
@@ -13,7 +14,6 @@ import {
   type CounterValue,
   type DomainMetadata,
   type DomainSample,
-  type DomainStateName,
   type HostSample,
   type InterfaceSample,
   type KvmSample,
@@ -33,18 +33,7 @@ const nullableStr = str.nullable();
 export const counterValueSchema: z.ZodType<CounterValue> = z.object({ total: num, perSecond: nullableNum });
 const nullableCounter = counterValueSchema.nullable();
 
-const STATE_NAMES = [
-  "nostate",
-  "running",
-  "blocked",
-  "paused",
-  "shutdown",
-  "shutoff",
-  "crashed",
-  "pmsuspended",
-  "unknown",
-] as const satisfies readonly DomainStateName[];
-const stateNameSchema = z.enum(STATE_NAMES);
+const stateNameSchema = z.enum(ALL_STATE_NAMES);
 
 const stateSchema = z.object({
   state: stateNameSchema,

@@ -5,7 +5,8 @@
  */
 import type { DomainStateName } from "./types.ts";
 
-const STATE_NAMES: readonly DomainStateName[] = [
+/** Every state name: virDomainState's in code order, then "unknown" (a code newer than this table). */
+export const ALL_STATE_NAMES = [
   "nostate",
   "running",
   "blocked",
@@ -14,7 +15,11 @@ const STATE_NAMES: readonly DomainStateName[] = [
   "shutoff",
   "crashed",
   "pmsuspended",
-];
+  "unknown",
+] as const satisfies readonly DomainStateName[];
+
+/** virDomainState's names, indexed by code. */
+const STATE_NAMES: readonly DomainStateName[] = ALL_STATE_NAMES.slice(0, -1);
 
 const REASONS: Record<DomainStateName, readonly string[]> = {
   nostate: ["unknown"],
