@@ -4,6 +4,7 @@ import { loadStats } from "../collectors/fixtures/load.ts";
 import { collectors as registered } from "../collectors/registry.ts";
 import type { DomainSource, DomainTarget } from "../collectors/types.ts";
 import { gauge } from "../metrics/catalog.ts";
+import { emptyGuestSample } from "../model/guest.ts";
 import type { DomainSample, Snapshot } from "../model/types.ts";
 import { TimeoutError } from "../shared/errors.ts";
 import { AsyncSources, RESULT_MAX_INTERVALS, SourceCallCancelled } from "./async-sources.ts";
@@ -43,7 +44,7 @@ function fakeSource(opts: { honourSignal?: boolean } = {}) {
       });
     },
     merge(result, fetchedAt, out) {
-      out.guest = { sampledAt: fetchedAt };
+      out.guest = emptyGuestSample(fetchedAt);
       (out as DomainSample & { fakeResult?: string }).fakeResult = result;
     },
     expose(sample, emit) {
@@ -85,7 +86,7 @@ test("a new domain is asked at once; the result is merged into the next snapshot
   calls[0]!.resolve("hello");
   await flush();
   const merged = s.apply(snapshotOf(vm()));
-  assert.deepEqual(merged.domains[0]!.guest, { sampledAt: Date.now() });
+  assert.deepEqual(merged.domains[0]!.guest, emptyGuestSample(Date.now()));
   assert.equal((merged.domains[0] as DomainSample & { fakeResult?: string }).fakeResult, "hello");
   assert.deepEqual(
     merged.sources.map((x) => [x.name, x.calls, x.failures, x.inFlight, x.lastSuccessAt]),
@@ -260,7 +261,7 @@ test("in the agent: a source that never answers does not delay the bulk collecti
   await flush();
   const snap = a.agent.snapshot()!;
   assert.notEqual(snap, first);
-  assert.deepEqual(snap.domains[0]!.guest, { sampledAt: Date.now() - INTERVAL });
+  assert.deepEqual(snap.domains[0]!.guest, emptyGuestSample(Date.now() - INTERVAL));
   const app = createApp(a.agent, { clock: () => a.clock.now });
   const text = await (await app.request("/metrics")).text();
   assert.match(text, /^kvmon_test_guest_up\{domain="kvmon-fixture-tcg",uuid="[^"]+"\} 1$/m);
@@ -269,5 +270,5 @@ test("in the agent: a source that never answers does not delay the bulk collecti
   const json = (await (await app.request("/api/v1/domains/kvmon-fixture-tcg")).json()) as {
     domain: DomainSample;
   };
-  assert.deepEqual(json.domain.guest, { sampledAt: Date.now() - INTERVAL });
+  assert.deepEqual(json.domain.guest, emptyGuestSample(Date.now() - INTERVAL));
 });

@@ -102,3 +102,30 @@ test("listen forms", () => {
   assert.deepEqual(parseListen(":9000", "x"), ["0.0.0.0", 9000]);
   assert.deepEqual(parseListen("9000", "x"), ["0.0.0.0", 9000]);
 });
+
+test("guest view: off by default; a flag or env turns it on and keeps the file's tiers; bad keys name guest.*", () => {
+  assert.equal(loadConfig({}).guest.enabled, false);
+  const file = JSON.stringify({ guest: { fast: 5, medium: 30, slow: 20, uri: "qemu:///system" } });
+  const c = loadConfig({ file: "f.json", readFile: () => file });
+  assert.deepEqual(c.guest, {
+    enabled: true,
+    uri: "qemu:///system",
+    fastSeconds: 5,
+    mediumSeconds: 30,
+    slowSeconds: 20,
+    callTimeoutSeconds: 2,
+  });
+  const off = loadConfig({ file: "f.json", readFile: () => file, env: { KVMON_GUEST: "false" } });
+  assert.equal(off.guest.enabled, false);
+  assert.equal(off.guest.fastSeconds, 5);
+  assert.equal(loadConfig({ flags: { guest: "true" } }).guest.enabled, true);
+  assert.throws(
+    () => loadConfig({ file: "f.json", readFile: () => JSON.stringify({ guest: { fats: 5 } }) }),
+    /guest\.fats \(file f\.json\): unknown key/,
+  );
+  assert.throws(
+    () =>
+      loadConfig({ file: "f.json", readFile: () => JSON.stringify({ guest: { fast: 1, callTimeout: 3 } }) }),
+    /guest\.callTimeout.*exceeds the fast tier/,
+  );
+});

@@ -24,7 +24,33 @@ export interface AgentConfig {
   logLevel: "debug" | "info" | "warn" | "error";
   procRoot: string;
   libvirtRunDir: string;
+  guest: GuestViewConfig;
 }
+
+/** The guest view (issue 11): opt-in, on its own read-write libvirt connection. */
+export interface GuestViewConfig {
+  enabled: boolean;
+  /** libvirt URI of the read-write connection; the agent's `uri` when null. */
+  uri: string | null;
+  /** Seconds between reads per cadence tier. */
+  fastSeconds: number;
+  mediumSeconds: number;
+  slowSeconds: number;
+  /** Deadline of one guest-agent call. */
+  callTimeoutSeconds: number;
+}
+
+const seconds = (dflt: number) => z.number().min(1, "must be at least 1 (second)").max(86400).default(dflt);
+const guestSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    uri: z.string().min(1, "must not be empty").optional(),
+    fast: seconds(10),
+    medium: seconds(120),
+    slow: seconds(60),
+    callTimeout: z.number().min(0.1).max(60).default(2),
+  })
+  .strict();
 
 /** Keys as written in the file; env and flag names derive from them (see KEYS). */
 const schema = z
@@ -38,6 +64,8 @@ const schema = z
     logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
     procRoot: z.string().default("/proc"),
     libvirtRunDir: z.string().default("/run/libvirt/qemu"),
+    // true/false (env, flag) or the whole object (file); `{...}` alone means enabled.
+    guest: z.union([z.boolean().transform((enabled) => ({ enabled })), z.unknown()]).optional(),
   })
   .strict();
 
@@ -54,6 +82,7 @@ export const KEYS = [
   { key: "logLevel", env: "KVMON_LOG_LEVEL", flag: "log-level", kind: "string" },
   { key: "procRoot", env: "KVMON_PROC_ROOT", flag: "proc-root", kind: "string" },
   { key: "libvirtRunDir", env: "KVMON_LIBVIRT_RUN_DIR", flag: "libvirt-run-dir", kind: "string" },
+  { key: "guest", env: "KVMON_GUEST", flag: "guest", kind: "boolean" },
 ] as const;
 
 function convert(kind: string, v: string): unknown {
@@ -89,13 +118,13 @@ export function loadConfig(src: ConfigSources): AgentConfig {
   for (const k of KEYS) {
     const v = env[k.env];
     if (v === undefined) continue;
-    merged[k.key] = convert(k.kind, v);
+    put(merged, k.key, convert(k.kind, v));
     origin.set(k.key, `env ${k.env}`);
   }
   for (const k of KEYS) {
     const v = src.flags?.[k.flag];
     if (v === undefined) continue;
-    merged[k.key] = convert(k.kind, v);
+    put(merged, k.key, convert(k.kind, v));
     origin.set(k.key, `flag --${k.flag}`);
   }
   const r = schema.safeParse(merged);
@@ -120,6 +149,7 @@ export function loadConfig(src: ConfigSources): AgentConfig {
       `${timeoutSeconds} s exceeds the interval (${c.interval} s)`,
     );
   }
+  const guest = parseGuest(c.guest, at("guest"));
   return {
     listenHost,
     listenPort,
@@ -131,6 +161,38 @@ export function loadConfig(src: ConfigSources): AgentConfig {
     logLevel: c.logLevel,
     procRoot: c.procRoot,
     libvirtRunDir: c.libvirtRunDir,
+    guest,
+  };
+}
+
+/** A boolean from env or a flag turns the guest view on or off and keeps the file's other guest settings. */
+function put(merged: Raw, key: string, v: unknown): void {
+  const prev = merged[key];
+  if (key === "guest" && typeof v === "boolean" && typeof prev === "object" && prev !== null)
+    merged[key] = { ...prev, enabled: v };
+  else merged[key] = v;
+}
+
+function parseGuest(v: unknown, origin: string): GuestViewConfig {
+  const r = guestSchema.safeParse(v ?? { enabled: false });
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    const where = issue.code === "unrecognized_keys" ? issue.keys.join(", ") : issue.path.join(".");
+    throw new ConfigError(
+      `guest.${where}`,
+      origin,
+      issue.code === "unrecognized_keys" ? "unknown key" : issue.message,
+    );
+  }
+  const g = r.data;
+  if (g.callTimeout > g.fast) throw new ConfigError("guest.callTimeout", origin, "exceeds the fast tier");
+  return {
+    enabled: g.enabled,
+    uri: g.uri ?? null,
+    fastSeconds: g.fast,
+    mediumSeconds: g.medium,
+    slowSeconds: g.slow,
+    callTimeoutSeconds: g.callTimeout,
   };
 }
 

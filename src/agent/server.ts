@@ -5,6 +5,7 @@
 import type { Server as HttpServer, IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createAdaptorServer } from "@hono/node-server";
+import { openGuestView } from "../collectors/guest/index.ts";
 import { selectCollectors } from "../collectors/registry.ts";
 import { checkHostDevices, formatHostProblem } from "../host-checks/index.ts";
 import { Agent } from "./agent.ts";
@@ -48,9 +49,18 @@ export async function startAgent(
 ): Promise<RunningAgent> {
   const logger = new Logger(write, config.logLevel);
   const problems = new ProblemLog(logger);
+  const g = config.guest;
+  // Opt-in: its own read-write connection, so the agent's main one stays read-only.
+  const guestView = g.enabled
+    ? openGuestView({
+        uri: g.uri ?? config.uri,
+        tiers: { fast: g.fastSeconds, medium: g.mediumSeconds, slow: g.slowSeconds },
+        callTimeoutMs: g.callTimeoutSeconds * 1000,
+      })
+    : null;
   const agent = new Agent({
     source,
-    collectors: selectCollectors(config.collectors),
+    collectors: [...selectCollectors(config.collectors), ...(guestView ? [guestView.source] : [])],
     intervalMs: config.intervalSeconds * 1000,
     timeoutMs: config.timeoutSeconds * 1000,
     logger,
@@ -91,6 +101,9 @@ export async function startAgent(
       server.off("error", reject);
       resolve();
     });
+  }).catch(async (e: unknown) => {
+    await guestView?.close();
+    throw e;
   });
   const address = server.address() as AddressInfo;
   logger.info("agent listening", {
@@ -100,6 +113,7 @@ export async function startAgent(
     intervalSeconds: config.intervalSeconds,
     timeoutSeconds: config.timeoutSeconds,
     collectors: config.collectors.join(","),
+    guestView: g.enabled,
   });
   await reportHostProblems(config.uri, logger);
   agent.start();
@@ -108,6 +122,7 @@ export async function startAgent(
     address,
     async stop() {
       await agent.stop();
+      await guestView?.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       logger.info("agent stopped");
     },

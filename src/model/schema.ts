@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { SchemaError } from "./errors.ts";
+import { guestSampleSchema } from "./guest-schema.ts";
 import { ALL_STATE_NAMES } from "./state.ts";
 import {
   type AgentIdentity,
@@ -189,7 +190,7 @@ export const domainSampleSchema: z.ZodType<DomainSample> = z.object({
   interfaces: z.array(interfaceSchema).nullable(),
   kvm: kvmSchema.nullable(),
   metadata: metadataSchema.nullable(),
-  guest: z.object({ sampledAt: num }).nullable(),
+  guest: guestSampleSchema(counterValueSchema).nullable(),
   trace: z.object({ sampledAt: num }).nullable(),
 });
 

@@ -222,6 +222,142 @@ export interface DomainSample {
 export interface GuestSample {
   /** When the newest of the merged results was fetched (epoch ms). */
   sampledAt: number;
+  /** The guest agent's own health. */
+  agent: GuestAgentHealth;
+  /** Each part below is null until first read (or when the agent lacks every command that gives it). */
+  identity: GuestIdentity | null;
+  users: GuestUser[] | null;
+  cpu: GuestCpu | null;
+  load: GuestLoad | null;
+  memory: GuestMemory | null;
+  vcpus: GuestVcpus | null;
+  clock: GuestClock | null;
+  filesystems: GuestFilesystem[] | null;
+  disks: GuestDisk[] | null;
+  interfaces: GuestInterface[] | null;
+  /** Lists the guest sent longer than kvmon's caps, cut to the cap ("filesystems", "users", ...). */
+  truncated: string[];
+}
+
+/**
+ * connected: the last call answered. unresponsive: the agent is connected but did not answer in time.
+ * absent: no agent on the channel (not installed, not started, or the channel is missing).
+ */
+export type GuestAgentStatus = "connected" | "unresponsive" | "absent";
+
+export interface GuestAgentHealth {
+  status: GuestAgentStatus;
+  /** qemu-ga's version (guest-info); null until read. */
+  version: string | null;
+  /** Commands the agent lists as enabled (guest-info). */
+  supportedCommands: number;
+  /** The last per-guest error (bad reply, failed command, timeout); null after a clean cycle. */
+  lastError: string | null;
+  /** When the agent last answered (epoch ms); null if never. */
+  lastSeenAt: number | null;
+}
+
+export interface GuestIdentity {
+  osId: string | null;
+  osName: string | null;
+  osPrettyName: string | null;
+  osVersionId: string | null;
+  kernelRelease: string | null;
+  kernelVersion: string | null;
+  machine: string | null;
+  hostname: string | null;
+  timezone: string | null;
+  /** Offset from UTC in seconds (east positive). */
+  timezoneOffsetSeconds: number | null;
+}
+
+export interface GuestUser {
+  name: string;
+  /** Windows domain; null on Linux. */
+  domain: string | null;
+  /** Login time of the user's first session (epoch seconds). */
+  loginTime: number;
+}
+
+/** Shares of in-guest CPU time over the measured window (0-1 each, all CPUs together); null on the first read. */
+export interface GuestCpu {
+  user: number | null;
+  nice: number | null;
+  system: number | null;
+  idle: number | null;
+  iowait: number | null;
+  irq: number | null;
+  softirq: number | null;
+  steal: number | null;
+  /** guest-get-cpustats, or /proc/stat through the guest-file commands. */
+  source: "cpustats" | "proc-stat";
+}
+
+export interface GuestLoad {
+  load1: number;
+  load5: number;
+  load15: number;
+  source: "get-load" | "proc-loadavg";
+}
+
+/** From the guest's /proc/meminfo (the agent has no memory command). */
+export interface GuestMemory {
+  totalBytes: number;
+  availableBytes: number | null;
+  freeBytes: number | null;
+  cachedBytes: number | null;
+  buffersBytes: number | null;
+  swapTotalBytes: number | null;
+  swapFreeBytes: number | null;
+}
+
+export interface GuestVcpus {
+  online: number;
+  total: number;
+}
+
+export interface GuestClock {
+  /** Guest time minus host time (seconds), the host's time taken at the middle of the call. */
+  driftSeconds: number;
+}
+
+export interface GuestFilesystem {
+  mountpoint: string;
+  /** Device name as the guest names it (vda1, dm-0). */
+  device: string;
+  type: string;
+  usedBytes: number | null;
+  totalBytes: number | null;
+  /** The guest's disks it sits on (libvirt's disk alias where known, else the guest device). */
+  disks: string[];
+}
+
+export interface GuestDisk {
+  name: string;
+  readBytes: CounterValue | null;
+  writeBytes: CounterValue | null;
+  readOps: CounterValue | null;
+  writeOps: CounterValue | null;
+}
+
+export interface GuestAddress {
+  type: "ipv4" | "ipv6";
+  address: string;
+  prefix: number;
+}
+
+export interface GuestInterface {
+  name: string;
+  mac: string | null;
+  addresses: GuestAddress[];
+  rxBytes: CounterValue | null;
+  txBytes: CounterValue | null;
+  rxPackets: CounterValue | null;
+  txPackets: CounterValue | null;
+  rxErrors: CounterValue | null;
+  txErrors: CounterValue | null;
+  rxDropped: CounterValue | null;
+  txDropped: CounterValue | null;
 }
 
 /** The hypervisor-level trace of the domain (tracefs), filled by the tracer's async source while tracing. */

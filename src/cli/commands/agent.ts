@@ -32,6 +32,8 @@ Options (each also settable as a key in the --config file and as the env variabl
   --log-level <level>       debug, info, warn or error (default info)          KVMON_LOG_LEVEL
   --proc-root <dir>         procfs root, for uptime (default /proc)            KVMON_PROC_ROOT
   --libvirt-run-dir <dir>   libvirt QEMU pid files (default /run/libvirt/qemu) KVMON_LIBVIRT_RUN_DIR
+  --guest <true|false>      guest view through each guest's agent, on a second
+                            read-write connection (default false)              KVMON_GUEST
   -h, --help                this help
 
 Collectors (default on unless marked):

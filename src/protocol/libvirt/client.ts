@@ -235,6 +235,20 @@ export class LibvirtClient extends EventEmitter<ClientEvents> {
     );
     return r.result;
   }
+  /**
+   * DOMAIN_GET_GUEST_INFO (virsh guestinfo): the guest agent's users, OS, timezone, host name, filesystems,
+   * disks and interfaces in one call, as flat typed params ("fs.0.mountpoint", ...). `types`: GuestInfoType
+   * bits, 0 for all. Needs a read-write connection; `timeoutMs` bounds the RPC (libvirt's agent waits 5 s
+   * per command by default).
+   */
+  async guestInfo(
+    dom: DomainRef,
+    types = 0,
+    opts: { timeoutMs?: number } = {},
+  ): Promise<Map<string, TypedParamValue>> {
+    const r = await this.call(P.DOMAIN_GET_GUEST_INFO, { dom, types, flags: 0 }, opts);
+    return typedParamsToMap(r.params);
+  }
   /** QMP (or HMP with `hmp: true`) passthrough; returns the raw reply text. */
   async qemuMonitorCommand(
     dom: DomainRef,

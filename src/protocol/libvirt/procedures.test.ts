@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { decode, encode } from "../xdr/codec.ts";
 import { Program } from "./packet.ts";
-import { P } from "./procedures.ts";
-import type { DomainStatsRecord, TypedParamValue } from "./types.ts";
+import { GuestInfoType, P } from "./procedures.ts";
+import { type DomainStatsRecord, TypedParamType, type TypedParamValue } from "./types.ts";
 
 test("procedure numbers are unique per program and match the verified table", () => {
   const seen = new Set<string>();
@@ -127,4 +127,43 @@ test("bulk stats: 1000 domains x ~150 params decode exactly", () => {
   // Spot checks that do not depend on the encoder: 64-bit values above 2^53 keep every bit.
   assert.equal(got[999]!.params.get("block.2.rd.bytes"), (1n << 62n) + 999n);
   assert.equal(got[999]!.domain.name, "vm-999");
+});
+
+test("DOMAIN_GET_GUEST_INFO: args and a typed-params reply as bytes on the wire", () => {
+  assert.equal(P.DOMAIN_GET_GUEST_INFO.number, 418);
+  const args = {
+    dom: { name: "g1", uuid: "00112233-4455-6677-8899-aabbccddeeff", id: 7 },
+    types: GuestInfoType.HOSTNAME | GuestInfoType.FILESYSTEM,
+    flags: 0,
+  };
+  const argBytes = Buffer.from(
+    [
+      "00000002 67310000", // name "g1", padded
+      "00112233 44556677 8899aabb ccddeeff", // uuid, 16 raw bytes
+      "00000007", // id
+      "00000018 00000000", // types HOSTNAME|FILESYSTEM = 8|16, flags
+    ]
+      .join("")
+      .replace(/ /g, ""),
+    "hex",
+  );
+  assert.deepEqual(encode(P.DOMAIN_GET_GUEST_INFO.args, args), argBytes);
+  const retBytes = Buffer.from(
+    [
+      "00000002", // two params
+      "00000008 686f73746e616d65 00000007 0000000b 6b766d6f6e2d6c61622d3100", // hostname STRING "kvmon-lab-1"
+      "0000000f 66732e302e757365642d627974657300 00000004 00000000 00803800", // fs.0.used-bytes ULLONG 8402944
+    ]
+      .join("")
+      .replace(/ /g, ""),
+    "hex",
+  );
+  assert.deepEqual(decode(P.DOMAIN_GET_GUEST_INFO.ret, retBytes), {
+    params: [
+      { field: "hostname", type: TypedParamType.STRING, value: "kvmon-lab-1" },
+      { field: "fs.0.used-bytes", type: TypedParamType.ULLONG, value: 8402944n },
+    ],
+  });
+  // More params than REMOTE_DOMAIN_GUEST_INFO_PARAMS_MAX is refused before anything is read.
+  assert.throws(() => decode(P.DOMAIN_GET_GUEST_INFO.ret, Buffer.from("00000801", "hex")));
 });

@@ -18,6 +18,8 @@ import type {
 import { DOMAIN_LIST_MAX, domain, nonnullString, nullableString, optionalDomain, uuid } from "./wire.ts";
 
 const dom = x.struct({ dom: domain });
+/** REMOTE_DOMAIN_GUEST_INFO_PARAMS_MAX. */
+const GUEST_INFO_PARAMS_MAX = 2048;
 const domFlags = x.struct({ dom: domain, flags: x.uint });
 const domRet = x.struct({ dom: domain });
 
@@ -114,6 +116,14 @@ export const P = {
     262,
     x.struct({ dom: domain, nparams: x.uint, startCpu: x.int, ncpus: x.uint, flags: x.uint }),
     x.struct({ params: typedParams(2048), nparams: x.int }),
+  ),
+  // remote_domain_get_guest_info_{args,ret}: one agent round per requested info type, answered as typed params
+  // ("user.count", "fs.0.mountpoint", ...); REMOTE_DOMAIN_GUEST_INFO_PARAMS_MAX = 2048. Needs a read-write connection.
+  DOMAIN_GET_GUEST_INFO: remote(
+    "DOMAIN_GET_GUEST_INFO",
+    418,
+    x.struct({ dom: domain, types: x.uint, flags: x.uint }),
+    x.struct({ params: typedParams(GUEST_INFO_PARAMS_MAX) }),
   ),
   CONNECT_GET_ALL_DOMAIN_STATS: remote(
     "CONNECT_GET_ALL_DOMAIN_STATS",
@@ -254,6 +264,20 @@ export const DomainEvents = {
     x.struct({ callbackID: x.int, dom: domain, devAlias: nonnullString }),
     (m): DeviceAliasEvent => ({ domain: m.dom, devAlias: m.devAlias }),
   ),
+} as const;
+
+/**
+ * virDomainGuestInfoTypes: what DOMAIN_GET_GUEST_INFO asks the guest agent for (0 = every type the daemon
+ * knows). libvirt 9.0 knows USERS..INTERFACES; LOAD is 11.x.
+ */
+export const GuestInfoType = {
+  USERS: 1 << 0,
+  OS: 1 << 1,
+  TIMEZONE: 1 << 2,
+  HOSTNAME: 1 << 3,
+  FILESYSTEM: 1 << 4,
+  DISKS: 1 << 5,
+  INTERFACES: 1 << 6,
 } as const;
 
 /** remote_auth_type. */

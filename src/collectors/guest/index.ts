@@ -1,0 +1,24 @@
+/** The guest view (issue 11): public API of src/collectors/guest. */
+export { GuestLimits, boundText } from "./limits.ts";
+export { guestMetrics } from "./metrics.ts";
+export { type GuestChannel, GuestSource, type GuestSourceOptions } from "./source.ts";
+import { openLibvirtGuestChannels } from "./libvirt-channel.ts";
+import { GuestSource } from "./source.ts";
+
+export interface GuestViewOptions {
+  uri: string;
+  tiers: { fast: number; medium: number; slow: number };
+  callTimeoutMs: number;
+}
+
+/** The guest source on its own read-write libvirt connection, with AGENT_LIFECYCLE wired in. */
+export function openGuestView(opts: GuestViewOptions): { source: GuestSource; close(): Promise<void> } {
+  const channels = openLibvirtGuestChannels(opts.uri, opts.callTimeoutMs);
+  const source = new GuestSource({
+    channel: (t) => channels.channel(t),
+    tiers: opts.tiers,
+    callTimeoutMs: opts.callTimeoutMs,
+  });
+  channels.onAgentLifecycle((uuid, connected) => source.agentLifecycle(uuid, connected));
+  return { source, close: () => channels.close() };
+}
