@@ -129,3 +129,34 @@ test("guest view: off by default; a flag or env turns it on and keeps the file's
     /guest\.callTimeout.*exceeds the fast tier/,
   );
 });
+
+test("control: off by default; the token from the file or env only (no flag); exec/passthrough need the guest view", () => {
+  assert.deepEqual(loadConfig({}).control, {
+    token: null,
+    tokenFile: null,
+    auditLog: "/var/lib/kvmon/agent/audit.log",
+    guestExec: false,
+    guestPassthrough: false,
+  });
+  const c = loadConfig({
+    env: { KVMON_CONTROL_TOKEN: "t".repeat(32), KVMON_GUEST: "true", KVMON_GUEST_EXEC: "yes" },
+    flags: { "audit-log": "/tmp/a.log", "guest-passthrough": "true" },
+  });
+  assert.deepEqual(c.control, {
+    token: "t".repeat(32),
+    tokenFile: null,
+    auditLog: "/tmp/a.log",
+    guestExec: true,
+    guestPassthrough: true,
+  });
+  assert.throws(
+    () => loadConfig({ env: { KVMON_GUEST_EXEC: "true" } }),
+    (e) =>
+      e instanceof ConfigError && e.key === "guestExec" && /env KVMON_GUEST_EXEC.*guest view/.test(e.message),
+  );
+  assert.throws(
+    () => loadConfig({ file: "c.json", readFile: () => '{"guestPassthrough": true}' }),
+    (e) => e instanceof ConfigError && e.key === "guestPassthrough",
+  );
+  assert.throws(() => loadConfig({ env: { KVMON_GUEST_EXEC: "maybe" } }), ConfigError);
+});

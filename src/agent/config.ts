@@ -9,6 +9,7 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { collectorNames, defaultCollectorNames } from "../collectors/registry.ts";
+import { DEFAULT_AUDIT_LOG } from "./control/audit.ts";
 import { ConfigError } from "./errors.ts";
 
 export const DEFAULT_PORT = 9477;
@@ -25,6 +26,21 @@ export interface AgentConfig {
   procRoot: string;
   libvirtRunDir: string;
   guest: GuestViewConfig;
+  control: ControlConfig;
+}
+
+/**
+ * The control API (issue 11, commands in the guest): a token (no token = control endpoints off), the audit
+ * log, and one switch per endpoint; both endpoints also need the guest view (its read-write URI).
+ */
+export interface ControlConfig {
+  /** The token itself (file key or env KVMON_CONTROL_TOKEN; never a flag, which `ps` would show). */
+  token: string | null;
+  /** A file holding the token, mode 0600 or stricter. */
+  tokenFile: string | null;
+  auditLog: string;
+  guestExec: boolean;
+  guestPassthrough: boolean;
 }
 
 /** The guest view (issue 11): opt-in, on its own read-write libvirt connection. */
@@ -66,6 +82,12 @@ const schema = z
     libvirtRunDir: z.string().default("/run/libvirt/qemu"),
     // true/false (env, flag) or the whole object (file); `{...}` alone means enabled.
     guest: z.union([z.boolean().transform((enabled) => ({ enabled })), z.unknown()]).optional(),
+    // The control API: token, audit log, endpoint switches.
+    controlToken: z.string().min(1, "must not be empty").optional(),
+    controlTokenFile: z.string().min(1, "must not be empty").optional(),
+    auditLog: z.string().min(1, "must not be empty").default(DEFAULT_AUDIT_LOG),
+    guestExec: z.boolean().default(false),
+    guestPassthrough: z.boolean().default(false),
   })
   .strict();
 
@@ -83,7 +105,14 @@ export const KEYS = [
   { key: "procRoot", env: "KVMON_PROC_ROOT", flag: "proc-root", kind: "string" },
   { key: "libvirtRunDir", env: "KVMON_LIBVIRT_RUN_DIR", flag: "libvirt-run-dir", kind: "string" },
   { key: "guest", env: "KVMON_GUEST", flag: "guest", kind: "boolean" },
+  { key: "controlTokenFile", env: "KVMON_CONTROL_TOKEN_FILE", flag: "control-token-file", kind: "string" },
+  { key: "auditLog", env: "KVMON_AUDIT_LOG", flag: "audit-log", kind: "string" },
+  { key: "guestExec", env: "KVMON_GUEST_EXEC", flag: "guest-exec", kind: "boolean" },
+  { key: "guestPassthrough", env: "KVMON_GUEST_PASSTHROUGH", flag: "guest-passthrough", kind: "boolean" },
 ] as const;
+
+/** Keys settable in the file and the environment only: a secret on the command line is visible to `ps`. */
+export const ENV_ONLY_KEYS = [{ key: "controlToken", env: "KVMON_CONTROL_TOKEN", kind: "string" }] as const;
 
 function convert(kind: string, v: string): unknown {
   if (kind === "number") return v.trim() !== "" && Number.isFinite(Number(v)) ? Number(v) : v;
@@ -115,7 +144,7 @@ export function loadConfig(src: ConfigSources): AgentConfig {
       origin.set(k, `file ${file}`);
     }
   }
-  for (const k of KEYS) {
+  for (const k of [...KEYS, ...ENV_ONLY_KEYS]) {
     const v = env[k.env];
     if (v === undefined) continue;
     put(merged, k.key, convert(k.kind, v));
@@ -134,7 +163,7 @@ export function loadConfig(src: ConfigSources): AgentConfig {
       issue.code === "unrecognized_keys" ? issue.keys.join(", ") : String(issue.path[0] ?? "config");
     const message =
       issue.code === "unrecognized_keys"
-        ? `unknown key (known: ${KEYS.map((k) => k.key).join(", ")})`
+        ? `unknown key (known: ${[...KEYS, ...ENV_ONLY_KEYS].map((k) => k.key).join(", ")})`
         : issue.message;
     throw new ConfigError(key, origin.get(key) ?? "file", message);
   }
@@ -150,6 +179,9 @@ export function loadConfig(src: ConfigSources): AgentConfig {
     );
   }
   const guest = parseGuest(c.guest, at("guest"));
+  for (const key of ["guestExec", "guestPassthrough"] as const)
+    if (c[key] && !guest.enabled)
+      throw new ConfigError(key, at(key), "needs the guest view (guest) and its read-write connection");
   return {
     listenHost,
     listenPort,
@@ -162,6 +194,13 @@ export function loadConfig(src: ConfigSources): AgentConfig {
     procRoot: c.procRoot,
     libvirtRunDir: c.libvirtRunDir,
     guest,
+    control: {
+      token: c.controlToken ?? null,
+      tokenFile: c.controlTokenFile ?? null,
+      auditLog: c.auditLog,
+      guestExec: c.guestExec,
+      guestPassthrough: c.guestPassthrough,
+    },
   };
 }
 

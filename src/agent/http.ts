@@ -1,18 +1,23 @@
 /**
  * The agent's HTTP surface (hono): /metrics (Prometheus text, from the cached snapshot), the JSON API
  * (/api/v1/host, /api/v1/domains, /api/v1/domains/:name) and /healthz. Handlers only read the last snapshot, so
- * a scrape never waits for libvirt and concurrent scrapers see the same data (kubevirt #2826). Errors are JSON
- * ({error: {code, message}}) from one handler.
+ * a scrape never waits for libvirt and concurrent scrapers see the same data (kubevirt #2826). The control
+ * endpoints (POST .../exec, .../agent-command; src/agent/control) need the control token. Errors are JSON
+ * ({error: {code, message, hint?}}) from one handler.
  */
 import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
 import type { Collector } from "../collectors/types.ts";
 import type { Emit } from "../metrics/catalog.ts";
 import { CONTENT_TYPE } from "../metrics/exposition.ts";
 import { KvmonError } from "../shared/errors.ts";
 import type { Snapshot } from "../model/types.ts";
 import type { AgentStatus } from "./agent.ts";
+import { controlStatus } from "./control/errors.ts";
+import { type ControlDeps, controlRoutes } from "./control/routes.ts";
 import { HttpError } from "./errors.ts";
 import { renderAgent, renderSnapshot } from "./exposition.ts";
+import { Logger } from "./log.ts";
 import type { ConnectionStatus } from "./source.ts";
 
 /** What the HTTP layer reads from the agent. */
@@ -28,6 +33,8 @@ export interface HttpOptions {
   /** Extra families for /metrics (the agent process's own metrics); omitted in golden tests. */
   extraMetrics?: (emit: Emit) => void;
   clock?: () => number;
+  /** The control endpoints' token, audit log and guest channels; absent: they answer CONTROL_DISABLED. */
+  control?: ControlDeps;
 }
 
 /** The one error body: {error: {code, message, hint?}}, `code` the error's stable KvmonError code. */
@@ -98,9 +105,13 @@ export function createApp(agent: AgentView, opts: HttpOptions = {}): Hono {
     return c.json(body, healthy ? 200 : 503);
   });
 
+  app.route("/", controlRoutes(opts.control ?? disabledControl()));
+
   app.all("*", (c) => {
     const known = ["/metrics", "/healthz", "/api/v1/host", "/api/v1/domains"];
     const path = c.req.path;
+    if (/^\/api\/v1\/domains\/[^/]+\/(exec|agent-command)$/.test(path))
+      throw new HttpError(405, "METHOD_NOT_ALLOWED", `${c.req.method} is not supported on ${path}; use POST`);
     if (known.includes(path) || path.startsWith("/api/v1/domains/")) {
       throw new HttpError(405, "METHOD_NOT_ALLOWED", `${c.req.method} is not supported on ${path}; use GET`);
     }
@@ -109,8 +120,26 @@ export function createApp(agent: AgentView, opts: HttpOptions = {}): Hono {
 
   app.onError((err, c) => {
     if (err instanceof HttpError) return c.json(jsonError(err), err.status);
-    // Any other typed error keeps its own code; an untyped one is a bug.
-    return c.json(jsonError(err instanceof KvmonError ? err : new KvmonError("INTERNAL", err.message)), 500);
+    // hono's own (a malformed JSON body): a bad request in our vocabulary.
+    if (err instanceof HTTPException && err.status < 500)
+      return c.json(jsonError(new KvmonError("BAD_REQUEST", err.message)), 400);
+    // Any other typed error keeps its own code (a guest call's: QGA_*, TIMEOUT, LIBVIRT_*); an untyped one is a bug.
+    if (!(err instanceof KvmonError)) return c.json(jsonError(new KvmonError("INTERNAL", err.message)), 500);
+    return c.json(jsonError(err), controlStatus(err) ?? 500);
   });
   return app;
+}
+
+/** Control endpoints without a token: every call answers 403 CONTROL_DISABLED. */
+function disabledControl(): ControlDeps {
+  return {
+    token: null,
+    audit: null,
+    logger: new Logger(() => undefined),
+    channels: null,
+    guestExec: false,
+    guestPassthrough: false,
+    killOnTimeout: false,
+    callTimeoutMs: 0,
+  };
 }

@@ -10,11 +10,46 @@ import { selectCollectors } from "../collectors/registry.ts";
 import { checkHostDevices, formatHostProblem } from "../host-checks/index.ts";
 import { Agent } from "./agent.ts";
 import type { AgentConfig } from "./config.ts";
+import { AuditLog } from "./control/audit.ts";
+import { openControlChannels } from "./control/guest-channel.ts";
+import type { ControlDeps } from "./control/routes.ts";
+import { loadControlToken } from "./control/token.ts";
 import { createApp } from "./http.ts";
 import { Logger, ProblemLog } from "./log.ts";
 import { processMetricsExposer } from "./process-metrics.ts";
 import { ProcessStartTimes } from "./process-start.ts";
 import type { HostSource } from "./source.ts";
+
+/** Deadline of each agent call a control request makes (guest-exec spawns a process: slower than a read). */
+const CONTROL_CALL_TIMEOUT_MS = 5000;
+
+/**
+ * The control API's parts: the token (a bad token file stops the agent here), the audit log (opened now, so
+ * a bad path does too) and, when an endpoint is on, its own read-write channels to the guests.
+ */
+async function openControl(config: AgentConfig, logger: Logger): Promise<ControlDeps> {
+  const cc = config.control;
+  const token = loadControlToken({ token: cc.token, tokenFile: cc.tokenFile });
+  const audit = token ? new AuditLog({ path: cc.auditLog, logger }) : null;
+  await audit?.open();
+  const on = token !== null && (cc.guestExec || cc.guestPassthrough);
+  const callTimeoutMs = Math.max(CONTROL_CALL_TIMEOUT_MS, config.guest.callTimeoutSeconds * 1000);
+  return {
+    token,
+    audit,
+    logger,
+    channels: on ? openControlChannels(config.guest.uri ?? config.uri, callTimeoutMs) : null,
+    guestExec: cc.guestExec,
+    guestPassthrough: cc.guestPassthrough,
+    killOnTimeout: true,
+    callTimeoutMs,
+  };
+}
+
+async function closeControl(control: ControlDeps): Promise<void> {
+  await control.channels?.close();
+  await control.audit?.close();
+}
 
 /** Idle keep-alive connections are closed after this long (longer than any sane scrape interval). */
 const KEEP_ALIVE_MS = 120_000;
@@ -50,6 +85,7 @@ export async function startAgent(
   const logger = new Logger(write, config.logLevel);
   const problems = new ProblemLog(logger);
   const g = config.guest;
+  const control = await openControl(config, logger);
   // Opt-in: its own read-write connection, so the agent's main one stays read-only.
   const guestView = g.enabled
     ? openGuestView({
@@ -81,7 +117,7 @@ export async function startAgent(
         })
       : undefined,
   });
-  const app = createApp(agent, { extraMetrics: processMetricsExposer() });
+  const app = createApp(agent, { extraMetrics: processMetricsExposer(), control });
   const server = createAdaptorServer({
     fetch: app.fetch,
     hostname: config.listenHost,
@@ -103,6 +139,7 @@ export async function startAgent(
     });
   }).catch(async (e: unknown) => {
     await guestView?.close();
+    await closeControl(control);
     throw e;
   });
   const address = server.address() as AddressInfo;
@@ -114,6 +151,9 @@ export async function startAgent(
     timeoutSeconds: config.timeoutSeconds,
     collectors: config.collectors.join(","),
     guestView: g.enabled,
+    control: control.token ? control.token.id : "disabled",
+    guestExec: control.token !== null && control.guestExec,
+    guestPassthrough: control.token !== null && control.guestPassthrough,
   });
   await reportHostProblems(config.uri, logger);
   agent.start();
@@ -124,6 +164,7 @@ export async function startAgent(
       await agent.stop();
       await guestView?.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeControl(control);
       logger.info("agent stopped");
     },
   };

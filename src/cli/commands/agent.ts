@@ -18,6 +18,7 @@ const help = () =>
 
 Runs the host agent: one bulk libvirt stats call per interval for all domains, served as Prometheus metrics
 on /metrics and as JSON on /api/v1/host, /api/v1/domains, /api/v1/domains/<name>; health on /healthz.
+With a control token and --guest-exec / --guest-passthrough it also runs commands in guests (audited).
 
 Options (each also settable as a key in the --config file and as the env variable shown):
   --config <file>           JSON config file                                   KVMON_CONFIG
@@ -34,6 +35,18 @@ Options (each also settable as a key in the --config file and as the env variabl
   --libvirt-run-dir <dir>   libvirt QEMU pid files (default /run/libvirt/qemu) KVMON_LIBVIRT_RUN_DIR
   --guest <true|false>      guest view through each guest's agent, on a second
                             read-write connection (default false)              KVMON_GUEST
+
+Control API (POST /api/v1/domains/<name>/exec and /agent-command; off without a token):
+  --control-token-file <f>  file with the control token, mode 0600 (the token
+                            itself: key controlToken or env)                   KVMON_CONTROL_TOKEN_FILE
+                                                                               KVMON_CONTROL_TOKEN
+  --audit-log <file>        audit log of control calls, 0600, rotated by size
+                            (default /var/lib/kvmon/agent/audit.log)           KVMON_AUDIT_LOG
+  --guest-exec <true|false> allow running commands in guests (needs --guest;
+                            default false)                                     KVMON_GUEST_EXEC
+  --guest-passthrough <true|false>
+                            allow any guest-agent command (needs --guest;
+                            default false)                                     KVMON_GUEST_PASSTHROUGH
   -h, --help                this help
 
 Collectors (default on unless marked):

@@ -1,0 +1,41 @@
+/**
+ * How control calls reach a guest's agent: through libvirt's QEMU_DOMAIN_AGENT_COMMAND on a read-write
+ * connection to the guest view's URI, opened at agent start only when guestExec or guestPassthrough is on,
+ * and used for nothing else (DOMAIN_LOOKUP_BY_NAME / _BY_UUID to find the guest, then agent commands).
+ * libvirt serialises agent commands per domain, so control calls and the guest view's reads of the same guest
+ * never interleave on the agent's channel.
+ */
+import { ReconnectingLibvirtConnection, type DomainRef } from "../../protocol/libvirt/index.ts";
+import { QgaClient, QgaLibvirtTransport } from "../../protocol/qga/index.ts";
+import type { ExecChannel } from "./guest-exec.ts";
+
+export interface ControlChannels {
+  /** The guest's channel, by domain name or UUID (LIBVIRT_NO_DOMAIN when there is none). */
+  channel(nameOrUuid: string): Promise<ExecChannel & { domain: DomainRef }>;
+  close(): Promise<void>;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function openControlChannels(uri: string, callTimeoutMs: number): ControlChannels {
+  const conn = new ReconnectingLibvirtConnection(uri, {
+    readOnly: false,
+    callTimeoutMs: callTimeoutMs + 1000,
+    keepalive: false,
+  });
+  conn.start();
+  return {
+    async channel(nameOrUuid) {
+      const client = await conn.waitConnected(callTimeoutMs);
+      const domain = UUID.test(nameOrUuid)
+        ? await client.lookupByUuid(nameOrUuid.toLowerCase())
+        : await client.lookupByName(nameOrUuid);
+      const transport = new QgaLibvirtTransport(
+        { qemuAgentCommand: (d, cmd, t) => conn.client.qemuAgentCommand(d, cmd, t) },
+        domain,
+      );
+      return { domain, qga: new QgaClient(transport, { timeoutMs: callTimeoutMs }) };
+    },
+    close: () => conn.close(),
+  };
+}
