@@ -60,6 +60,7 @@ test("guestExec: at the timeout a second guest-exec kills the program by pid, th
     return killed ? { exited: true, signal: 9, "out-data": b64("partial") } : { exited: false };
   }, calls);
   const r = await guestExec(ch, { path: "sleep", args: ["100"], timeoutMs: 100 });
+  assert.ok(r.durationMs >= 100, `gave up after ${r.durationMs} ms, before its deadline`);
   assert.equal(r.timedOut, true);
   assert.equal(r.killed, true);
   assert.equal(r.signal, 9);

@@ -87,8 +87,9 @@ export async function guestExec(
   const deadline = started + timeoutMs;
   let status = await qga.call(QgaCommands.execStatus, { pid }, call);
   for (let pause = 10; !status.exited; pause = Math.min(pause * 2, opts.maxPollMs ?? 500)) {
-    if (performance.now() + pause > deadline) break;
-    await sleep(pause);
+    const left = deadline - performance.now();
+    if (left <= 0) break;
+    await sleep(Math.min(pause, left)); // the last poll lands on the deadline, not a pause before it
     status = await qga.call(QgaCommands.execStatus, { pid }, call);
   }
   const timedOut = !status.exited;
