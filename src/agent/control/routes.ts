@@ -29,7 +29,7 @@ export interface ControlDeps {
   channels: ControlChannels | null;
   guestExec: boolean;
   guestPassthrough: boolean;
-  /** Kill a program still running at its timeout (guest-exec-guest-agent.md). */
+  /** Kill a program still running at its timeout (docs/guest-agent.md "Commands in the guest"). */
   killOnTimeout: boolean;
   /** Deadline of each agent call. */
   callTimeoutMs: number;
