@@ -5,9 +5,12 @@
  * transport resynchronises after every connect and timeout and bounds what it buffers (protocol/qga).
  */
 import { QgaClient, QgaSocketTransport } from "../../protocol/qga/index.ts";
+import { GuestLimits } from "./limits.ts";
 import type { GuestChannel } from "./source.ts";
 
 export function socketGuestChannel(path: string, callTimeoutMs: number): GuestChannel {
-  const qga = new QgaClient(new QgaSocketTransport(path), { timeoutMs: callTimeoutMs });
+  // A longer reply line is skipped unread (LineReader) and reported as that call's QgaProtocolError.
+  const transport = new QgaSocketTransport(path, { maxLineBytes: GuestLimits.replyBytes });
+  const qga = new QgaClient(transport, { timeoutMs: callTimeoutMs });
   return { qga, close: () => qga.close() };
 }
