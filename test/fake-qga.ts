@@ -97,7 +97,7 @@ async function stream(sock: Socket, n: number, byte: string, pauseMs = 0): Promi
   return !sock.destroyed;
 }
 
-/** The answer to one request in this mode; null for none. */
+/** Writes the answer to one request in this mode (none at all in some). */
 async function answer(sock: Socket, execute: string, state: { streaming: boolean }): Promise<void> {
   switch (mode) {
     case "garbage":
