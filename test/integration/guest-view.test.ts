@@ -4,30 +4,19 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { openGuestView } from "../../src/collectors/guest/index.ts";
-import { LibvirtClient } from "../../src/protocol/libvirt/index.ts";
-import { QgaClient, QgaLibvirtTransport } from "../../src/protocol/qga/index.ts";
+import { GUEST_URI, guestSh, openLabGuestView } from "../guest-helpers.ts";
 import { labGuests } from "../lab.ts";
 import { virsh } from "../libvirt-helpers.ts";
 
-const URI = "qemu:///system";
 const guest = labGuests[0]!;
 
 test("identity, filesystems, memory and interfaces match the guest's own answers", async () => {
-  const view = openGuestView({ uri: URI, tiers: { fast: 10, medium: 10, slow: 10 }, callTimeoutMs: 3000 });
-  const c = await LibvirtClient.open(URI);
+  const view = await openLabGuestView(guest);
   try {
-    const dom = await c.lookupByName(guest);
-    let g = await view.source.fetch(dom, new AbortController().signal);
-    for (let i = 0; i < 20 && g.agent.status !== "connected"; i++) {
-      await new Promise((r) => setTimeout(r, 250)); // the view's connection may still be opening
-      view.source.agentLifecycle(dom.uuid, true);
-      g = await view.source.fetch(dom, new AbortController().signal);
-    }
-    assert.equal(g.agent.status, "connected", g.agent.lastError ?? "");
+    const g = await view.fresh();
     assert.equal(g.agent.lastError, null);
     const info = new Map(
-      (await virsh(URI, "guestinfo", guest))
+      (await virsh(GUEST_URI, "guestinfo", guest))
         .split("\n")
         .map((l) => /^(\S+)\s+: (.*)$/.exec(l))
         .filter((m) => m !== null)
@@ -37,12 +26,11 @@ test("identity, filesystems, memory and interfaces match the guest's own answers
     assert.equal(g.identity?.kernelRelease, info.get("os.kernel-release"));
     assert.equal(g.filesystems?.[0]?.mountpoint, info.get("fs.0.mountpoint"));
     assert.equal(g.filesystems?.[0]?.totalBytes, Number(info.get("fs.0.total-bytes")));
-    const agent = new QgaClient(new QgaLibvirtTransport(c, dom));
-    const meminfo = (await agent.exec(["/bin/cat", "/proc/meminfo"])).stdout;
+    const meminfo = await guestSh(guest, "cat /proc/meminfo");
     const memTotal = Number(/^MemTotal:\s+(\d+) kB/m.exec(meminfo)![1]) * 1024;
     assert.equal(g.memory?.totalBytes, memTotal);
     const ifs = JSON.parse(
-      await virsh(URI, "qemu-agent-command", guest, '{"execute":"guest-network-get-interfaces"}'),
+      await virsh(GUEST_URI, "qemu-agent-command", guest, '{"execute":"guest-network-get-interfaces"}'),
     ) as { return: { name: string; "hardware-address": string }[] };
     assert.deepEqual(
       g.interfaces?.map((i) => [i.name, i.mac]),
@@ -52,7 +40,6 @@ test("identity, filesystems, memory and interfaces match the guest's own answers
     assert.ok((g.vcpus?.online ?? 0) >= 1);
     assert.ok(g.load !== null && g.load.load1 >= 0);
   } finally {
-    await c.close();
     await view.close();
   }
 });

@@ -4,14 +4,11 @@
  * the host's own view is the witness: hostname, /etc/os-release, network interfaces, a shell's exit code.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
-import { existsSync } from "node:fs";
+import type { ChildProcess } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { hostname, networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import {
   QgaClient,
   QgaCommands,
@@ -19,36 +16,20 @@ import {
   QgaUnavailableError,
 } from "../../src/protocol/qga/index.ts";
 import { TimeoutError } from "../../src/shared/errors.ts";
+import { killAgentProcess, startQemuGa } from "../qga-process.ts";
 
 let dir = "";
 let sock = "";
 let agent: ChildProcess | null = null;
 
-/** Starts qemu-ga listening on `sock`, state in `dir`; resolves once the socket exists. */
-async function startAgent(): Promise<ChildProcess> {
-  await rm(sock, { force: true });
-  const p = spawn("qemu-ga", ["-m", "unix-listen", "-p", sock, "-t", dir], { stdio: "ignore" });
-  for (let i = 0; i < 100 && !existsSync(sock); i++) await sleep(20);
-  assert.ok(existsSync(sock), "qemu-ga did not create its socket");
-  return p;
-}
-
-/** SIGKILL: a test agent has no state worth saving, and qemu-ga's SIGTERM exit was seen to hang here. */
-async function killAgent(p: ChildProcess): Promise<void> {
-  if (p.exitCode !== null || p.signalCode !== null) return;
-  const exited = once(p, "exit");
-  p.kill("SIGKILL");
-  await exited;
-}
-
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), "kvmon-qga-"));
   sock = join(dir, "qga.sock");
-  agent = await startAgent();
+  agent = await startQemuGa(sock, dir);
 });
 
 after(async () => {
-  if (agent) await killAgent(agent);
+  if (agent) await killAgentProcess(agent);
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -119,10 +100,10 @@ test("a killed agent is a QgaUnavailableError; the transport reconnects once it 
   const c = new QgaClient(new QgaSocketTransport(sock));
   try {
     await c.ping();
-    await killAgent(agent!);
+    await killAgentProcess(agent!);
     await assert.rejects(c.ping({ timeoutMs: 2000 }), QgaUnavailableError);
     await assert.rejects(c.ping({ timeoutMs: 2000 }), QgaUnavailableError); // refused: nobody listens
-    agent = await startAgent();
+    agent = await startQemuGa(sock, dir);
     await c.ping();
     assert.equal((await c.call(QgaCommands.hostName, undefined))["host-name"], hostname());
   } finally {

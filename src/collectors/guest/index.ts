@@ -1,6 +1,7 @@
 /** The guest view (issue 11): public API of src/collectors/guest. */
 export { GuestLimits, boundText } from "./limits.ts";
 export { guestMetrics } from "./metrics.ts";
+export { socketGuestChannel } from "./socket-channel.ts";
 export { type GuestChannel, GuestSource, type GuestSourceOptions } from "./source.ts";
 import { openLibvirtGuestChannels } from "./libvirt-channel.ts";
 import { GuestSource } from "./source.ts";
@@ -20,5 +21,11 @@ export function openGuestView(opts: GuestViewOptions): { source: GuestSource; cl
     callTimeoutMs: opts.callTimeoutMs,
   });
   channels.onAgentLifecycle((uuid, connected) => source.agentLifecycle(uuid, connected));
-  return { source, close: () => channels.close() };
+  return {
+    source,
+    async close() {
+      await source.close();
+      await channels.close();
+    },
+  };
 }

@@ -9,8 +9,14 @@ import {
   LibvirtError,
   ReconnectingLibvirtConnection,
 } from "../../protocol/libvirt/index.ts";
-import { QgaClient, QgaLibvirtTransport, QgaUnavailableError } from "../../protocol/qga/index.ts";
+import {
+  QgaClient,
+  QgaLibvirtTransport,
+  QgaProtocolError,
+  QgaUnavailableError,
+} from "../../protocol/qga/index.ts";
 import type { DomainTarget } from "../types.ts";
+import { GuestLimits } from "./limits.ts";
 import type { GuestChannel } from "./source.ts";
 
 export interface LibvirtGuestChannels {
@@ -32,7 +38,17 @@ export function openLibvirtGuestChannels(uri: string, callTimeoutMs: number): Li
     channel(target) {
       const dom = { name: target.name, uuid: target.uuid, id: target.id };
       const transport = new QgaLibvirtTransport(
-        { qemuAgentCommand: (d, cmd, t) => conn.client.qemuAgentCommand(d, cmd, t) },
+        {
+          async qemuAgentCommand(d, cmd, t) {
+            const reply = await conn.client.qemuAgentCommand(d, cmd, t);
+            // libvirt passes up to 10 MiB; parsing that would stall the event loop (GuestLimits.replyBytes).
+            if (reply !== null && reply.length > GuestLimits.replyBytes)
+              throw new QgaProtocolError(
+                `reply of ${reply.length} characters exceeds ${GuestLimits.replyBytes}`,
+              );
+            return reply;
+          },
+        },
         dom,
       );
       return {

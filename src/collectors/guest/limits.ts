@@ -19,6 +19,12 @@ export const GuestLimits = {
   labelledSeriesPerGuest: 2000,
   /** Bytes of a /proc file read through guest-file-read. */
   procFileBytes: 64 * 1024,
+  /**
+   * Bytes of one agent reply, checked before it is parsed: the qga JSON parser reads about 2 MB/s, so a reply
+   * at the client's 10 MiB cap would hold the event loop (every guest, the host metrics) for seconds. The
+   * largest legitimate reply (4096 filesystems) is under 1 MiB.
+   */
+  replyBytes: 1024 * 1024,
 } as const;
 
 /** A guest answered something the guest view cannot use (wrong type, out of range): an error of that guest only. */

@@ -332,3 +332,45 @@ test("parsers and bounds: /proc/stat, /proc/meminfo, boundText", () => {
     GuestLimits.stringLength - 1,
   );
 });
+
+test("a guest-info reply the view cannot use: the guest is unresponsive with the reason, fetch never throws", async () => {
+  const clock = { now: 1_000_000 };
+  for (const reply of [
+    "\u00ff garbage {",
+    ret({ version: 7 }),
+    JSON.stringify({ error: { class: "X", desc: "no" } }),
+  ]) {
+    const calls: string[] = [];
+    const s = new GuestSource({
+      channel: () => ({ qga: new QgaClient(fakeAgent(agentTable({ "guest-info": reply }), calls)) }),
+      tiers: { fast: 10, medium: 120, slow: 60 },
+      callTimeoutMs: 500,
+      retryMs: 1000,
+      clock: () => clock.now,
+    });
+    const g = await s.fetch(target, new AbortController().signal);
+    assert.equal(g.agent.status, "unresponsive", reply);
+    assert.match(g.agent.lastError ?? "", /^guest-info: /);
+    assert.deepEqual(calls, ["guest-info"], "no other command without a usable command list");
+    await s.fetch(target, new AbortController().signal);
+    assert.equal(calls.length, 1, "backing off");
+  }
+});
+
+test("a channel is closed when its guest restarts (new QEMU id) and when the source closes", async () => {
+  const closed: number[] = [];
+  let opened = 0;
+  const s = new GuestSource({
+    channel: () => {
+      const n = ++opened;
+      return { qga: new QgaClient(fakeAgent(agentTable())), close: async () => void closed.push(n) };
+    },
+    tiers: { fast: 10, medium: 120, slow: 60 },
+    callTimeoutMs: 500,
+  });
+  await s.fetch(target, new AbortController().signal);
+  await s.fetch({ ...target, id: 2 }, new AbortController().signal);
+  assert.deepEqual(closed, [1]);
+  await s.close();
+  assert.deepEqual(closed, [1, 2]);
+});

@@ -9,7 +9,7 @@
 import type { DomainSample, GuestSample } from "../../model/types.ts";
 import type { TypedParamValue } from "../../protocol/libvirt/index.ts";
 import { type QgaClient, QgaCommands, QgaUnavailableError } from "../../protocol/qga/index.ts";
-import { TimeoutError } from "../../shared/errors.ts";
+import { KvmonError, TimeoutError } from "../../shared/errors.ts";
 import type { DomainSource, DomainTarget } from "../types.ts";
 import type { GuestCall } from "./call.ts";
 import { cpuShares, readCpuTicks, readLoad } from "./cpu.ts";
@@ -24,11 +24,13 @@ import { exposeGuest, guestMetrics } from "./metrics.ts";
 import { readInterfaces } from "./network.ts";
 import { readVcpus } from "./vcpus.ts";
 
-/** How the view reaches one guest's agent. */
+/** How the view reaches one guest's agent: through libvirt (libvirt-channel.ts) or a unix socket (socket-channel.ts). */
 export interface GuestChannel {
   qga: QgaClient;
   /** DOMAIN_GET_GUEST_INFO (libvirt channels only). */
   guestInfo?: (types: number) => Promise<Map<string, TypedParamValue>>;
+  /** Releases what the channel holds (a socket); called when its guest goes away or restarts. */
+  close?: () => Promise<void>;
 }
 
 export interface GuestSourceOptions {
@@ -46,9 +48,19 @@ export interface GuestSourceOptions {
 
 const TIERS: readonly Tier[] = ["fast", "medium", "slow"];
 
-/** An agent call failed in a way that ends this guest's cycle (the agent is gone or not answering). */
+/** The agent answered guest-info with something the view cannot use (garbage, wrong shape, an error). */
+class GuestUnusableError extends KvmonError {
+  override name = "GuestUnusableError";
+  constructor(cause: unknown) {
+    super("GUEST_AGENT_UNUSABLE", `guest-info: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
+    });
+  }
+}
+
+/** An agent call failed in a way that ends this guest's cycle (the agent is gone, silent or unusable). */
 function endsCycle(e: unknown): boolean {
-  return e instanceof QgaUnavailableError || e instanceof TimeoutError;
+  return e instanceof QgaUnavailableError || e instanceof TimeoutError || e instanceof GuestUnusableError;
 }
 
 /** Unavailable because nothing is connected (no agent), rather than connected and silent. */
@@ -101,7 +113,18 @@ export class GuestSource implements DomainSource<GuestSample> {
   private sweep(now: number): void {
     if (now - this.sweptAt < this.intervalMs) return;
     this.sweptAt = now;
-    for (const [u, g] of this.guests) if (now - g.askedAt > 2 * this.maxBackoffMs) this.guests.delete(u);
+    for (const [u, g] of this.guests) {
+      if (now - g.askedAt <= 2 * this.maxBackoffMs) continue;
+      this.guests.delete(u);
+      void g.channel.close?.();
+    }
+  }
+
+  /** Closes every guest's channel (the agent stopping). */
+  async close(): Promise<void> {
+    const channels = [...this.guests.values()].map((g) => g.channel);
+    this.guests.clear();
+    await Promise.all(channels.map((c) => c.close?.()));
   }
 
   async fetch(target: DomainTarget, signal: AbortSignal): Promise<GuestSample> {
@@ -109,6 +132,7 @@ export class GuestSource implements DomainSource<GuestSample> {
     this.sweep(now);
     let g = this.guests.get(target.uuid);
     if (!g || g.state.id !== target.id) {
+      void g?.channel.close?.(); // a restarted QEMU: a new socket, a new agent
       g = { state: new GuestState(target.id), channel: this.opts.channel(target), askedAt: now };
       this.guests.set(target.uuid, g);
     }
@@ -116,7 +140,7 @@ export class GuestSource implements DomainSource<GuestSample> {
     const { state: st, channel } = g;
     if (now < st.retryAt) return st.view(now);
     try {
-      if (st.commands === null) await this.readCommands(st, channel);
+      if (st.commands === null) await this.readCommands(st, channel, signal);
       st.lastError = null;
       for (const tier of TIERS) {
         if (now < st.due[tier]) continue;
@@ -146,8 +170,15 @@ export class GuestSource implements DomainSource<GuestSample> {
     if (sample.guest) exposeGuest(sample.guest, emit);
   }
 
-  private async readCommands(st: GuestState, channel: GuestChannel): Promise<void> {
-    const info = await channel.qga.call(QgaCommands.info, undefined, { timeoutMs: this.opts.callTimeoutMs });
+  /** guest-info; a reply the view cannot use ends the cycle like silence: without it no command may be sent. */
+  private async readCommands(st: GuestState, channel: GuestChannel, signal: AbortSignal): Promise<void> {
+    let info;
+    try {
+      info = await channel.qga.call(QgaCommands.info, undefined, { timeoutMs: this.opts.callTimeoutMs });
+    } catch (e) {
+      if (endsCycle(e) || signal.aborted) throw e;
+      throw new GuestUnusableError(e);
+    }
     st.version = boundText(info.version);
     st.commands = new Set(info.supported_commands.filter((c) => c.enabled).map((c) => c.name));
     st.lastSeenAt = this.clock();
