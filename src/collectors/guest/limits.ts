@@ -20,9 +20,9 @@ export const GuestLimits = {
   /** Bytes of a /proc file read through guest-file-read. */
   procFileBytes: 64 * 1024,
   /**
-   * Bytes of one agent reply, checked before it is parsed: the qga JSON parser reads about 2 MB/s, so a reply
-   * at the client's 10 MiB cap would hold the event loop (every guest, the host metrics) for seconds. The
-   * largest legitimate reply (4096 filesystems) is under 1 MiB.
+   * Bytes of one agent reply, checked before it is parsed: parsing holds the event loop (every guest, the host
+   * metrics) for about 30 ms per MB here, so a reply at the client's 10 MiB cap would cost a third of a second.
+   * The largest legitimate reply (4096 filesystems) is under 1 MiB.
    */
   replyBytes: 1024 * 1024,
 } as const;
