@@ -2,7 +2,7 @@
  * Re-records the tracefs fixtures in src/protocol/tracefs/testdata from this machine (root, tracefs mounted,
  * the lab up): the format files of the kvm events and of the page and event headers, and raw ring-buffer
  * pages from three short captures on the KVM boot-sector guest's vCPU thread:
- * - kvm.pages: a steady capture (kvm_emulate_insn, kvm_pio, kvm_userspace_exit, ... whatever fires here),
+ * - kvm.pages: a steady capture of the boot loop (after SeaBIOS) (kvm_emulate_insn, kvm_pio, kvm_userspace_exit, ... whatever fires here),
  *   read as it comes, so pages hold many records and some are partial;
  * - lost.pages: a 16 KiB buffer left unread while the guest runs, so the first page read says events were lost;
  * - markers.pages: trace_marker writes 200 ms apart, so records need time-extend records (gaps > 2^27 ns).
@@ -17,7 +17,7 @@ import { labContext } from "../../src/lab/context.ts";
 import { withKvmLease } from "../../src/lab/lab.ts";
 import { progressReporter } from "../../src/lab/progress.ts";
 import { findTracefs, TraceInstance } from "../../src/protocol/tracefs/index.ts";
-import { qemuPid, vcpuThreads } from "../../test/tracer-helpers.ts";
+import { qemuPid, untilBootLoop, vcpuThreads } from "../../test/tracer-helpers.ts";
 
 const OUT = new URL("../../src/protocol/tracefs/testdata/", import.meta.url).pathname;
 
@@ -100,6 +100,7 @@ async function main(): Promise<void> {
 
   const ctx = labContext(progressReporter((t) => process.stderr.write(`[lab] ${t}`)));
   const captures = await withKvmLease(ctx, async (domain) => {
+    await untilBootLoop(domain);
     const tids = [...(await vcpuThreads(await qemuPid(domain))).values()];
     const steady = await capture("kvm", async (i) => {
       await i.setBufferSizeKb(2048);

@@ -23,7 +23,7 @@ import {
 } from "../../src/protocol/tracefs/index.ts";
 import { kvmSkipReason, withKvmGuest } from "../lab.ts";
 import { virsh } from "../libvirt-helpers.ts";
-import { qemuPid, vcpuThreads } from "../tracer-helpers.ts";
+import { insnEmulation, qemuPid, untilBootLoop, vcpuThreads } from "../tracer-helpers.ts";
 
 const URI = "qemu:///system";
 
@@ -68,31 +68,6 @@ test("an instance left by a dead kvmon pid is removed; a live one is not", async
     await live.close();
   }
 });
-
-/** KVM's own counter of emulated instructions for vCPU 0, from libvirt's bulk stats. */
-async function insnEmulation(domain: string): Promise<number> {
-  const out = await virsh(URI, "domstats", "--raw", "--vcpu", domain);
-  const m = /vcpu\.0\.insn_emulation\.sum=(\d+)/.exec(out);
-  assert.ok(m, `no vcpu.0.insn_emulation.sum in:\n${out}`);
-  return Number(m[1]);
-}
-
-/**
- * Waits until the guest runs its boot-sector loop: SeaBIOS first emulates ~2 M instructions/s for about 2.5 s
- * (rep movs, each iteration emulated), then the loop runs at a few hundred thousand per second.
- */
-async function untilBootLoop(domain: string): Promise<void> {
-  let prev = await insnEmulation(domain);
-  let at = performance.now();
-  for (const deadline = at + 30_000; performance.now() < deadline;) {
-    await sleep(300);
-    const now = await insnEmulation(domain);
-    const rate = (now - prev) / ((performance.now() - at) / 1000);
-    if (rate > 0 && rate < 800_000) return;
-    [prev, at] = [now, performance.now()];
-  }
-  assert.fail(`${domain} still emulates over 800 k instructions/s after 30 s`);
-}
 
 /** Drains every pipe into `emit` until `stop` resolves, every 20 ms; then once more. */
 async function drainUntil(
