@@ -17,22 +17,11 @@ import { labContext } from "../../src/lab/context.ts";
 import { withKvmLease } from "../../src/lab/lab.ts";
 import { progressReporter } from "../../src/lab/progress.ts";
 import { findTracefs, TraceInstance } from "../../src/protocol/tracefs/index.ts";
+import { FIXTURE_EVENTS } from "../../src/protocol/tracefs/testing/fixtures.ts";
 import { qemuPid, untilBootLoop, vcpuThreads } from "../../test/tracer-helpers.ts";
 
 const OUT = new URL("../../src/protocol/tracefs/testdata/", import.meta.url).pathname;
 
-/** The kvm events whose formats are kept: those that fire here and those the tracer will ask for. */
-const FORMATS = [
-  "kvm_exit",
-  "kvm_entry",
-  "kvm_pio",
-  "kvm_mmio",
-  "kvm_msr",
-  "kvm_emulate_insn",
-  "kvm_userspace_exit",
-  "kvm_fpu",
-  "kvm_set_irq",
-];
 /** What the steady capture enables (kvm_exit and kvm_entry never fire under kvm_pvm; they cost nothing). */
 const CAPTURE = [
   "kvm:kvm_emulate_insn",
@@ -95,7 +84,7 @@ async function main(): Promise<void> {
   const keep = async (from: string, to: string) =>
     writeFile(join(OUT, to), await readFile(join(root, "events", from)));
   for (const f of ["header_page", "header_event"]) await keep(f, f);
-  for (const e of FORMATS) await keep(`kvm/${e}/format`, `${e}.format`);
+  for (const e of FIXTURE_EVENTS) await keep(`kvm/${e}/format`, `${e}.format`);
   await keep("ftrace/print/format", "print.format");
 
   const ctx = labContext(progressReporter((t) => process.stderr.write(`[lab] ${t}`)));

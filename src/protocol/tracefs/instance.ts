@@ -130,7 +130,9 @@ export class CpuPipe {
         throw ioError(`reading cpu${this.cpu} pipe`, "trace_pipe_raw", e);
       }
       if (n === 0) break;
-      // A page is always handed out whole (the kernel zeroes the unused tail); keep the stride regardless.
+      // A page comes whole (the kernel zeroes its unused tail); should a read ever return less, the rest of
+      // this page's slot must not hold bytes of an earlier read.
+      if (n < this.#pageSize) into.fill(0, got + n, got + this.#pageSize);
       got += this.#pageSize;
     }
     return got;
@@ -282,12 +284,11 @@ export class TraceInstance {
     return parseCpuStats(await read(join(this.path, "per_cpu", `cpu${cpu}`, "stats")));
   }
 
-  /** Stops recording, closes the pipes and removes the instance. Safe to call twice. */
+  /** Closes the pipes and removes the instance (its events and buffers go with it). Safe to call twice. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     for (const p of this.#pipes) p.close();
-    await write(join(this.path, "tracing_on"), "0").catch(() => {});
     try {
       await rmdir(this.path);
     } catch (e) {
@@ -311,7 +312,11 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Removes the instances kvmon processes that no longer run left behind; returns their names. */
+/**
+ * Removes the instances kvmon processes that no longer run left behind; returns their names. A dead kvmon's pid
+ * reused by a live process keeps its instance until that process ends: removing too little beats removing a
+ * live tracer's buffer.
+ */
 export async function removeStaleInstances(root?: string): Promise<string[]> {
   const base = join(root ?? (await findTracefs()), "instances");
   const removed: string[] = [];

@@ -13,20 +13,21 @@ export const header = parseHeaderEvent(fixtureText("header_event"));
 /** An event's format from testdata/<name>.format. */
 export const format = (name: string): EventFormat => parseEventFormat(fixtureText(`${name}.format`));
 
+/** The events whose formats testdata keeps (kvm events as `kvm/<name>`, the trace_marker event as print). */
+export const FIXTURE_EVENTS = [
+  "kvm_exit",
+  "kvm_entry",
+  "kvm_pio",
+  "kvm_mmio",
+  "kvm_msr",
+  "kvm_emulate_insn",
+  "kvm_userspace_exit",
+  "kvm_fpu",
+  "kvm_set_irq",
+];
+
 /** Every event format kept in testdata. */
-export const allFormats = (): EventFormat[] =>
-  [
-    "kvm_exit",
-    "kvm_entry",
-    "kvm_pio",
-    "kvm_mmio",
-    "kvm_msr",
-    "kvm_emulate_insn",
-    "kvm_userspace_exit",
-    "kvm_fpu",
-    "kvm_set_irq",
-    "print",
-  ].map(format);
+export const allFormats = (): EventFormat[] => [...FIXTURE_EVENTS, "print"].map(format);
 
 export interface Capture {
   file: string;
