@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { TraceDecoder, type DecodedPage, type TraceEvent } from "./decoder.ts";
 import { RingBufferCorruptError } from "./errors.ts";
+import { parseEventFormat } from "./format.ts";
 import { symbolize, symbolTables } from "./symbols.ts";
 import { encodeRecord, PageBuilder } from "./testing/page-builder.ts";
 import { allFormats, format, header, layout } from "./testing/fixtures.ts";
@@ -156,4 +157,27 @@ test("random damage to a page never throws and always ends (bounded walk)", () =
     if (info.error) errors++;
   }
   assert.ok(errors > 0, "some damage is detected");
+});
+
+test("dynamic arrays (__data_loc, __rel_loc) decode; one pointing past its record is a typed error", () => {
+  const dyn = parseEventFormat(
+    "name: dyn\nID: 900\nformat:\n" +
+      "\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n" +
+      "\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n" +
+      "\tfield:__data_loc char[] name;\toffset:8;\tsize:4;\tsigned:0;\n" +
+      "\tfield:__rel_loc u8[] blob;\toffset:12;\tsize:4;\tsigned:0;\n" +
+      'print fmt: "%s", __get_str(name)\n',
+  );
+  const d = new TraceDecoder(layout, header, [dyn]);
+  const body = encodeRecord(dyn, 5, { name: "CPU 0/KVM", blob: Uint8Array.of(1, 2, 3) });
+  const events: TraceEvent[] = [];
+  const ok = d.decodePage(new PageBuilder(layout, header, T0).record(body).build(), 0, (e) => events.push(e));
+  assert.equal(ok.error, undefined);
+  assert.equal(events[0]!.fields.name, "CPU 0/KVM");
+  assert.deepEqual(events[0]!.fields.blob, Uint8Array.of(1, 2, 3));
+  const bad = body.slice();
+  new DataView(bad.buffer).setUint32(8, 8 | (200 << 16), true);
+  const info = d.decodePage(new PageBuilder(layout, header, T0).record(bad).build(), 0, () => {});
+  assert.ok(info.error instanceof RingBufferCorruptError);
+  assert.match(info.error.message, /field name/);
 });

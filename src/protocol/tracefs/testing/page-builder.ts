@@ -34,9 +34,11 @@ export function encodeRecord(
     if (bytes === undefined) put(f.offset, f.size, f.signed, v as number | bigint);
     else if (f.kind === "data_loc" || f.kind === "rel_loc") {
       const start = tail - (f.kind === "rel_loc" ? f.offset + f.size : 0);
+      // Strings keep their NUL, as the kernel's __assign_str does.
+      const length = bytes.length + (typeof v === "string" ? 1 : 0);
       body.set(bytes, tail);
-      view.setUint32(f.offset, (start & 0xffff) | ((bytes.length + 1) << 16), true);
-      tail += bytes.length + 1;
+      view.setUint32(f.offset, (start & 0xffff) | (length << 16), true);
+      tail += length;
     } else body.set(bytes.subarray(0, f.kind === "rest" ? undefined : f.size), f.offset);
   }
   return body;
