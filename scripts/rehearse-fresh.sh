@@ -6,8 +6,9 @@
 # Reset: lab domains destroyed and undefined; libvirtd and virtlogd stopped; the Debian packages that
 # scripts/setup.sh and `kvmon lab up` install purged (with what apt installed for them); lab state and libvirt's
 # state and caches removed; apt's lists and npm's cache emptied (unless --keep-caches); /dev/kvm back to
-# root:root 0600 (no udev). The fresh clone has no .tools/ and no node_modules/. Domains that the lab did not
-# create stop the rehearsal before anything is touched. It rehearses the last commit, not uncommitted changes.
+# root:root 0600 (no udev); tracefs unmounted (no systemd). The fresh clone has no .tools/ and no node_modules/.
+# Domains that the lab did not create stop the rehearsal before anything is touched. It rehearses the last
+# commit, not uncommitted changes.
 #
 # Usage: bash scripts/rehearse-fresh.sh --yes [--keep-caches] [--vms N] [--listen HOST:PORT]
 #                                       [--quickstart-limit SECONDS] [--test-limit SECONDS] [--workdir DIR]
@@ -16,7 +17,7 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 yes="" keep_caches="" vms=2 listen="127.0.0.1:9477" quickstart_limit=900 test_limit=1800
 workdir="/var/tmp/kvmon-rehearsal"
-usage() { sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --yes) yes=1 ;;
@@ -107,6 +108,9 @@ if [ -z "$keep_caches" ]; then
   say "apt lists and cache, npm cache emptied"
 fi
 if [ -e /dev/kvm ]; then chown root:root /dev/kvm && chmod 0600 /dev/kvm && say "/dev/kvm is root:root 0600 (no udev)"; fi
+while read -r _ mnt fstype _; do
+  [ "$fstype" = tracefs ] && umount "$mnt" && say "tracefs unmounted from $mnt (no systemd)"
+done < <(tac /proc/mounts)
 rm -rf "$workdir" && mkdir -p "$workdir"
 git clone -q "$repo" "$workdir/kvmon"
 clone="$workdir/kvmon"

@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
 import { createAdaptorServer } from "@hono/node-server";
 import { openGuestView } from "../collectors/guest/index.ts";
 import { selectCollectors } from "../collectors/registry.ts";
-import { checkHostDevices, formatHostProblem } from "../host-checks/index.ts";
+import { checkHost, formatHostProblem } from "../host-checks/index.ts";
 import { Agent } from "./agent.ts";
 import type { AgentConfig } from "./config.ts";
 import { AuditLog } from "./control/audit.ts";
@@ -74,7 +74,7 @@ export function isLocalUri(uri: string): boolean {
  */
 async function reportHostProblems(uri: string, logger: Logger): Promise<void> {
   if (!/^qemu(\+unix)?:\/\/\/system\b/.test(uri)) return;
-  for (const p of await checkHostDevices()) logger.warn(formatHostProblem(p), { code: p.code, fix: p.fix });
+  for (const p of await checkHost()) logger.warn(formatHostProblem(p), { code: p.code, fix: p.fix });
 }
 
 export async function startAgent(

@@ -3,7 +3,8 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { canReadWrite, checkHostDevices, checkKvmDevice, formatHostProblem } from "./devices.ts";
+import { checkHost } from "./check-host.ts";
+import { canReadWrite, checkKvmDevice, formatHostProblem } from "./devices.ts";
 
 const qemu = { uid: 64055, groups: [107, 64055] };
 
@@ -34,13 +35,15 @@ async function fakeHost(t: { after: (fn: () => Promise<void>) => void }, mode: n
   return { etcRoot: root, kvmDevice: kvm, tunDevice: join(root, "tun") };
 }
 
-test("a /dev/kvm that QEMU's user cannot open is named with its fix; a missing tun device too", async (t) => {
+test("a /dev/kvm that QEMU's user cannot open is named with its fix; a missing tun device and tracefs too", async (t) => {
   // The file is owned by the test's user (root in CI), group root: mode 0600 keeps libvirt-qemu out.
   const opts = await fakeHost(t, 0o600);
-  const problems = await checkHostDevices(opts);
+  const procMounts = join(opts.etcRoot, "mounts");
+  await writeFile(procMounts, "sysfs /sys sysfs rw 0 0\n");
+  const problems = await checkHost({ ...opts, procMounts });
   assert.deepEqual(
     problems.map((p) => p.code),
-    ["HOST_KVM_DEVICE_PERMISSIONS", "HOST_TUN_DEVICE_MISSING"],
+    ["HOST_KVM_DEVICE_PERMISSIONS", "HOST_TUN_DEVICE_MISSING", "HOST_TRACEFS_NOT_MOUNTED"],
   );
   const line = formatHostProblem(problems[0]!);
   assert.match(line, /cannot be opened by QEMU's user libvirt-qemu \(uid 64055\)/);
@@ -63,4 +66,11 @@ test("the fix says to add the user to kvm when QEMU's user is not in that group"
   await writeFile(join(opts.etcRoot, "etc/group"), "kvm:x:107:\nqemu:x:500:\n");
   const p = await checkKvmDevice(opts);
   assert.match(p!.fix, /^add qemu to a group .* 'usermod -aG kvm qemu'/);
+});
+
+test("tracefs counts as mounted in its own place or debugfs's", async (t) => {
+  const opts = await fakeHost(t, 0o666);
+  const procMounts = join(opts.etcRoot, "mounts");
+  await writeFile(procMounts, "tracefs /sys/kernel/debug/tracing tracefs rw,nosuid 0 0\n");
+  assert.deepEqual(await checkHost({ ...opts, tunDevice: opts.kvmDevice, procMounts }), []);
 });

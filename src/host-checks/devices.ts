@@ -99,12 +99,6 @@ export async function checkTunDevice(opts: DeviceCheckOptions = {}): Promise<Hos
   };
 }
 
-/** Every device problem of this host, in a stable order (empty when the host is set up like one with udev). */
-export async function checkHostDevices(opts: DeviceCheckOptions = {}): Promise<HostProblem[]> {
-  const found = await Promise.all([checkKvmDevice(opts), checkTunDevice(opts)]);
-  return found.filter((p): p is HostProblem => p !== undefined);
-}
-
 /** One plain line per problem, for logs and `lab status`. */
 export function formatHostProblem(p: HostProblem): string {
   return `host problem (${p.code}): ${p.message}; fix: ${p.fix}`;

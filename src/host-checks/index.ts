@@ -5,7 +5,6 @@
  */
 export {
   canReadWrite,
-  checkHostDevices,
   checkKvmDevice,
   checkTunDevice,
   formatHostProblem,
@@ -16,3 +15,5 @@ export {
   TUN_DEVICE,
 } from "./devices.ts";
 export { groupId, type QemuIdentity, readQemuIdentity, resolveQemuIdentity } from "./qemu-user.ts";
+export { checkTracefs, TRACEFS_MOUNT, tracefsMounts } from "./tracefs.ts";
+export { checkHost } from "./check-host.ts";

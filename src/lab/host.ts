@@ -8,12 +8,14 @@ import { chmod, chown, mkdir, statfs } from "node:fs/promises";
 import { dirname } from "node:path";
 import {
   checkKvmDevice,
+  checkTracefs,
   checkTunDevice,
   formatHostProblem,
   groupId,
   KVM_DEVICE,
   KVM_GROUP,
   KVM_MODE,
+  TRACEFS_MOUNT,
   TUN_DEVICE,
 } from "../host-checks/index.ts";
 import { LAB_PACKAGES } from "./config.ts";
@@ -118,7 +120,8 @@ export async function ensurePackages(
 /**
  * Sets up /dev/kvm and /dev/net/tun the way udev would on a host that has it: /dev/kvm group kvm, mode 0660
  * when QEMU's user cannot open it (left alone when it can, or when there is no /dev/kvm: guests then run
- * under TCG); /dev/net/tun created when missing. Says what it changed; fails with the fix when it cannot.
+ * under TCG); /dev/net/tun created when missing; tracefs mounted, as systemd does at boot (the KVM exit tracer
+ * reads it). Says what it changed; fails with the fix when it cannot.
  */
 export async function prepareHostDevices(progress: Progress): Promise<void> {
   const kvm = await checkKvmDevice();
@@ -137,6 +140,12 @@ export async function prepareHostDevices(progress: Progress): Promise<void> {
     );
     const still = await checkKvmDevice();
     if (still) throw new LabError(formatHostProblem(still), { code: "LAB_HOST_DEVICE", hint: still.fix });
+  }
+  if (await checkTracefs()) {
+    await run("mount", ["-t", "tracefs", "nodev", TRACEFS_MOUNT], { timeoutMs: 10_000 });
+    progress(
+      `host: tracefs was not mounted (no systemd here?); mounted it on ${TRACEFS_MOUNT} as systemd would`,
+    );
   }
   if (await checkTunDevice()) {
     await mkdir(dirname(TUN_DEVICE), { recursive: true, mode: 0o755 });

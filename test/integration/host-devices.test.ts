@@ -12,7 +12,7 @@ import { promisify } from "node:util";
 import { startAgent } from "../../src/agent/server.ts";
 import { LibvirtSource } from "../../src/agent/libvirt-source.ts";
 import { loadConfig } from "../../src/agent/config.ts";
-import { checkHostDevices, KVM_DEVICE } from "../../src/host-checks/index.ts";
+import { checkHost, KVM_DEVICE } from "../../src/host-checks/index.ts";
 import { prepareHostDevices } from "../../src/lab/host.ts";
 
 const exec = promisify(execFile);
@@ -36,7 +36,7 @@ async function qemuUserCanOpenKvm(): Promise<boolean> {
 
 test("after lab up, QEMU's user can open /dev/kvm (the kernel says so)", { skip }, async () => {
   assert.equal(await qemuUserCanOpenKvm(), true, `libvirt-qemu cannot open ${KVM_DEVICE} after lab up`);
-  assert.deepEqual(await checkHostDevices(), [], "kvmon's own check agrees");
+  assert.deepEqual(await checkHost(), [], "kvmon's own check agrees");
 });
 
 describe("a /dev/kvm left root:root 0600 (no udev)", { skip }, () => {
@@ -54,7 +54,7 @@ describe("a /dev/kvm left root:root 0600 (no udev)", { skip }, () => {
     await chmod(KVM_DEVICE, 0o600);
     assert.equal(await qemuUserCanOpenKvm(), false, "the witness sees the broken device");
 
-    const problems = await checkHostDevices();
+    const problems = await checkHost();
     assert.deepEqual(
       problems.map((p) => p.code),
       ["HOST_KVM_DEVICE_PERMISSIONS"],

@@ -1,5 +1,5 @@
 /** `kvmon lab`: a real virtualization lab on this host (libvirtd, QEMU TCG guests with qemu-ga, a KVM guest). */
-import { checkHostDevices, formatHostProblem } from "../../host-checks/index.ts";
+import { checkHost, formatHostProblem } from "../../host-checks/index.ts";
 import { DEFAULT_VMS, MAX_VMS } from "../../lab/config.ts";
 import { labContext } from "../../lab/context.ts";
 import { labDown, labKvmStart, labKvmStop, labUp } from "../../lab/lab.ts";
@@ -82,7 +82,7 @@ async function status(argv: string[], io: CliIo): Promise<number> {
   const { positionals } = parseCommandArgs("lab status", argv, {});
   noPositionals("lab status", positionals);
   // Before asking libvirtd anything: with such a problem its answers take a minute.
-  for (const p of await checkHostDevices()) io.out(`${formatHostProblem(p)}\n`);
+  for (const p of await checkHost()) io.out(`${formatHostProblem(p)}\n`);
   const rows = await labStatus(ctxFor(io));
   if (!rows) {
     io.out("libvirtd is not running (start the lab with 'kvmon lab up')\n");
