@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", ".tools/", "**/testdata/", "**/fixtures/"] },
+  { ignores: ["node_modules/", ".tools/", ".build/", "**/testdata/", "**/fixtures/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
