@@ -4,11 +4,11 @@
 _kvmon_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 KVMON_BUNDLE="$_kvmon_root/.build/kvmon.mjs"
 
-# True when the bundle exists and no source (src/**/*.ts, the lockfile) is newer than it.
+# True when the bundle exists and no source (src/**/*.ts but tests, the lockfile) is newer than it.
 kvmon_bundle_current() {
   [ -f "$KVMON_BUNDLE" ] || return 1
   [ "$_kvmon_root/package-lock.json" -nt "$KVMON_BUNDLE" ] && return 1
-  [ -z "$(find "$_kvmon_root/src" -name '*.ts' -newer "$KVMON_BUNDLE" -print -quit)" ]
+  [ -z "$(find "$_kvmon_root/src" -name '*.ts' ! -name '*.test.ts' -newer "$KVMON_BUNDLE" -print -quit)" ]
 }
 
 # (Re)builds the bundle: whitespace and syntax minified, names kept so stack traces stay readable.
