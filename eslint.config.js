@@ -152,7 +152,7 @@ function layerBlocks() {
 }
 
 export default tseslint.config(
-  { ignores: ["node_modules/", ".tools/", "**/testdata/"] },
+  { ignores: ["node_modules/", ".tools/", ".build/", "**/testdata/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

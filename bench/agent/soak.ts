@@ -1,9 +1,9 @@
 /**
  * bench/agent/soak.ts: is the agent's memory flat over a long run?
  *
- *   .tools/node/bin/node bench/agent/soak.ts [--minutes 60] [--interval 1] [--warmup 5] [--max-slope 2048]
+ *   .tools/node/bin/node bench/agent/soak.ts --help     # the options and their defaults
  *
- * Runs the real agent (`./bin/kvmon agent`, a child process, `--interval 1` by default to compress time: one
+ * Runs the real agent (`./bin/kvmon agent`, or --kvmon COMMAND, a child process, `--interval 1` by default to compress time: one
  * hour here is 3600 collections, six hours of the default 10 s interval) on the lab (qemu:///system), on its own
  * loopback port. Scrapes /metrics every --scrape seconds (default 5) and samples, every --sample seconds
  * (default 30), the agent's resident memory (VmRSS from /proc/<pid>/status, the kernel's number, not the
@@ -20,41 +20,31 @@
  * Every loop is bounded in count and time; all traffic is to 127.0.0.1.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { parseArgs } from "node:util";
+import { setTimeout as sleep } from "node:timers/promises";
+import { benchArgs } from "../lib/cli.ts";
+import { statusKiB } from "../lib/cpu.ts";
+import { slope } from "../lib/stats.ts";
 
-const { values: opt } = parseArgs({
-  options: {
-    minutes: { type: "string", default: "60" },
-    interval: { type: "string", default: "1" },
-    warmup: { type: "string", default: "5" },
-    scrape: { type: "string", default: "5" },
-    sample: { type: "string", default: "30" },
-    "max-slope": { type: "string", default: "2048" },
-    uri: { type: "string", default: "qemu:///system" },
-  },
+const opt = benchArgs("bench/agent/soak.ts", {
+  numbers: { minutes: 60, interval: 1, warmup: 5, scrape: 5, sample: 30, "max-slope": 2048 },
+  strings: { uri: "qemu:///system", kvmon: join(import.meta.dirname, "../../bin/kvmon") },
 });
-const MINUTES = Number(opt.minutes);
-const INTERVAL = Number(opt.interval);
-const WARMUP_MIN = Number(opt.warmup);
-const SCRAPE_S = Number(opt.scrape);
-const SAMPLE_S = Number(opt.sample);
-const MAX_SLOPE = Number(opt["max-slope"]);
-for (const [k, v] of Object.entries({ MINUTES, INTERVAL, WARMUP_MIN, SCRAPE_S, SAMPLE_S, MAX_SLOPE })) {
-  if (!Number.isFinite(v) || v < 0) throw new Error(`bad option ${k}: ${v}`);
-}
-
-const root = join(import.meta.dirname, "../..");
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const MINUTES = opt.minutes;
+const INTERVAL = opt.interval;
+const WARMUP_MIN = opt.warmup;
+const SCRAPE_S = opt.scrape;
+const SAMPLE_S = opt.sample;
+const MAX_SLOPE = opt["max-slope"];
 const log = (s: string) => process.stderr.write(`[soak ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
 
 /** Starts the agent on a free loopback port; resolves with the child and its address from its start-up log. */
 async function startAgent(): Promise<{ child: ChildProcess; base: string; logTail: string[] }> {
+  const [cmd, ...args] = opt.kvmon.split(/\s+/).filter((x) => x !== "");
   const child = spawn(
-    join(root, "bin/kvmon"),
-    ["agent", "--listen", "127.0.0.1:0", "--interval", String(INTERVAL), "--uri", opt.uri],
+    cmd!,
+    [...args, "agent", "--listen", "127.0.0.1:0", "--interval", String(INTERVAL), "--uri", opt.uri],
     { stdio: ["ignore", "ignore", "pipe"] },
   );
   const logTail: string[] = [];
@@ -78,17 +68,6 @@ async function startAgent(): Promise<{ child: ChildProcess; base: string; logTai
   return { child, base: `http://${address}`, logTail };
 }
 
-/** VmRSS and its anonymous part (heap, stacks, malloc arenas; the rest is the mapped Node binary) in KiB. */
-function rssKiB(pid: number): { rss: number; anon: number } {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const field = (name: string) => {
-    const m = new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(status);
-    if (!m) throw new Error(`no ${name} for ${pid}`);
-    return Number(m[1]);
-  };
-  return { rss: field("VmRSS"), anon: field("RssAnon") };
-}
-
 /** First sample value of a family (no labels or any labels) in an exposition text. */
 function metric(text: string, name: string): number | undefined {
   const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, "m").exec(text);
@@ -107,21 +86,6 @@ interface Row {
   collections: number;
   up: number;
   connections: number;
-}
-
-/** Least-squares slope of y over x. */
-export function slope(xs: number[], ys: number[]): number {
-  const n = xs.length;
-  if (n < 2) return Number.NaN;
-  const mx = xs.reduce((a, b) => a + b, 0) / n;
-  const my = ys.reduce((a, b) => a + b, 0) / n;
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < n; i++) {
-    num += (xs[i]! - mx) * (ys[i]! - my);
-    den += (xs[i]! - mx) ** 2;
-  }
-  return num / den;
 }
 
 async function main(): Promise<number> {
@@ -165,7 +129,7 @@ async function main(): Promise<number> {
     scrapes++;
     if (Date.now() >= nextSample && last.text !== "") {
       const text = last.text;
-      const mem = rssKiB(pid);
+      const mem = { rss: statusKiB(pid, "VmRSS"), anon: statusKiB(pid, "RssAnon") };
       const row: Row = {
         t: (Date.now() - start) / 1000,
         rssKiB: mem.rss,

@@ -1,7 +1,7 @@
 /**
  * bench/libvirt-client: kvmon's pure-TypeScript libvirt client vs the C library, side by side in ONE run.
  *
- *   .tools/node/bin/node bench/libvirt-client/run.ts [--rounds 80] [--calls 5] [--virsh 1] [--domains 1000]
+ *   .tools/node/bin/node bench/libvirt-client/run.ts --help     # the options and their defaults
  *
  * 1. The same bulk stats call (CONNECT_GET_ALL_DOMAIN_STATS, every group, flags ACTIVE|NOWAIT: the agent's
  *    call) on the same libvirtd (qemu:///system, read-write socket for all three) for the same domains (the
@@ -19,8 +19,10 @@
  *    ratio of medians (rounds resampled), so the noise is visible. The typed params of every reply are
  *    counted (outside the timing): with NOWAIT a domain whose job lock is busy (another client of the daemon)
  *    comes back without some groups, and faster; such partial replies are reported per client.
- * 2. Decode time of a synthetic 1000-domain bulk reply (~150 typed params per domain) built from a bulk reply
- *    just recorded from a lab guest, its per-device groups multiplied (8 vCPUs, 4 disks, 3 NICs).
+ * 2. Decode time of a synthetic 1000-domain bulk reply built from a bulk reply just recorded from a lab guest,
+ *    its per-device groups multiplied: once every domain alike (8 vCPUs, 4 disks, 3 NICs, ~150 typed params:
+ *    the decoder's positional field-name cache hits every time, a best case), once varied (4-12 vCPUs, 2-6
+ *    disks, 0-6 NICs, device names that differ per domain: the cache misses from the first differing group).
  * 3. The same comparison with many domains: `test+unix:///<node.xml>` (the test driver behind the same
  *    libvirtd) holding --domains domains: listAllDomains and getAllDomainStats (the test driver's bulk stats
  *    carry the state group only).
@@ -28,11 +30,8 @@
  * (`./bin/kvmon lab up`) and root (libvirtd's rw socket).
  */
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { parseArgs } from "node:util";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { openTransport } from "../../src/protocol/libvirt/connect.ts";
@@ -53,21 +52,18 @@ import {
 import type { Transport, TransportHandlers } from "../../src/protocol/libvirt/transport.ts";
 import { parseLibvirtUri } from "../../src/protocol/libvirt/uri.ts";
 import { XdrReader } from "../../src/protocol/xdr/reader.ts";
+import { benchArgs } from "../lib/cli.ts";
+import { bootstrapRatio, byRound, median, nsText as ms, pct, roundRatios } from "../lib/stats.ts";
+import { testDriverNode } from "../lib/test-driver.ts";
 
-const { values: opt } = parseArgs({
-  options: {
-    rounds: { type: "string", default: "80" },
-    calls: { type: "string", default: "5" },
-    virsh: { type: "string", default: "1" },
-    domains: { type: "string", default: "1000" },
-    uri: { type: "string", default: "qemu:///system" },
-    python: { type: "string", default: "/usr/bin/python3" },
-  },
+const opt = benchArgs("bench/libvirt-client/run.ts", {
+  numbers: { rounds: 80, calls: 5, virsh: 1, domains: 1000 },
+  strings: { uri: "qemu:///system", python: "/usr/bin/python3" },
 });
-const ROUNDS = Number(opt.rounds);
-const CALLS = Number(opt.calls);
-const VIRSH = Number(opt.virsh);
-const DOMAINS = Number(opt.domains);
+const ROUNDS = opt.rounds;
+const CALLS = opt.calls;
+const VIRSH = opt.virsh;
+const DOMAINS = opt.domains;
 const URI = opt.uri;
 /** NOWAIT: the agent's flag (never wait on a busy domain's job lock). With a domain list, no list filters. */
 const FLAGS = DomainStatsFlag.NOWAIT;
@@ -144,76 +140,7 @@ function add(into: Samples, r: { wall: number[]; cpu: number[]; params?: number[
   if (r.params) into.params.push(...r.params);
 }
 
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
-}
-const median = (xs: number[]) => pct(xs, 50);
-
-function ms(ns: number): string {
-  return ns >= 10e6
-    ? `${(ns / 1e6).toFixed(1)} ms`
-    : ns >= 1e6
-      ? `${(ns / 1e6).toFixed(2)} ms`
-      : `${(ns / 1e3).toFixed(0)} µs`;
-}
 const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
-
-/** Samples grouped by round. */
-function byRound(s: Samples): Map<number, number[]> {
-  const m = new Map<number, number[]>();
-  s.wall.forEach((w, i) => {
-    const r = s.round[i]!;
-    const xs = m.get(r);
-    if (xs) xs.push(w);
-    else m.set(r, [w]);
-  });
-  return m;
-}
-
-/** Ratio of s's median latency to base's in each round both ran in. */
-function roundRatios(s: Samples, base: Samples): number[] {
-  const a = byRound(s);
-  const b = byRound(base);
-  const out: number[] = [];
-  for (const [r, xs] of a) {
-    const ys = b.get(r);
-    if (ys) out.push(median(xs) / median(ys));
-  }
-  return out;
-}
-
-/** Deterministic PRNG (mulberry32) so a run's bootstrap is reproducible from its samples. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Bootstrap 95% interval of median(s) / median(base), resampling whole rounds (they share the noise). */
-function bootstrapRatio(s: Samples, base: Samples, iterations = 2000): [number, number] {
-  const a = byRound(s);
-  const b = byRound(base);
-  const rounds = [...a.keys()].filter((r) => b.has(r));
-  const rand = rng(0x6b766d6e);
-  const stats: number[] = [];
-  for (let it = 0; it < iterations; it++) {
-    const xs: number[] = [];
-    const ys: number[] = [];
-    for (let k = 0; k < rounds.length; k++) {
-      const r = rounds[Math.floor(rand() * rounds.length)]!;
-      xs.push(...a.get(r)!);
-      ys.push(...b.get(r)!);
-    }
-    stats.push(median(xs) / median(ys));
-  }
-  return [pct(stats, 2.5), pct(stats, 97.5)];
-}
 
 function table(title: string, rows: [string, Samples][], ref: string): string {
   const base = rows.find(([n]) => n === ref)![1];
@@ -224,8 +151,8 @@ function table(title: string, rows: [string, Samples][], ref: string): string {
     "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   ];
   for (const [name, s] of rows) {
-    const rr = roundRatios(s, base);
-    const [lo, hi] = bootstrapRatio(s, base);
+    const rr = roundRatios(byRound(s.wall, s.round), byRound(base.wall, base.round));
+    const [lo, hi] = bootstrapRatio(byRound(s.wall, s.round), byRound(base.wall, base.round));
     const spread =
       s === base ? "" : `${ratio(pct(rr, 10), 1)} / ${ratio(median(rr), 1)} / ${ratio(pct(rr, 90), 1)}`;
     const ci = s === base ? "" : `${ratio(lo, 1)} to ${ratio(hi, 1)}`;
@@ -367,25 +294,44 @@ async function phases(): Promise<string> {
 // ---------------------------------------------------------------------------------------------------------
 // 2. Decode of a synthetic 1000-domain reply built from the recorded lab record.
 
-/** Multiplies the per-device groups of a real record: vcpu.N.* to 8, block.N.* to 4, net.N.* to 3. */
-function widen(real: Map<string, TypedParamValue>, i: number): Map<string, TypedParamValue> {
-  const want: Record<string, number> = { vcpu: 8, block: 4, net: 3 };
+/** Devices per group of one synthetic domain. */
+type Shape = Record<"vcpu" | "block" | "net", number>;
+const ALIKE: Shape = { vcpu: 8, block: 4, net: 3 };
+/**
+ * Domain i of the varied reply: 4-12 vCPUs, 2-6 disks, 0-6 NICs, in cycles of different lengths (9, 5, 7), so
+ * neighbours differ; on average as many devices as ALIKE, so the two replies carry about as many params.
+ */
+const varied = (i: number): Shape => ({ vcpu: 4 + (i % 9), block: 2 + (i % 5), net: (3 * i) % 7 });
+
+/**
+ * Domain i built from a real record: its per-device groups (vcpu.N.*, block.N.*, net.N.*) repeated to `shape`,
+ * counters offset by i; device names (strings) get the device index, and with `uniqueNames` the domain's too.
+ */
+function widen(
+  real: Map<string, TypedParamValue>,
+  i: number,
+  shape: Shape,
+  uniqueNames: boolean,
+): Map<string, TypedParamValue> {
   const out = new Map<string, TypedParamValue>();
-  const perDevice = new Map<string, [string, TypedParamValue][]>(); // group → [suffix, value] of device 0
+  const perDevice = new Map<keyof Shape, [string, TypedParamValue][]>(); // group → [suffix, value] of device 0
   for (const [k, v] of real) {
     const m = k.match(/^(vcpu|block|net)\.(\d+)\.(.+)$/);
     if (m) {
-      if (m[2] === "0") perDevice.set(m[1]!, [...(perDevice.get(m[1]!) ?? []), [m[3]!, v]]);
+      const group = m[1] as keyof Shape;
+      if (m[2] === "0") perDevice.set(group, [...(perDevice.get(group) ?? []), [m[3]!, v]]);
       continue;
     }
-    if (k === "vcpu.current" || k === "vcpu.maximum") out.set(k, want.vcpu!);
-    else if (k === "block.count" || k === "net.count") out.set(k, BigInt(want[k.split(".")[0]!]!));
+    if (k === "vcpu.current" || k === "vcpu.maximum") out.set(k, shape.vcpu);
+    else if (k === "block.count" || k === "net.count")
+      out.set(k, BigInt(shape[k.split(".")[0] as keyof Shape]));
     else out.set(k, typeof v === "bigint" ? v + BigInt(i) : v);
   }
   for (const [group, fields] of perDevice) {
-    for (let d = 0; d < want[group]!; d++) {
+    for (let d = 0; d < shape[group]; d++) {
       for (const [suffix, v] of fields) {
-        const val = typeof v === "bigint" ? v + BigInt(i * 7 + d) : typeof v === "string" ? `${v}${d}` : v;
+        const name = uniqueNames ? `${v}-${i}-${d}` : `${v}${d}`;
+        const val = typeof v === "bigint" ? v + BigInt(i * 7 + d) : typeof v === "string" ? name : v;
         out.set(`${group}.${d}.${suffix}`, val);
       }
     }
@@ -393,22 +339,20 @@ function widen(real: Map<string, TypedParamValue>, i: number): Map<string, Typed
   return out;
 }
 
-function decodeBench(record: DomainStatsRecord): string {
-  const recs: DomainStatsRecord[] = [];
-  for (let i = 0; i < 1000; i++) {
-    recs.push({
-      domain: { name: `vm-${i}`, uuid: `00000000-0000-4000-8000-${String(i).padStart(12, "0")}`, id: i + 1 },
-      params: widen(record.params, i),
-    });
-  }
-  const header = {
-    program: Program.REMOTE,
-    version: 1,
-    procedure: P.CONNECT_GET_ALL_DOMAIN_STATS.number,
-    type: PacketType.REPLY,
-    serial: 1,
-    status: PacketStatus.OK,
-  };
+const header = {
+  program: Program.REMOTE,
+  version: 1,
+  procedure: P.CONNECT_GET_ALL_DOMAIN_STATS.number,
+  type: PacketType.REPLY,
+  serial: 1,
+  status: PacketStatus.OK,
+};
+
+/** Decode timings of one synthetic 1000-domain reply: two table rows (one per scrape, back to back). */
+function decodeRows(
+  label: string,
+  recs: DomainStatsRecord[],
+): { rows: string[]; params: number; mb: number } {
   const packet = encodePacket(header, P.CONNECT_GET_ALL_DOMAIN_STATS.ret, { retStats: recs });
   // The dispatcher's path for a reply: header, then the procedure's return shape over the whole body.
   const decodeOnce = () => {
@@ -418,9 +362,10 @@ function decodeBench(record: DomainStatsRecord): string {
     r.assertEnd();
     return v.retStats;
   };
+  const params = recs.reduce((a, r) => a + r.params.size, 0);
   const check = decodeOnce();
-  if (check.length !== 1000 || check[999]!.params.size !== recs[999]!.params.size)
-    throw new Error("decode bench: wrong result");
+  if (check.length !== recs.length || check.at(-1)!.params.size !== recs.at(-1)!.params.size)
+    throw new Error(`decode bench (${label}): wrong result`);
   const measure = (gcBetween: boolean) => {
     const times: number[] = [];
     const cpus: number[] = [];
@@ -436,41 +381,52 @@ function decodeBench(record: DomainStatsRecord): string {
     }
     const verdict =
       pct(times, 95) < 50e6 ? "met (p95)" : median(times) < 50e6 ? "met (median), p95 over" : "MISSED";
-    return `${ms(pct(times, 0))} | ${ms(median(times))} | ${ms(pct(times, 95))} | ${ms(pct(times, 100))} | ${ms(median(cpus))} | < 50 ms: ${verdict} |`;
+    const perParam = `${(median(times) / params).toFixed(0)} ns`;
+    return `${ms(pct(times, 0))} | ${ms(median(times))} | ${ms(pct(times, 95))} | ${ms(pct(times, 100))} | ${ms(median(cpus))} | ${perParam} | < 50 ms: ${verdict} |`;
   };
-  const per = recs[0]!.params.size;
+  return {
+    rows: [`| ${label}, back to back | ${measure(false)}`, `| ${label}, one per scrape | ${measure(true)}`],
+    params,
+    mb: packet.length / 1e6,
+  };
+}
+
+function decodeBench(record: DomainStatsRecord): string {
+  const build = (shape: (i: number) => Shape, uniqueNames: boolean): DomainStatsRecord[] =>
+    Array.from({ length: 1000 }, (_, i) => ({
+      domain: { name: `vm-${i}`, uuid: `00000000-0000-4000-8000-${String(i).padStart(12, "0")}`, id: i + 1 },
+      params: widen(record.params, i, shape(i), uniqueNames),
+    }));
+  const alike = decodeRows(
+    "alike",
+    build(() => ALIKE, false),
+  );
+  const mixed = decodeRows("varied", build(varied, true));
   return [
-    `### Decode: synthetic CONNECT_GET_ALL_DOMAIN_STATS reply, 1000 domains × ${per} typed params (${(packet.length / 1e6).toFixed(1)} MB)`,
+    `### Decode: synthetic CONNECT_GET_ALL_DOMAIN_STATS replies of 1000 domains`,
     "",
-    `Built from the lab guest ${record.domain.name}'s bulk stats record just read (${record.params.size} params), its per-device groups multiplied; ` +
-      "timed: packet header + reply body into 1000 records of Map<string, bigint|number|string>. 40 decodes after 5 warm-ups. " +
-      '"one per scrape": a full GC before each decode, as when the agent decodes one reply every few seconds; ' +
-      '"back to back": no pause, so the garbage of earlier decodes is collected during later ones.',
+    `Built from the lab guest ${record.domain.name}'s bulk stats record just read (${record.params.size} params), its per-device groups multiplied. ` +
+      `"alike": every domain with ${ALIKE.vcpu} vCPUs, ${ALIKE.block} disks and ${ALIKE.net} NICs (${alike.params} typed params, ${alike.mb.toFixed(1)} MB): ` +
+      "the decoder's positional field-name cache hits on every field, a best case. " +
+      `"varied": 4-12 vCPUs, 2-6 disks, 0-6 NICs per domain, device names unique per domain (${mixed.params} typed params, ${mixed.mb.toFixed(1)} MB): ` +
+      "the cache misses from the first group whose size differs from the previous domain's. " +
+      "Timed: packet header + reply body into 1000 records of Map<string, bigint|number|string>; 40 decodes after 5 warm-ups. " +
+      '"back to back": no pause, the garbage of earlier decodes collected during later ones (the number to quote); ' +
+      '"one per scrape": a full GC before each decode, outside the timed part (a best case for the collector).',
     "",
-    "| decode | min | median | p95 | max | CPU (median) | target |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
-    `| kvmon, one per scrape | ${measure(true)}`,
-    `| kvmon, back to back | ${measure(false)}`,
+    "| decode | min | median | p95 | max | CPU (median) | median per typed param | target |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ...alike.rows,
+    ...mixed.rows,
   ].join("\n");
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // 3. Many domains through the test driver.
 
-function nodeXml(n: number): string {
-  const doms: string[] = [];
-  for (let i = 0; i < n; i++)
-    doms.push(
-      `<domain type='test'><name>bench-${i}</name><memory>65536</memory><vcpu>1</vcpu><os><type>hvm</type></os></domain>`,
-    );
-  return `<node>\n${doms.join("\n")}\n</node>\n`;
-}
-
-async function manyBench(py: PyClient): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), "kvmon-bench-"));
-  const file = join(dir, "node.xml");
-  writeFileSync(file, nodeXml(DOMAINS));
-  const uri = `test+unix://${file}`;
+async function manyBench(): Promise<string> {
+  const node = testDriverNode(DOMAINS);
+  const uri = node.uri;
   const c = await LibvirtClient.open(uri);
   const py2 = new PyClient(opt.python);
   try {
@@ -493,7 +449,6 @@ async function manyBench(py: PyClient): Promise<string> {
         }
       }
     }
-    void py;
     return [
       table(
         `listAllDomains, ${DOMAINS} domains (test+unix:// node.xml, same libvirtd)`,
@@ -516,7 +471,7 @@ async function manyBench(py: PyClient): Promise<string> {
   } finally {
     await py2.quit();
     await c.close();
-    rmSync(dir, { recursive: true, force: true });
+    node.remove();
   }
 }
 
@@ -541,7 +496,7 @@ try {
   console.log(`${md}\n`);
   console.log(`${await phases()}\n`);
   console.log(`${decodeBench(record)}\n`);
-  if (DOMAINS > 0) console.log(`${await manyBench(py)}\n`);
+  if (DOMAINS > 0) console.log(`${await manyBench()}\n`);
 } finally {
   await py.quit();
   await c.close();
