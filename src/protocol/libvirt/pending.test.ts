@@ -124,7 +124,9 @@ test("with mocked timers, ticking past a deadline times the call out (no real cl
   t.mock.timers.tick(1001);
   await assert.rejects(a, TimeoutError);
   assert.equal(bDone, false);
-  t.mock.timers.tick(4001);
+  // b was added a little later than a on the real clock (more than a millisecond on a loaded machine), and its
+  // deadline keeps that offset: tick well past it, or the re-armed timer lies beyond the tick and this waits forever.
+  t.mock.timers.tick(4100);
   await assert.rejects(b, TimeoutError);
   assert.equal(p.size, 0);
 });
