@@ -4,3 +4,4 @@ export * from "./classify.ts";
 export * from "./domain-trace.ts";
 export * from "./vcpu-threads.ts";
 export * from "./tracer.ts";
+export * from "./metrics.ts";

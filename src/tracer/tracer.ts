@@ -12,6 +12,7 @@
  */
 import {
   type CpuPipe,
+  findTracefs,
   removeStaleInstances,
   type TraceDecoder,
   TraceInstance,
@@ -310,7 +311,12 @@ export class Tracer {
   async #ensureEvents(events: string[], explicit: boolean): Promise<void> {
     let run = this.#run;
     const created = run === null;
-    const instance = run?.instance ?? (await TraceInstance.create("agent", { root: this.opts.tracefsRoot }));
+    const root = this.opts.tracefsRoot;
+    const instance =
+      run?.instance ??
+      (await TraceInstance.create("agent", {
+        root: await findTracefs(root === undefined ? undefined : [root]),
+      }));
     try {
       if (created) {
         await instance.setClock("mono");
