@@ -4,27 +4,22 @@
  * KVM's own count of emulated instructions (libvirt bulk stats) to know when the KVM guest runs its boot loop.
  */
 import assert from "node:assert/strict";
-import { readdir, readFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
+import {
+  DEFAULT_PROC_PATHS,
+  qemuPid as lookupPid,
+  vcpuThreads as lookupThreads,
+} from "../src/tracer/index.ts";
 import { virsh } from "./libvirt-helpers.ts";
 
 const URI = "qemu:///system";
 
-/** The QEMU pid libvirt recorded for a running domain. */
-export async function qemuPid(domain: string): Promise<number> {
-  return Number((await readFile(`/var/run/libvirt/qemu/${domain}.pid`, "utf8")).trim());
-}
+/** The QEMU pid libvirt recorded for a running domain (src/tracer's lookup, as the agent does it). */
+export const qemuPid = (domain: string): Promise<number> => lookupPid(DEFAULT_PROC_PATHS, domain);
 
 /** Thread ids of the process's vCPU threads (comm `CPU N/KVM`), by vCPU index. */
-export async function vcpuThreads(pid: number): Promise<Map<number, number>> {
-  const out = new Map<number, number>();
-  for (const tid of await readdir(`/proc/${pid}/task`)) {
-    const comm = await readFile(`/proc/${pid}/task/${tid}/comm`, "utf8").catch(() => "");
-    const vcpu = /^CPU (\d+)\/KVM$/.exec(comm.trim())?.[1];
-    if (vcpu !== undefined) out.set(Number(vcpu), Number(tid));
-  }
-  return out;
-}
+export const vcpuThreads = (pid: number): Promise<Map<number, number>> =>
+  lookupThreads(DEFAULT_PROC_PATHS, pid);
 
 /** KVM's own counter of emulated instructions for vCPU 0, from libvirt's bulk stats. */
 export async function insnEmulation(domain: string): Promise<number> {

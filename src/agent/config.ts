@@ -27,6 +27,17 @@ export interface AgentConfig {
   libvirtRunDir: string;
   guest: GuestViewConfig;
   control: ControlConfig;
+  trace: TraceConfig;
+}
+
+/** The KVM exit tracer (issue 12): off until switched on through the API; these bound what a request gets. */
+export interface TraceConfig {
+  /** Longest run a request may ask for (its default is 60 s). */
+  maxDurationSeconds: number;
+  /** Recent events kept per domain. */
+  ringSize: number;
+  /** Per-CPU ring-buffer size of the tracefs instance. */
+  bufferKb: number;
 }
 
 /**
@@ -68,6 +79,15 @@ const guestSchema = z
   })
   .strict();
 
+const traceSchema = z
+  .object({
+    maxDurationSeconds: z.number().min(1).max(86400).default(600),
+    ringSize: z.number().int().min(1).max(1_000_000).default(1024),
+    bufferKb: z.number().int().min(64).max(1_048_576).default(4096),
+  })
+  .strict()
+  .default({ maxDurationSeconds: 600, ringSize: 1024, bufferKb: 4096 });
+
 /** Keys as written in the file; env and flag names derive from them (see KEYS). */
 const schema = z
   .object({
@@ -88,6 +108,8 @@ const schema = z
     auditLog: z.string().min(1, "must not be empty").default(DEFAULT_AUDIT_LOG),
     guestExec: z.boolean().default(false),
     guestPassthrough: z.boolean().default(false),
+    // The tracer's bounds (file only: {maxDurationSeconds, ringSize, bufferKb}).
+    trace: traceSchema,
   })
   .strict();
 
@@ -201,6 +223,7 @@ export function loadConfig(src: ConfigSources): AgentConfig {
       guestExec: c.guestExec,
       guestPassthrough: c.guestPassthrough,
     },
+    trace: c.trace,
   };
 }
 

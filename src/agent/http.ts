@@ -15,6 +15,8 @@ import type { Snapshot } from "../model/types.ts";
 import type { AgentStatus } from "./agent.ts";
 import { controlStatus } from "./control/errors.ts";
 import { type ControlDeps, controlRoutes } from "./control/routes.ts";
+import { traceRoutes } from "./control/trace-routes.ts";
+import type { Tracer } from "../tracer/index.ts";
 import { HttpError } from "./errors.ts";
 import { renderAgent, renderSnapshot } from "./exposition.ts";
 import { Logger } from "./log.ts";
@@ -35,6 +37,8 @@ export interface HttpOptions {
   clock?: () => number;
   /** The control endpoints' token, audit log and guest channels; absent: they answer CONTROL_DISABLED. */
   control?: ControlDeps;
+  /** The KVM exit tracer (null or absent: its endpoints answer 503 TRACER_UNAVAILABLE). */
+  tracer?: Tracer | null;
 }
 
 /** The one error body: {error: {code, message, hint?}}, `code` the error's stable KvmonError code. */
@@ -105,7 +109,9 @@ export function createApp(agent: AgentView, opts: HttpOptions = {}): Hono {
     return c.json(body, healthy ? 200 : 503);
   });
 
-  app.route("/", controlRoutes(opts.control ?? disabledControl()));
+  const control = opts.control ?? disabledControl();
+  app.route("/", controlRoutes(control));
+  app.route("/", traceRoutes(opts.tracer ?? null, control));
 
   app.all("*", (c) => {
     const known = ["/metrics", "/healthz", "/api/v1/host", "/api/v1/domains"];

@@ -19,6 +19,7 @@ import { Logger, ProblemLog } from "./log.ts";
 import { processMetricsExposer } from "./process-metrics.ts";
 import { ProcessStartTimes } from "./process-start.ts";
 import type { HostSource } from "./source.ts";
+import { openTracer } from "./trace.ts";
 
 /** Deadline of each agent call a control request makes (guest-exec spawns a process: slower than a read). */
 const CONTROL_CALL_TIMEOUT_MS = 5000;
@@ -117,7 +118,16 @@ export async function startAgent(
         })
       : undefined,
   });
-  const app = createApp(agent, { extraMetrics: processMetricsExposer(), control });
+  const tracer = isLocalUri(config.uri) ? await openTracer(config, logger) : null;
+  const processMetrics = processMetricsExposer();
+  const app = createApp(agent, {
+    extraMetrics: (emit) => {
+      processMetrics(emit);
+      tracer?.expose(emit);
+    },
+    control,
+    tracer: tracer?.tracer,
+  });
   const server = createAdaptorServer({
     fetch: app.fetch,
     hostname: config.listenHost,
@@ -139,6 +149,7 @@ export async function startAgent(
     });
   }).catch(async (e: unknown) => {
     await guestView?.close();
+    await tracer?.tracer.close();
     await closeControl(control);
     throw e;
   });
@@ -162,6 +173,7 @@ export async function startAgent(
     address,
     async stop() {
       await agent.stop();
+      await tracer?.tracer.close();
       await guestView?.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await closeControl(control);

@@ -35,12 +35,14 @@ export interface ControlDeps {
   callTimeoutMs: number;
 }
 
-interface AuditNote {
+export interface AuditNote {
   who: string;
+  /** The guest as recorded; the route's :name when absent. */
+  guest?: string;
   what: Record<string, unknown>;
   exitCode?: number | null;
 }
-type Env = { Variables: { audit: AuditNote } };
+export type Env = { Variables: { audit: AuditNote } };
 
 function remoteAddress(c: Context): string | null {
   try {
@@ -55,9 +57,11 @@ function outcome(status: number): AuditRecord["outcome"] {
   return status === 401 || status === 403 ? "denied" : "error";
 }
 
-export function controlRoutes(deps: ControlDeps): Hono<Env> {
-  const app = new Hono<Env>();
-
+/**
+ * What every control endpoint goes through (the trace switch too, src/agent/control/trace-routes.ts): the
+ * audit wrapper, the token check, a bounded body and its zod schema.
+ */
+export function controlGuards(deps: Pick<ControlDeps, "token" | "audit" | "logger">) {
   const audited =
     (action: AuditRecord["action"]): MiddlewareHandler<Env> =>
     async (c, next) => {
@@ -74,7 +78,7 @@ export function controlRoutes(deps: ControlDeps): Hono<Env> {
         who: note.who,
         from: remoteAddress(c),
         action,
-        guest: c.req.param("name") ?? "",
+        guest: note.guest ?? c.req.param("name") ?? "",
         what: note.what,
         outcome: outcome(status),
         status,
@@ -101,17 +105,6 @@ export function controlRoutes(deps: ControlDeps): Hono<Env> {
     await next();
   };
 
-  const allowed =
-    (on: boolean, key: string): MiddlewareHandler<Env> =>
-    async (_c, next) => {
-      if (!on || !deps.channels)
-        throw new ForbiddenError(
-          `this endpoint is off in the agent's config (${key})`,
-          `set ${key}: true (and enable the guest view) to allow it`,
-        );
-      await next();
-    };
-
   const limited = bodyLimit({
     maxSize: MAX_BODY_BYTES,
     onError: () => {
@@ -131,6 +124,23 @@ export function controlRoutes(deps: ControlDeps): Hono<Env> {
       }
       return r.data as z.infer<S>;
     });
+
+  return { audited, authorized, limited, body };
+}
+
+export function controlRoutes(deps: ControlDeps): Hono<Env> {
+  const app = new Hono<Env>();
+  const { audited, authorized, limited, body } = controlGuards(deps);
+  const allowed =
+    (on: boolean, key: string): MiddlewareHandler<Env> =>
+    async (_c, next) => {
+      if (!on || !deps.channels)
+        throw new ForbiddenError(
+          `this endpoint is off in the agent's config (${key})`,
+          `set ${key}: true (and enable the guest view) to allow it`,
+        );
+      await next();
+    };
 
   app.post(
     "/api/v1/domains/:name/exec",

@@ -1,0 +1,7 @@
+/** The KVM exit tracer service: per-domain tracing runs over a private tracefs instance (issue 12). */
+export * from "./errors.ts";
+export * from "./classify.ts";
+export * from "./domain-trace.ts";
+export * from "./vcpu-threads.ts";
+export * from "./tracer.ts";
+export * from "./metrics.ts";
