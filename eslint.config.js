@@ -3,6 +3,9 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
+/** npm packages and node builtins that serve or speak HTTP: only the agent (and later the server) may. */
+const HTTP_PACKAGES = "^(?:(?:node:)?https?2?|hono|@hono/.*)(?:/|$)";
+
 /**
  * The layers. A layer may import itself and, below it, either `only` the folders listed or everything but the
  * folders listed in `never`; `typesOnly` folders only by `import type`; `packages` names npm packages and node
@@ -18,15 +21,17 @@ const LAYERS = [
   { folder: "model", only: ["shared"] },
   { folder: "metrics", only: ["model", "shared"] },
   { folder: "host-checks", only: ["shared"] },
+  {
+    folder: "tracer",
+    only: ["protocol/tracefs", "model", "metrics", "shared"],
+    packages: { regex: HTTP_PACKAGES, what: "HTTP libraries (serving is the agent's job)" },
+  },
   { folder: "api", only: ["model", "metrics", "shared"], typesOnly: ["server"] },
   { folder: "web", only: ["api"] },
   {
     folder: "collectors",
     never: ["agent", "cli", "server", "web", "lab"],
-    packages: {
-      regex: "^(?:(?:node:)?https?2?|hono|@hono/.*)(?:/|$)",
-      what: "HTTP libraries (serving is the agent's job)",
-    },
+    packages: { regex: HTTP_PACKAGES, what: "HTTP libraries (serving is the agent's job)" },
   },
   { folder: "agent", never: ["cli", "server", "web", "lab"] },
   { folder: "lab", never: ["agent", "collectors", "cli", "server", "web"] },

@@ -33,6 +33,9 @@ const protocolOnly = /src\/protocol imports only src\/protocol, src\/shared \(/;
 const xdrOnly = /src\/protocol\/xdr imports only src\/protocol\/xdr, src\/shared \(/;
 const modelOnly = /src\/model imports only src\/model, src\/shared \(/;
 const metricsOnly = /src\/metrics imports only src\/metrics, src\/model, src\/shared \(/;
+const hostChecksOnly = /src\/host-checks imports only src\/host-checks, src\/shared \(/;
+const tracerOnly =
+  /src\/tracer imports only src\/tracer, src\/protocol\/tracefs, src\/model, src\/metrics, src\/shared \(/;
 const webOnly = /src\/web imports only src\/web, src\/api \(/;
 const apiOnly = /src\/api imports only src\/api, src\/model, src\/metrics, src\/shared \(/;
 const never = (layer: string, target: string) =>
@@ -159,6 +162,22 @@ const CASES: Record<string, Case[]> = {
     allow("src/lab/guest/x.ts", "../../shared/errors.ts"),
     allow("src/lab/x.ts", "../model/types.ts"),
   ],
+  "src/host-checks reads files only: it imports nothing of kvmon but src/shared": [
+    forbid("src/host-checks/x.ts", "../lab/host.ts", hostChecksOnly),
+    forbid("src/host-checks/x.ts", "../protocol/libvirt/index.ts", hostChecksOnly),
+    allow("src/host-checks/x.ts", "../shared/errors.ts"),
+    allow("src/lab/x.ts", "../host-checks/index.ts"),
+    allow("src/agent/x.ts", "../host-checks/index.ts"),
+  ],
+  "src/tracer imports only the tracefs client, model, metrics and shared (no libvirt, no agent, no HTTP)": [
+    forbid("src/tracer/x.ts", "../agent/http.ts", tracerOnly),
+    forbid("src/tracer/x.ts", "../protocol/libvirt/index.ts", tracerOnly),
+    forbid("src/tracer/x.ts", "hono", /src\/tracer must not import HTTP libraries/),
+    forbid("src/tracer/x.ts", "node:http", /src\/tracer must not import HTTP libraries/),
+    allow("src/tracer/x.ts", "../protocol/tracefs/index.ts"),
+    allow("src/tracer/x.ts", "../metrics/catalog.ts"),
+    allow("src/agent/x.ts", "../tracer/index.ts"),
+  ],
   "src/cli may import every layer below it": [
     allow("src/cli/commands/x.ts", "../../agent/server.ts"),
     allow("src/cli/commands/x.ts", "../../lab/lab.ts"),
@@ -168,10 +187,10 @@ const CASES: Record<string, Case[]> = {
     forbid("src/agent/x.ts", "../protocol/libvirt/client.ts", facade),
     forbid("src/agent/testing/x.ts", "../../protocol/libvirt/async-queue.ts", facade),
     forbid("src/cli/commands/x.ts", "../../protocol/libvirt/dispatcher.ts", facade),
-    forbid("src/tracer/x.ts", "../protocol/libvirt/client.ts", facade), // a folder no layer lists yet
+    forbid("src/future/x.ts", "../protocol/libvirt/client.ts", facade), // a folder no layer lists yet
     forbid("src/agent/x.ts", "../protocol/libvirt/testing/mock-libvirtd.ts", facade), // not a test
     allow("src/agent/x.ts", "../protocol/libvirt/types.ts"),
-    allow("src/tracer/x.ts", "../protocol/libvirt/index.ts"),
+    allow("src/future/x.ts", "../protocol/libvirt/index.ts"),
     allow("src/agent/x.test.ts", "../protocol/libvirt/testing/mock-libvirtd.ts"),
     allow("src/agent/testing/x.ts", "../../protocol/libvirt/testing/mock-libvirtd.ts"),
   ],
