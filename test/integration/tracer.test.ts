@@ -99,17 +99,27 @@ test(
       const traced = async () =>
         (await call<DomainCounts>(base, "GET", `/api/v1/trace/${domain}/counts`)).events.kvm_emulate_insn
           ?.count ?? 0;
+      // With the guest paused no event is added: wait until the tracer has read everything before the pause
+      // (its count stops moving). A fixed wait was too short on a loaded machine: the reader's polls run late.
+      const settled = async () => {
+        let last = await traced();
+        for (const deadline = Date.now() + 10_000; Date.now() < deadline;) {
+          await sleep(250);
+          const now = await traced();
+          if (now === last) return now;
+          last = now;
+        }
+        return last;
+      };
       try {
         await virsh(SYSTEM_URI, "suspend", domain);
-        await sleep(300); // a few polls: everything before the pause is read
         before = await insnEmulation(domain);
-        tracedBefore = await traced();
+        tracedBefore = await settled();
         await virsh(SYSTEM_URI, "resume", domain);
         await sleep(2000);
         await virsh(SYSTEM_URI, "suspend", domain);
-        await sleep(300);
         after = await insnEmulation(domain);
-        tracedAfter = await traced();
+        tracedAfter = await settled();
       } finally {
         await virsh(SYSTEM_URI, "resume", domain);
       }
