@@ -64,7 +64,9 @@ done
 if command -v virsh >/dev/null && virsh -c qemu:///system version >/dev/null 2>&1; then
   while read -r name; do
     [ -n "$name" ] || continue
-    if [[ "$name" != kvmon-lab-* ]] || ! virsh -c qemu:///system dumpxml --inactive "$name" | grep -q "$lab_marker"; then
+    # The XML in a variable, not piped into grep -q: with pipefail, grep's early exit fails virsh with SIGPIPE.
+    xml_text=$(virsh -c qemu:///system dumpxml --inactive "$name" 2>/dev/null || true)
+    if [[ "$name" != kvmon-lab-* ]] || [[ "$xml_text" != *"$lab_marker"* ]]; then
       foreign+=("$name (running, transient or persistent)")
     fi
   done < <(virsh -c qemu:///system list --all --name)
