@@ -95,10 +95,11 @@ export class GuestSource implements DomainSource<GuestSample> {
     this.opts = opts;
     this.clock = opts.clock ?? Date.now;
     this.intervalMs = opts.tiers.fast * 1000;
-    // A cycle is a handful of calls; the scheduler's deadline only catches a channel that ignores its own.
-    this.timeoutMs = Math.max(opts.callTimeoutMs * 8, 10_000);
-    this.maxBackoffMs = opts.maxRetryMs ?? 600_000;
     this.custom = opts.custom ?? [];
+    // A cycle is a handful of calls (one more per custom command); the scheduler's deadline only catches a
+    // channel that ignores its own.
+    this.timeoutMs = Math.max(opts.callTimeoutMs * (8 + this.custom.length), 10_000);
+    this.maxBackoffMs = opts.maxRetryMs ?? 600_000;
     const specs = customMetricSpecs(this.custom);
     this.customSpecs = new Map(specs.map((s) => [s.name, s]));
     this.metrics = [...guestMetrics, ...specs];
