@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
-import { openGuestView } from "../src/collectors/guest/index.ts";
+import { type CustomCommand, type GuestSource, openGuestView } from "../src/collectors/guest/index.ts";
 import type { DomainTarget } from "../src/collectors/types.ts";
 import { guestExec } from "../src/lab/workload.ts";
 import type { GuestSample } from "../src/model/types.ts";
@@ -14,14 +14,23 @@ export const GUEST_URI = "qemu:///system";
 
 export interface LabGuestView {
   dom: DomainTarget;
+  source: GuestSource;
   /** A fetch after every tier is due again (tiers are 1 s): the guest's whole view, read now. */
   fresh(): Promise<GuestSample>;
   close(): Promise<void>;
 }
 
-/** The guest view of `guest` with every tier at 1 s, once its agent answered through the view's connection. */
-export async function openLabGuestView(guest: string): Promise<LabGuestView> {
-  const view = openGuestView({ uri: GUEST_URI, tiers: { fast: 1, medium: 1, slow: 1 }, callTimeoutMs: 3000 });
+/** The guest view of `guest` (with the custom commands given) with every tier at 1 s, once its agent answered through the view's connection. */
+export async function openLabGuestView(
+  guest: string,
+  custom: readonly CustomCommand[] = [],
+): Promise<LabGuestView> {
+  const view = openGuestView({
+    uri: GUEST_URI,
+    tiers: { fast: 1, medium: 1, slow: 1 },
+    callTimeoutMs: 3000,
+    custom,
+  });
   const c = await LibvirtClient.open(GUEST_URI);
   try {
     const dom = await c.lookupByName(guest);
@@ -36,6 +45,7 @@ export async function openLabGuestView(guest: string): Promise<LabGuestView> {
     let last = Date.now();
     return {
       dom,
+      source: view.source,
       async fresh() {
         await sleep(Math.max(0, last + 1050 - Date.now()));
         last = Date.now();

@@ -114,6 +114,7 @@ test("guest view: off by default; a flag or env turns it on and keeps the file's
     mediumSeconds: 30,
     slowSeconds: 20,
     callTimeoutSeconds: 2,
+    custom: [],
   });
   const off = loadConfig({ file: "f.json", readFile: () => file, env: { KVMON_GUEST: "false" } });
   assert.equal(off.guest.enabled, false);
@@ -128,6 +129,39 @@ test("guest view: off by default; a flag or env turns it on and keeps the file's
       loadConfig({ file: "f.json", readFile: () => JSON.stringify({ guest: { fast: 1, callTimeout: 3 } }) }),
     /guest\.callTimeout.*exceeds the fast tier/,
   );
+});
+
+test("guest.custom: declared commands parsed at start-up; a bad declaration names its key and the file", () => {
+  const fsUsed = {
+    command: "guest-get-fsinfo",
+    tier: "slow",
+    metrics: [
+      {
+        name: "filesystem_used_bytes",
+        path: "return[].used-bytes",
+        label: { name: "mountpoint", path: "mountpoint" },
+      },
+    ],
+  };
+  const load = (custom: unknown) =>
+    loadConfig({ file: "f.json", readFile: () => JSON.stringify({ guest: { custom: [custom] } }) });
+  const [c] = load(fsUsed).guest.custom;
+  assert.equal(c?.command, "guest-get-fsinfo");
+  assert.equal(c?.tier, "slow");
+  assert.equal(c?.metrics[0]?.spec.name, "kvmon_guest_custom_filesystem_used_bytes");
+  assert.deepEqual(c?.metrics[0]?.spec.labels, ["mountpoint"]);
+  const bad = (custom: unknown, re: RegExp) =>
+    assert.throws(
+      () => load(custom),
+      (e) => e instanceof ConfigError && re.test(e.message),
+    );
+  bad(
+    { ...fsUsed, metrics: [{ ...fsUsed.metrics[0], path: "used" }] },
+    /^config guest\.custom\.0\.metrics\.0\.path \(file f\.json\): must start with 'return'/,
+  );
+  bad({ ...fsUsed, tier: "hourly" }, /^config guest\.custom\.0\.tier \(file f\.json\)/);
+  bad({ ...fsUsed, bogus: 1 }, /^config guest\.custom\.0\.bogus \(file f\.json\): unknown key/);
+  bad({ ...fsUsed, command: "guest-shutdown" }, /^config guest\.custom\.0\.command .*only reads/);
 });
 
 test("control: off by default; the token from the file or env only (no flag); exec/passthrough need the guest view", () => {

@@ -8,6 +8,7 @@
  */
 import { readFileSync } from "node:fs";
 import { z } from "zod";
+import { type CustomCommand, customCommandsSchema } from "../collectors/guest/index.ts";
 import { collectorNames, defaultCollectorNames } from "../collectors/registry.ts";
 import { DEFAULT_AUDIT_LOG } from "./control/audit.ts";
 import { ConfigError } from "./errors.ts";
@@ -65,6 +66,8 @@ export interface GuestViewConfig {
   slowSeconds: number;
   /** Deadline of one guest-agent call. */
   callTimeoutSeconds: number;
+  /** Custom agent commands and the metrics their replies become (file key guest.custom; docs/guest-agent.md). */
+  custom: CustomCommand[];
 }
 
 const seconds = (dflt: number) => z.number().min(1, "must be at least 1 (second)").max(86400).default(dflt);
@@ -76,6 +79,7 @@ const guestSchema = z
     medium: seconds(120),
     slow: seconds(60),
     callTimeout: z.number().min(0.1).max(60).default(2),
+    custom: customCommandsSchema,
   })
   .strict();
 
@@ -239,7 +243,10 @@ function parseGuest(v: unknown, origin: string): GuestViewConfig {
   const r = guestSchema.safeParse(v ?? { enabled: false });
   if (!r.success) {
     const issue = r.error.issues[0]!;
-    const where = issue.code === "unrecognized_keys" ? issue.keys.join(", ") : issue.path.join(".");
+    const where = [
+      ...issue.path,
+      ...(issue.code === "unrecognized_keys" ? [issue.keys.join(", ")] : []),
+    ].join(".");
     throw new ConfigError(
       `guest.${where}`,
       origin,
@@ -255,6 +262,7 @@ function parseGuest(v: unknown, origin: string): GuestViewConfig {
     mediumSeconds: g.medium,
     slowSeconds: g.slow,
     callTimeoutSeconds: g.callTimeout,
+    custom: g.custom,
   };
 }
 

@@ -93,6 +93,7 @@ export async function startAgent(
         uri: g.uri ?? config.uri,
         tiers: { fast: g.fastSeconds, medium: g.mediumSeconds, slow: g.slowSeconds },
         callTimeoutMs: g.callTimeoutSeconds * 1000,
+        custom: g.custom,
       })
     : null;
   const agent = new Agent({

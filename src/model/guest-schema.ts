@@ -103,6 +103,7 @@ export function guestSampleSchema(counter: z.ZodType<CounterValue>): z.ZodType<G
         }),
       )
       .nullable(),
+    custom: z.array(z.object({ metric: str, label: nullableStr, value: num })).nullable(),
     truncated: z.array(str),
   });
 }

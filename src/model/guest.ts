@@ -15,6 +15,7 @@ export function emptyGuestSample(sampledAt: number): GuestSample {
     filesystems: null,
     disks: null,
     interfaces: null,
+    custom: null,
     truncated: [],
   };
 }

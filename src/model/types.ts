@@ -235,6 +235,8 @@ export interface GuestSample {
   filesystems: GuestFilesystem[] | null;
   disks: GuestDisk[] | null;
   interfaces: GuestInterface[] | null;
+  /** Series of the custom commands declared in the agent's config (guest.custom); null when none answered. */
+  custom: GuestCustomSeries[] | null;
   /** Lists the guest sent longer than kvmon's caps, cut to the cap ("filesystems", "users", ...). */
   truncated: string[];
 }
@@ -309,6 +311,13 @@ export interface GuestMemory {
   buffersBytes: number | null;
   swapTotalBytes: number | null;
   swapFreeBytes: number | null;
+}
+
+/** One series of a custom command's metric: its family's name, its label value (if declared), the scaled value. */
+export interface GuestCustomSeries {
+  metric: string;
+  label: string | null;
+  value: number;
 }
 
 export interface GuestVcpus {

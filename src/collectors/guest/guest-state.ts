@@ -3,7 +3,7 @@
  * AGENT_LIFECYCLE and after the agent went away), its health, when each tier is next due, the latest parts and
  * the previous counter totals for rates. One per running QEMU process (a restarted domain starts over).
  */
-import type { GuestAgentStatus, GuestSample } from "../../model/types.ts";
+import type { GuestAgentStatus, GuestCustomSeries, GuestSample } from "../../model/types.ts";
 import type { PreviousTotals } from "./counters.ts";
 import type { CpuTicks } from "./cpu.ts";
 
@@ -22,7 +22,7 @@ export class GuestState {
   /** Consecutive absent/unresponsive cycles (the back-off doubles with them). */
   misses = 0;
   readonly due: Record<Tier, number> = { fast: 0, medium: 0, slow: 0 };
-  readonly parts: Omit<GuestSample, "sampledAt" | "agent" | "truncated"> = {
+  readonly parts: Omit<GuestSample, "sampledAt" | "agent" | "truncated" | "custom"> = {
     identity: null,
     users: null,
     cpu: null,
@@ -34,6 +34,8 @@ export class GuestState {
     disks: null,
     interfaces: null,
   };
+  /** Series of each declared custom command (by its index in guest.custom) that the guest answered. */
+  readonly custom = new Map<number, GuestCustomSeries[]>();
   /** Lists cut at their cap, per tier (a tier's entry is replaced when it runs again). */
   readonly truncated: Record<Tier, Set<string>> = { fast: new Set(), medium: new Set(), slow: new Set() };
   prevCpu: CpuTicks | undefined;
@@ -57,6 +59,11 @@ export class GuestState {
         lastSeenAt: this.lastSeenAt,
       },
       ...this.parts,
+      // In declaration order, whichever tier ran last.
+      custom:
+        this.custom.size === 0
+          ? null
+          : [...this.custom.entries()].sort(([a], [b]) => a - b).flatMap(([, series]) => series),
       truncated: [...truncated].sort(),
     };
   }

@@ -7,6 +7,7 @@ import { counterValueSchema } from "../../model/schema.ts";
 import { QgaClient, QgaUnavailableError, type QgaTransport } from "../../protocol/qga/index.ts";
 import { TimeoutError } from "../../shared/errors.ts";
 import { parseProcStat } from "./cpu.ts";
+import { customCommandsSchema } from "./custom-config.ts";
 import { boundText, GuestLimits } from "./limits.ts";
 import { parseMeminfo } from "./memory.ts";
 import { GuestSource } from "./source.ts";
@@ -373,4 +374,74 @@ test("a channel is closed when its guest restarts (new QEMU id) and when the sou
   assert.deepEqual(closed, [1]);
   await s.close();
   assert.deepEqual(closed, [1, 2]);
+});
+
+test("custom commands: read on their tier only where guest-info lists them, exposed as declared, bad replies per guest", async () => {
+  const custom = customCommandsSchema.parse([
+    {
+      command: "guest-get-fsinfo",
+      tier: "slow",
+      metrics: [
+        {
+          name: "filesystem_used_bytes",
+          path: "return[].used-bytes",
+          label: { name: "mountpoint", path: "mountpoint" },
+        },
+      ],
+    },
+    {
+      command: "guest-get-vcpus",
+      tier: "fast",
+      metrics: [{ name: "vcpus_online", path: "return[].online", sum: true }],
+    },
+    { command: "site-get-statvfs", metrics: [{ name: "site_free_bytes", path: "return.free", scale: 4096 }] },
+  ]);
+  const clock = { now: 1_000_000 };
+  const calls: string[] = [];
+  let vcpus = ret([
+    { "logical-id": 0, online: true },
+    { "logical-id": 1, online: true },
+  ]);
+  const table = agentTable({ "guest-get-vcpus": () => vcpus, "site-get-statvfs": ret({ free: 1 }) });
+  const s = new GuestSource({
+    channel: () => ({ qga: new QgaClient(fakeAgent(table, calls)) }),
+    tiers: { fast: 10, medium: 120, slow: 60 },
+    callTimeoutMs: 500,
+    clock: () => clock.now,
+    custom,
+  });
+  // Declared in the catalog at start-up, beside the built-in families.
+  assert.deepEqual(
+    s.metrics.slice(-3).map((m) => `${m.type} ${m.name} ${m.labels.join()}`),
+    [
+      "gauge kvmon_guest_custom_filesystem_used_bytes mountpoint",
+      "gauge kvmon_guest_custom_vcpus_online ",
+      "gauge kvmon_guest_custom_site_free_bytes ",
+    ],
+  );
+  const g = await s.fetch(target, new AbortController().signal);
+  assert.equal(g.agent.lastError, null);
+  assert.ok(!calls.includes("site-get-statvfs"), "not listed by guest-info: never sent");
+  assert.deepEqual(g.custom, [
+    { metric: "kvmon_guest_custom_filesystem_used_bytes", label: "/mnt/data", value: 100 },
+    { metric: "kvmon_guest_custom_vcpus_online", label: null, value: 2 },
+  ]);
+  assert.deepEqual(guestSampleSchema(counterValueSchema).parse(JSON.parse(JSON.stringify(g))), g);
+  const text = render(s, g);
+  assert.match(text, /^# TYPE kvmon_guest_custom_filesystem_used_bytes gauge$/m);
+  assert.match(
+    text,
+    /^kvmon_guest_custom_filesystem_used_bytes\{domain="g1",mountpoint="\/mnt\/data"\} 100$/m,
+  );
+  assert.match(text, /^kvmon_guest_custom_vcpus_online\{domain="g1"\} 2$/m);
+  // The fast tier again: only the fast custom command; a hostile reply is this guest's error, the rest stays.
+  calls.length = 0;
+  clock.now += 10_000;
+  vcpus = ret({ online: "yes" });
+  const h = await s.fetch(target, new AbortController().signal);
+  assert.ok(calls.includes("guest-get-vcpus") && !calls.includes("guest-get-fsinfo"), calls.join());
+  assert.match(h.agent.lastError ?? "", /guest-get-vcpus return\[\]\.online: expected a list, got object/);
+  assert.equal(h.agent.status, "connected");
+  assert.deepEqual(h.custom, g.custom, "the failed command keeps its last series");
+  assert.ok(h.memory !== null);
 });

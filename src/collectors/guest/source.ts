@@ -9,9 +9,12 @@
 import type { DomainSample, GuestSample } from "../../model/types.ts";
 import type { TypedParamValue } from "../../protocol/libvirt/index.ts";
 import { type QgaClient, QgaCommands, QgaUnavailableError } from "../../protocol/qga/index.ts";
+import type { MetricSpec } from "../../metrics/catalog.ts";
 import { KvmonError, TimeoutError } from "../../shared/errors.ts";
 import type { DomainSource, DomainTarget } from "../types.ts";
 import type { GuestCall } from "./call.ts";
+import { type CustomCommand, customMetricSpecs } from "./custom-config.ts";
+import { exposeCustom, readCustom } from "./custom.ts";
 import { cpuShares, readCpuTicks, readLoad } from "./cpu.ts";
 import { readClock } from "./clock.ts";
 import { readDisks } from "./disks.ts";
@@ -44,6 +47,8 @@ export interface GuestSourceOptions {
   retryMs?: number;
   maxRetryMs?: number;
   clock?: () => number;
+  /** Custom commands declared in config (guest.custom), read on their tiers where the guest lists them. */
+  custom?: readonly CustomCommand[];
 }
 
 const TIERS: readonly Tier[] = ["fast", "medium", "slow"];
@@ -78,8 +83,10 @@ export class GuestSource implements DomainSource<GuestSample> {
   readonly intervalMs: number;
   readonly timeoutMs: number;
   readonly maxBackoffMs: number;
-  readonly metrics = guestMetrics;
+  readonly metrics: readonly MetricSpec[];
   private readonly opts: GuestSourceOptions;
+  private readonly custom: readonly CustomCommand[];
+  private readonly customSpecs: ReadonlyMap<string, MetricSpec>;
   private readonly clock: () => number;
   private readonly guests = new Map<string, { state: GuestState; channel: GuestChannel; askedAt: number }>();
   private sweptAt = 0;
@@ -88,9 +95,14 @@ export class GuestSource implements DomainSource<GuestSample> {
     this.opts = opts;
     this.clock = opts.clock ?? Date.now;
     this.intervalMs = opts.tiers.fast * 1000;
-    // A cycle is a handful of calls; the scheduler's deadline only catches a channel that ignores its own.
-    this.timeoutMs = Math.max(opts.callTimeoutMs * 8, 10_000);
+    this.custom = opts.custom ?? [];
+    // A cycle is a handful of calls (one more per custom command); the scheduler's deadline only catches a
+    // channel that ignores its own.
+    this.timeoutMs = Math.max(opts.callTimeoutMs * (8 + this.custom.length), 10_000);
     this.maxBackoffMs = opts.maxRetryMs ?? 600_000;
+    const specs = customMetricSpecs(this.custom);
+    this.customSpecs = new Map(specs.map((s) => [s.name, s]));
+    this.metrics = [...guestMetrics, ...specs];
   }
 
   /** libvirt's AGENT_LIFECYCLE: re-read guest-info on connect; on disconnect, no calls until it connects. */
@@ -167,7 +179,9 @@ export class GuestSource implements DomainSource<GuestSample> {
   }
 
   expose(sample: DomainSample, emit: Parameters<DomainSource["expose"]>[1]): void {
-    if (sample.guest) exposeGuest(sample.guest, emit);
+    if (!sample.guest) return;
+    exposeGuest(sample.guest, emit);
+    exposeCustom(sample.guest.custom, this.customSpecs, emit);
   }
 
   /** guest-info; a reply the view cannot use ends the cycle like silence: without it no command may be sent. */
@@ -225,6 +239,14 @@ export class GuestSource implements DomainSource<GuestSample> {
         },
       ],
     };
+    for (const [i, c] of this.custom.entries()) {
+      if (c.tier !== tier) continue;
+      readers[tier].push(async () => {
+        const series = await readCustom(call, c);
+        if (series === null) st.custom.delete(i);
+        else st.custom.set(i, series);
+      });
+    }
     for (const read of readers[tier]) {
       if (signal.aborted) throw signal.reason;
       try {
