@@ -288,6 +288,12 @@ export class Tracer {
     // Resolve first: a domain that is not running fails the request before anything changes.
     const threads = new Map<string, Map<number, number>>();
     for (const name of names) {
+      if (all) {
+        // "all" means every domain KVM runs: a TCG guest has no KVM vCPU thread, and a domain may stop meanwhile.
+        const t = await kvmThreadsOrNone(this.opts.paths, name);
+        if (t.size > 0) threads.set(name, t);
+        continue;
+      }
       const t = await domainThreads(this.opts.paths, name);
       if (t.size === 0) throw new TracerDomainError(name, "has no vCPU thread named 'CPU N/KVM'");
       threads.set(name, t);
@@ -434,12 +440,13 @@ export class Tracer {
     if (this.#allUntil !== null) {
       for (const name of await runningDomains(this.opts.paths)) {
         if (this.#traces.get(name)?.on) continue;
+        if ((await kvmThreadsOrNone(this.opts.paths, name)).size === 0) continue;
         this.#traces.set(name, new DomainTrace(name, now, this.#allUntil, this.opts.ringSize));
       }
     }
     for (const t of this.active()) {
       // A domain that stopped keeps its run (it may come back with a new QEMU before its end): no threads now.
-      const threads = await domainThreads(this.opts.paths, t.domain).catch(() => new Map<number, number>());
+      const threads = await kvmThreadsOrNone(this.opts.paths, t.domain);
       this.#threadsOf.set(t.domain, threads);
     }
     await this.#retarget();
@@ -450,6 +457,14 @@ export class Tracer {
     for (const pipe of run.pipes) run.overrun.set(pipe.cpu, (await run.instance.stats(pipe.cpu)).overrun);
     this.#health.eventsLost = run.pageLost + [...run.overrun.values()].reduce((a, b) => a + b, 0);
   }
+}
+
+/** A domain's KVM vCPU threads, or none when it is not running (any more) or not under KVM (TCG). */
+function kvmThreadsOrNone(
+  paths: Parameters<typeof domainThreads>[0],
+  name: string,
+): Promise<Map<number, number>> {
+  return domainThreads(paths, name).catch(() => new Map<number, number>());
 }
 
 /**

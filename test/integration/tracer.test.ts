@@ -7,7 +7,8 @@
  * gone; an instance a killed agent left is removed at the next start.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -74,6 +75,49 @@ test("an instance a killed agent left is removed when the next agent starts", as
   await startTestAgent();
   assert.ok(!existsSync(stale.path), `${stale.path} removed at start`);
 });
+
+test("a real agent killed with SIGKILL while tracing leaves its instance; the next agent removes it", async () => {
+  const child = spawn(
+    new URL("../../bin/kvmon", import.meta.url).pathname,
+    ["agent", "--listen", "127.0.0.1:0", "--interval", "10", "--audit-log", join(dir, "killed-audit.log")],
+    {
+      env: { ...process.env, KVMON_URI: SYSTEM_URI, KVMON_CONTROL_TOKEN: TOKEN },
+      stdio: ["ignore", "ignore", "pipe"],
+    },
+  );
+  try {
+    const address = await listeningAddress(child);
+    const on = await call<TracerStatus>(`http://${address}`, "POST", "/api/v1/trace", {
+      all: true,
+      events: ["kvm:kvm_pio"],
+      durationSeconds: 60,
+    });
+    assert.ok(on.instance !== null && existsSync(on.instance), "the child agent traces");
+    child.kill("SIGKILL");
+    await once(child, "exit");
+    assert.ok(existsSync(on.instance), "SIGKILL gave the agent no chance to remove its instance");
+    await startTestAgent();
+    assert.ok(!existsSync(on.instance), `${on.instance} removed when the next agent started`);
+  } finally {
+    child.kill("SIGKILL");
+  }
+});
+
+/**
+ * The host:port from the agent's "agent listening" log line (it listens on an ephemeral port). stderr keeps being
+ * drained after: a closed pipe would fail the agent's next log line.
+ */
+function listeningAddress(child: ReturnType<typeof spawn>): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = "";
+    child.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
+      text += chunk;
+      const m = /"msg":"agent listening","address":"([^"]+)"/.exec(text);
+      if (m) resolve(m[1]!);
+    });
+    child.once("exit", () => reject(new Error(`the agent exited before listening: ${text}`)));
+  });
+}
 
 test(
   "on the KVM guest: its vCPU threads only, kvm_emulate_insn as KVM counts it, port 0x80 first, kvm_exit silent, off by itself",
