@@ -49,6 +49,10 @@ export interface RunningTracer {
 
 const bare = (e: string): string => e.slice(e.indexOf(":") + 1);
 
+/** A cpuacct group per process started (a group's name cannot be reused while it exists). */
+let started = 0;
+const meter = (method: Method, pid: number): void => meterProcess(`${method}-${++started}`, pid);
+
 /** Lines of a child's stdout, collected, with a promise for the first line matching `ready`. */
 function watch(child: ChildProcess, ready: RegExp): { lines: string[]; ready: Promise<void> } {
   const lines: string[] = [];
@@ -101,7 +105,7 @@ async function startKvmon(t: TraceTarget): Promise<RunningTracer> {
     ["--disable-warning=ExperimentalWarning", script, t.domain, String(t.bufferKb), ...t.events],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
-  meterProcess("kvmon", child.pid!);
+  meter("kvmon", child.pid!);
   const w = watch(child, /^ready$/);
   await w.ready;
   const exited = new Promise((r) => child.once("exit", r));
@@ -133,8 +137,9 @@ async function startTraceCmd(t: TraceTarget): Promise<RunningTracer> {
   const filter = t.tids.map((tid) => `common_pid == ${tid}`).join(" || ");
   const args = ["record", "-d", "--no-filter", "-B", instance, "-b", String(t.bufferKb), "-o", file];
   for (const e of t.events) args.push("-e", e, "-f", filter);
-  const child = spawn("trace-cmd", args, { stdio: ["ignore", "pipe", "pipe"] });
-  meterProcess("trace-cmd", child.pid!);
+  // stdbuf: trace-cmd printf()s "Hit Ctrl^C" when ready, which a pipe would hold back until it exits.
+  const child = spawn("stdbuf", ["-oL", "trace-cmd", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  meter("trace-cmd", child.pid!);
   const w = watch(child, /Hit Ctrl\^C to stop recording/);
   await w.ready;
   return {
@@ -162,7 +167,7 @@ async function startPerf(t: TraceTarget): Promise<RunningTracer> {
   const args = ["record", "--no-buildid", "-m", String(pages), "-t", t.tids.join(","), "-o", file];
   for (const e of t.events) args.push("-e", e);
   const child = spawn("perf", args, { stdio: ["ignore", "pipe", "pipe"] });
-  meterProcess("perf", child.pid!);
+  meter("perf", child.pid!);
   const w = watch(child, /^$a/);
   w.ready.catch(() => undefined);
   // perf says nothing when ready: its file has a header once the events are open; then a margin.

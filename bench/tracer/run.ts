@@ -27,7 +27,7 @@ import { METHODS, type Method, startTracer, type TraceResult, type TraceTarget }
 const URI = "qemu:///system";
 const log = logger("bench/tracer");
 const o = benchArgs("bench/tracer/run.ts", {
-  numbers: { rounds: 3, window: 5, settle: 0.5, bufferKb: 4096 },
+  numbers: { rounds: 3, window: 5, settle: 0.5, warmup: 5, bufferKb: 4096 },
   lists: {
     event: ["kvm:kvm_emulate_insn", "kvm:kvm_pio", "kvm:kvm_userspace_exit", "kvm:kvm_fpu"],
   },
@@ -172,6 +172,8 @@ async function main(): Promise<void> {
     const text = await withKvmGuest(async (domain) => {
       if (domain !== kvmGuest) throw new Error(`unexpected guest ${domain}`);
       await untilBootLoop(domain);
+      // The loop's rate settles a few seconds after SeaBIOS hands over: no window before that.
+      await sleep(o.warmup * 1000);
       const tids = [...(await vcpuThreads(await qemuPid(domain))).values()];
       const target: TraceTarget = { domain, tids, events: o.event, bufferKb: o.bufferKb, tracefs, dir };
       const windows: Window[] = [];
