@@ -11,7 +11,7 @@ import { loadConfig } from "../../src/agent/config.ts";
 import { LibvirtSource } from "../../src/agent/libvirt-source.ts";
 import { type RunningAgent, startAgent } from "../../src/agent/server.ts";
 import { domainSampleSchema, parseWith } from "../../src/model/schema.ts";
-import { GUEST_URI, guestSh } from "../guest-helpers.ts";
+import { GUEST_URI, guestSh, seriesValue as value } from "../guest-helpers.ts";
 import { labGuests } from "../lab.ts";
 
 const INTERVAL_S = 2;
@@ -19,18 +19,6 @@ let running: RunningAgent;
 let base = "";
 
 const metrics = async () => (await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
-
-/** The value of the one series of `family` whose labels include all of `labels`, or undefined. */
-function value(text: string, family: string, labels: Record<string, string>): number | undefined {
-  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-  for (const line of text.split("\n")) {
-    if (!line.startsWith(`${family}{`)) continue;
-    const labelText = line.slice(family.length + 1, line.lastIndexOf("}"));
-    if (want.every((w) => labelText.split(",").includes(w)))
-      return Number(line.slice(line.lastIndexOf(" ") + 1));
-  }
-  return undefined;
-}
 
 before(async () => {
   const config = loadConfig({
