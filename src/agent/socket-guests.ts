@@ -4,6 +4,7 @@
  * them, so the snapshot builder never sees them (its previous snapshot is libvirt's domains only) and the
  * host's domain counts leave them out.
  */
+import { emptySample } from "../collectors/sample.ts";
 import type { DomainTarget } from "../collectors/types.ts";
 import type { DomainSample, Snapshot } from "../model/types.ts";
 
@@ -24,21 +25,6 @@ export function withSocketGuests(snap: Snapshot, guests: readonly DomainTarget[]
 function socketGuestSample(g: DomainTarget, now: number): DomainSample {
   return {
     source: "socket",
-    name: g.name,
-    uuid: g.uuid,
-    id: g.id,
-    sampledAt: now,
-    elapsedSeconds: null,
-    stats: { status: "ok", skippedTotal: 0, lastCompleteAt: null },
-    state: null,
-    cpu: null,
-    vcpus: null,
-    memory: null,
-    block: null,
-    interfaces: null,
-    kvm: null,
-    metadata: null,
-    guest: null,
-    trace: null,
+    ...emptySample(g, now, { status: "ok", skippedTotal: 0, lastCompleteAt: null }),
   };
 }

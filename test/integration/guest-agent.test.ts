@@ -8,8 +8,8 @@ import { spawnSync } from "node:child_process";
 import { after, before, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { loadConfig } from "../../src/agent/config.ts";
-import { LibvirtSource } from "../../src/agent/libvirt-source.ts";
-import { type RunningAgent, startAgent } from "../../src/agent/server.ts";
+import { startTestAgent } from "../agent-helpers.ts";
+import type { RunningAgent } from "../../src/agent/server.ts";
 import { domainSampleSchema, parseWith } from "../../src/model/schema.ts";
 import { GUEST_URI, guestSh, seriesValue as value } from "../guest-helpers.ts";
 import { labGuests } from "../lab.ts";
@@ -29,14 +29,7 @@ before(async () => {
       JSON.stringify({ uri: GUEST_URI, guest: { fast: INTERVAL_S, medium: 4, slow: 4, callTimeout: 1.5 } }),
   });
   assert.equal(config.guest.enabled, true);
-  const source = new LibvirtSource({
-    uri: config.uri,
-    readOnly: true,
-    callTimeoutMs: 1500,
-    connectTimeoutMs: 5000,
-  });
-  running = await startAgent(config, source, () => {});
-  base = `http://127.0.0.1:${running.address.port}`;
+  ({ running, base } = await startTestAgent(config));
   // Both guests' agents answered through the view's own read-write connection.
   for (let i = 0; i < 60; i++) {
     const text = await metrics();

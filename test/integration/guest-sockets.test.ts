@@ -13,12 +13,11 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { loadConfig } from "../../src/agent/config.ts";
-import { LibvirtSource } from "../../src/agent/libvirt-source.ts";
-import { type RunningAgent, startAgent } from "../../src/agent/server.ts";
+import { SYSTEM_URI, startTestAgent } from "../agent-helpers.ts";
+import type { RunningAgent } from "../../src/agent/server.ts";
 import { socketGuestUuid } from "../../src/collectors/guest/index.ts";
 import { domainSampleSchema, parseWith } from "../../src/model/schema.ts";
 import type { DomainSample } from "../../src/model/types.ts";
-import { SYSTEM_URI } from "../agent-helpers.ts";
 import { seriesValue } from "../guest-helpers.ts";
 import { labGuests } from "../lab.ts";
 import { killAgentProcess, startQemuGa } from "../qga-process.ts";
@@ -90,14 +89,7 @@ before(async () => {
         },
       }),
   });
-  const source = new LibvirtSource({
-    uri: config.uri,
-    readOnly: true,
-    callTimeoutMs: 1500,
-    connectTimeoutMs: 5000,
-  });
-  running = await startAgent(config, source, () => {});
-  base = `http://127.0.0.1:${running.address.port}`;
+  ({ running, base } = await startTestAgent(config));
 });
 
 after(async () => {
