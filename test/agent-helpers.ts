@@ -5,6 +5,9 @@
  */
 import { readFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
+import type { AgentConfig } from "../src/agent/config.ts";
+import { LibvirtSource } from "../src/agent/libvirt-source.ts";
+import { type RunningAgent, startAgent } from "../src/agent/server.ts";
 import { virsh } from "./libvirt-helpers.ts";
 
 export const SYSTEM_URI = "qemu:///system";
@@ -55,4 +58,16 @@ export async function removeOrphanTestDomains(): Promise<void> {
     }
     if (!alive) await removeTestDomain(name);
   }
+}
+
+/** A whole agent (startAgent) on its config's read-only libvirt connection, its log discarded, and its base URL. */
+export async function startTestAgent(config: AgentConfig): Promise<{ running: RunningAgent; base: string }> {
+  const source = new LibvirtSource({
+    uri: config.uri,
+    readOnly: true,
+    callTimeoutMs: 1500,
+    connectTimeoutMs: 5000,
+  });
+  const running = await startAgent(config, source, () => {});
+  return { running, base: `http://127.0.0.1:${running.address.port}` };
 }

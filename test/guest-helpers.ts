@@ -67,3 +67,19 @@ export async function guestSh(guest: string, script: string): Promise<string> {
   assert.equal(r.exitcode, 0, `${guest}: ${script}: ${r.stderr}`);
   return r.stdout;
 }
+
+/** The value of the one series of `family` whose labels include all of `labels`, or undefined. */
+export function seriesValue(
+  text: string,
+  family: string,
+  labels: Record<string, string>,
+): number | undefined {
+  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(`${family}{`)) continue;
+    const labelText = line.slice(family.length + 1, line.lastIndexOf("}"));
+    if (want.every((w) => labelText.split(",").includes(w)))
+      return Number(line.slice(line.lastIndexOf(" ") + 1));
+  }
+  return undefined;
+}

@@ -9,7 +9,13 @@
  */
 import { performance } from "node:perf_hooks";
 import { statsGroupsFor } from "../collectors/registry.ts";
-import type { Collector, DomainCollector, DomainSource, HostCollector } from "../collectors/types.ts";
+import type {
+  Collector,
+  DomainCollector,
+  DomainSource,
+  DomainTarget,
+  HostCollector,
+} from "../collectors/types.ts";
 import type { AgentIdentity, Snapshot } from "../model/types.ts";
 import { ErrorCode, LibvirtError } from "../protocol/libvirt/index.ts";
 import { DomainStatsFlag, DomainStatsGroup, type DomainStatsRecord } from "../protocol/libvirt/types.ts";
@@ -20,6 +26,7 @@ import type { Logger, ProblemLog } from "./log.ts";
 import { MetadataCache } from "./metadata-cache.ts";
 import type { ProcessStartTimes } from "./process-start.ts";
 import { SnapshotBuilder } from "./snapshot-builder.ts";
+import { libvirtDomains, withSocketGuests } from "./socket-guests.ts";
 import type { ConnectionStatus, HostSource } from "./source.ts";
 
 export interface AgentOptions {
@@ -31,6 +38,11 @@ export interface AgentOptions {
   logger: Logger;
   problems: ProblemLog;
   processStarts?: ProcessStartTimes;
+  /**
+   * Guests outside libvirt (config guest.sockets): added to every snapshot as domains of their own
+   * (socket-guests.ts) and asked by the async sources that accept them, whatever libvirt lists.
+   */
+  socketGuests?: readonly DomainTarget[];
   /** Who this agent is on its snapshots; read from the host (identity.ts) when not given. */
   identity?: AgentIdentity;
   clock?: () => number;
@@ -247,11 +259,16 @@ export class Agent {
     // Only a domain of the last snapshot that is absent from the reply needs the listing (still there but not
     // answering, or gone?): usually none is, and the round trip is saved.
     const listed = this.absentFromReply(records) ? await this.listUuids() : null;
+    const built = await this.builder.build(libvirtDomains(this.current), records, listed, startedAt);
+    const sockets = this.opts.socketGuests ?? [];
     // Async sources' current results go in as they are: the bulk tick never waits for a source.
-    this.current = this.sources.apply(await this.builder.build(this.current, records, listed, startedAt));
-    this.sources.setDomains(
-      this.current.domains.filter((d) => d.state?.active).map(({ name, uuid, id }) => ({ name, uuid, id })),
-    );
+    this.current = this.sources.apply(withSocketGuests(built, sockets));
+    this.sources.setDomains([
+      ...this.current.domains
+        .filter((d) => d.state?.active)
+        .map(({ name, uuid, id }) => ({ name, uuid, id })),
+      ...sockets,
+    ]);
     problems.resolve("collect", "collections work again");
     // Hot-plugged devices send no lifecycle event: a device the metadata does not know means its XML changed.
     for (const d of this.current.domains) if (d.stats.status === "ok") this.metadata.checkDevices(d);
@@ -292,7 +309,7 @@ export class Agent {
   }
 
   private absentFromReply(records: readonly DomainStatsRecord[]): boolean {
-    const prev = this.current?.domains;
+    const prev = libvirtDomains(this.current)?.domains;
     if (!prev || prev.length === 0) return false;
     const present = new Set(records.map((r) => r.domain.uuid));
     return prev.some((d) => !present.has(d.uuid));

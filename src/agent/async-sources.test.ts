@@ -238,16 +238,30 @@ test("a source that throws synchronously fails like one that rejects", async (t)
   s.stop();
 });
 
-test("in the agent: a source that never answers does not delay the bulk collection; its results reach /metrics and JSON", async (t) => {
-  mockTime(t);
-  const { source, calls } = fakeSource();
-  const a = testAgent({ collectors: [...registered, source] });
+/** An agent over the tcg fixture with these sources besides the registered collectors, started, first tick done. */
+async function runningAgent(t: TestContext, sources: DomainSource[], socketGuests?: DomainTarget[]) {
+  const a = testAgent({ collectors: [...registered, ...sources], socketGuests });
   a.clock.now = Date.now();
   a.source.replyWith([loadStats("tcg-1.stats").record]);
   a.agent.start();
   t.after(() => a.agent.stop());
   t.mock.timers.tick(0);
   await flush();
+  return a;
+}
+
+/** The next interval's tick, over the fixture's second record. */
+async function nextInterval(t: TestContext, a: ReturnType<typeof testAgent>): Promise<void> {
+  a.source.replyWith([loadStats("tcg-2.stats").record]);
+  a.clock.now += INTERVAL;
+  t.mock.timers.tick(INTERVAL);
+  await flush();
+}
+
+test("in the agent: a source that never answers does not delay the bulk collection; its results reach /metrics and JSON", async (t) => {
+  mockTime(t);
+  const { source, calls } = fakeSource();
+  const a = await runningAgent(t, [source]);
   const first = a.agent.snapshot()!;
   assert.equal(first.domains.length, 1, "the bulk tick published while the source's call was pending");
   assert.equal(calls.length, 1, "the running domain was handed to the source");
@@ -255,10 +269,7 @@ test("in the agent: a source that never answers does not delay the bulk collecti
   assert.equal(first.domains[0]!.guest, null);
   calls[0]!.resolve("hi");
   await flush();
-  a.source.replyWith([loadStats("tcg-2.stats").record]);
-  a.clock.now += INTERVAL;
-  t.mock.timers.tick(INTERVAL);
-  await flush();
+  await nextInterval(t, a);
   const snap = a.agent.snapshot()!;
   assert.notEqual(snap, first);
   assert.deepEqual(snap.domains[0]!.guest, emptyGuestSample(Date.now() - INTERVAL));
@@ -270,5 +281,57 @@ test("in the agent: a source that never answers does not delay the bulk collecti
   const json = (await (await app.request("/api/v1/domains/kvmon-fixture-tcg")).json()) as {
     domain: DomainSample;
   };
+  assert.deepEqual(json.domain.guest, emptyGuestSample(Date.now() - INTERVAL));
+});
+
+test("in the agent: socket guests are domains of their own (source socket), asked only by sources that accept them", async (t) => {
+  mockTime(t);
+  const { source, calls } = fakeSource();
+  const libvirtOnly = fakeSource();
+  libvirtOnly.source.name = "libvirt-only";
+  libvirtOnly.source.accepts = (d) => d.socketPath === undefined;
+  libvirtOnly.source.metrics = [];
+  libvirtOnly.source.expose = () => undefined;
+  source.accepts = (d) => d.socketPath !== undefined;
+  const sock: DomainTarget = { name: "a-sock", uuid: "uuid-sock", id: 0, socketPath: "/run/a.sock" };
+  const a = await runningAgent(t, [source, libvirtOnly.source], [sock]);
+  assert.deepEqual(
+    calls.map((c) => c.domain),
+    [sock],
+    "only the socket guest, with its socket path",
+  );
+  assert.deepEqual(
+    libvirtOnly.calls.map((c) => c.domain.name),
+    ["kvmon-fixture-tcg"],
+  );
+  calls[0]!.resolve("hi");
+  await flush();
+  await nextInterval(t, a);
+  assert.equal(a.source.listCalls, 0, "the socket guest is no libvirt domain missing from the reply");
+  const snap = a.agent.snapshot()!;
+  assert.deepEqual(
+    snap.domains.map((d) => [d.name, d.source]),
+    [
+      ["a-sock", "socket"],
+      ["kvmon-fixture-tcg", undefined],
+    ],
+  );
+  const guest = snap.domains[0]!;
+  assert.deepEqual(guest.guest, emptyGuestSample(Date.now() - INTERVAL));
+  assert.deepEqual(
+    [guest.uuid, guest.id, guest.state, guest.cpu, guest.metadata],
+    ["uuid-sock", 0, null, null, null],
+  );
+  assert.equal(snap.host.domainsTotal, 1, "libvirt's domain counts leave socket guests out");
+  const app = createApp(a.agent, { clock: () => a.clock.now });
+  const text = await (await app.request("/metrics")).text();
+  assert.match(text, /^kvmon_test_guest_up\{domain="a-sock",uuid="uuid-sock"\} 1$/m);
+  assert.deepEqual(
+    text.split("\n").filter((l) => l.includes('domain="a-sock"')),
+    ['kvmon_test_guest_up{domain="a-sock",uuid="uuid-sock"} 1'],
+    "no libvirt or freshness series for a socket guest",
+  );
+  const json = (await (await app.request("/api/v1/domains/a-sock")).json()) as { domain: DomainSample };
+  assert.equal(json.domain.source, "socket");
   assert.deepEqual(json.domain.guest, emptyGuestSample(Date.now() - INTERVAL));
 });

@@ -95,12 +95,14 @@ export class AsyncSources {
   }
 
   /**
-   * The domains sources should ask about: the active ones of the latest snapshot. A new domain is asked at once;
+   * The domains sources should ask about: the active ones of the latest snapshot and the socket guests (each
+   * source only those it accepts). A new domain is asked at once;
    * one gone (or no longer active) loses its slot and its running call; one whose QEMU id changed starts over.
    */
-  setDomains(targets: readonly DomainTarget[]): void {
-    const byUuid = new Map(targets.map((t) => [t.uuid, t]));
+  setDomains(all: readonly DomainTarget[]): void {
     for (const r of this.runners) {
+      const targets = all.filter((t) => r.source.accepts?.(t) ?? true);
+      const byUuid = new Map(targets.map((t) => [t.uuid, t]));
       for (const [uuid, slot] of r.slots) {
         const t = byUuid.get(uuid);
         if (t && t.id === slot.target.id) {

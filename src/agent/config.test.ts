@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { socketGuestUuid } from "../collectors/guest/index.ts";
 import { DEFAULT_PORT, loadConfig, parseListen } from "./config.ts";
 import { ConfigError } from "./errors.ts";
 
@@ -109,6 +110,8 @@ test("guest view: off by default; a flag or env turns it on and keeps the file's
   const c = loadConfig({ file: "f.json", readFile: () => file });
   assert.deepEqual(c.guest, {
     enabled: true,
+    libvirt: true,
+    sockets: [],
     uri: "qemu:///system",
     fastSeconds: 5,
     mediumSeconds: 30,
@@ -162,6 +165,53 @@ test("guest.custom: declared commands parsed at start-up; a bad declaration name
   bad({ ...fsUsed, tier: "hourly" }, /^config guest\.custom\.0\.tier \(file f\.json\)/);
   bad({ ...fsUsed, bogus: 1 }, /^config guest\.custom\.0\.bogus \(file f\.json\): unknown key/);
   bad({ ...fsUsed, command: "guest-shutdown" }, /^config guest\.custom\.0\.command .*only reads/);
+});
+
+test("guest.sockets: socket guests parsed with a stable uuid; bad entries name their key and the file", () => {
+  const load = (guest: unknown) => loadConfig({ file: "f.json", readFile: () => JSON.stringify({ guest }) });
+  const UUID = "0F1E2D3C-4B5A-4978-8695-A4B3C2D1E0F9";
+  const c = load({
+    libvirt: false,
+    sockets: [
+      { name: "vm-a", path: "/run/qemu/a.sock" },
+      { name: "vm-b", path: "/run/qemu/b.sock", uuid: UUID },
+    ],
+  }).guest;
+  assert.equal(c.enabled, true);
+  assert.equal(c.libvirt, false);
+  const derived = socketGuestUuid("vm-a");
+  assert.match(derived, /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  assert.notEqual(derived, socketGuestUuid("vm-b"));
+  assert.equal(socketGuestUuid("vm-a"), derived); // the same on every start
+  assert.deepEqual(c.sockets, [
+    { name: "vm-a", path: "/run/qemu/a.sock", uuid: derived },
+    { name: "vm-b", path: "/run/qemu/b.sock", uuid: UUID.toLowerCase() },
+  ]);
+  assert.deepEqual(load({}).guest.sockets, []);
+  const bad = (guest: unknown, re: RegExp) =>
+    assert.throws(
+      () => load(guest),
+      (e) => e instanceof ConfigError && re.test(e.message),
+    );
+  const a = { name: "vm-a", path: "/run/qemu/a.sock" };
+  bad({ sockets: [a, { name: "vm-b" }] }, /^config guest\.sockets\.1\.path \(file f\.json\)/);
+  bad({ sockets: [{ ...a, path: "a.sock" }] }, /^config guest\.sockets\.0\.path .*absolute path/);
+  bad({ sockets: [{ ...a, name: "" }] }, /^config guest\.sockets\.0\.name .*must not be empty/);
+  bad({ sockets: [{ ...a, uuid: "nope" }] }, /^config guest\.sockets\.0\.uuid .*must be a UUID/);
+  bad({ sockets: [{ ...a, port: 1 }] }, /^config guest\.sockets\.0\.port .*unknown key/);
+  bad({ sockets: [a, { ...a, path: "/b" }] }, /^config guest\.sockets\.1\.name .*'vm-a' is used twice/);
+  bad({ sockets: [a, { ...a, name: "vm-b" }] }, /^config guest\.sockets\.1\.path .*used twice/);
+  bad({ sockets: {} }, /^config guest\.sockets \(file f\.json\)/);
+  bad({ libvirt: false }, /^config guest\.libvirt .*add guest\.sockets/);
+  // exec and passthrough run through libvirt: without it they have nothing to run on.
+  assert.throws(
+    () =>
+      loadConfig({
+        file: "f.json",
+        readFile: () => JSON.stringify({ guest: { libvirt: false, sockets: [a] }, guestExec: true }),
+      }),
+    (e) => e instanceof ConfigError && e.key === "guestExec",
+  );
 });
 
 test("control: off by default; the token from the file or env only (no flag); exec/passthrough need the guest view", () => {

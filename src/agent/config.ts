@@ -8,7 +8,12 @@
  */
 import { readFileSync } from "node:fs";
 import { z } from "zod";
-import { type CustomCommand, customCommandsSchema } from "../collectors/guest/index.ts";
+import {
+  type CustomCommand,
+  customCommandsSchema,
+  type SocketGuest,
+  socketGuestsSchema,
+} from "../collectors/guest/index.ts";
 import { collectorNames, defaultCollectorNames } from "../collectors/registry.ts";
 import { DEFAULT_AUDIT_LOG } from "./control/audit.ts";
 import { ConfigError } from "./errors.ts";
@@ -55,9 +60,16 @@ export interface ControlConfig {
   guestPassthrough: boolean;
 }
 
-/** The guest view (issue 11): opt-in, on its own read-write libvirt connection. */
+/**
+ * The guest view (issue 11): opt-in; libvirt's domains on its own read-write libvirt connection, guests outside
+ * libvirt over their agent's unix socket.
+ */
 export interface GuestViewConfig {
   enabled: boolean;
+  /** Read libvirt's domains (false: socket guests only, and no read-write libvirt connection). */
+  libvirt: boolean;
+  /** Guests outside libvirt, reached over their agent's unix socket (file key guest.sockets). */
+  sockets: SocketGuest[];
   /** libvirt URI of the read-write connection; the agent's `uri` when null. */
   uri: string | null;
   /** Seconds between reads per cadence tier. */
@@ -74,6 +86,8 @@ const seconds = (dflt: number) => z.number().min(1, "must be at least 1 (second)
 const guestSchema = z
   .object({
     enabled: z.boolean().default(true),
+    libvirt: z.boolean().default(true),
+    sockets: socketGuestsSchema,
     uri: z.string().min(1, "must not be empty").optional(),
     fast: seconds(10),
     medium: seconds(120),
@@ -206,7 +220,7 @@ export function loadConfig(src: ConfigSources): AgentConfig {
   }
   const guest = parseGuest(c.guest, at("guest"));
   for (const key of ["guestExec", "guestPassthrough"] as const)
-    if (c[key] && !guest.enabled)
+    if (c[key] && !(guest.enabled && guest.libvirt))
       throw new ConfigError(key, at(key), "needs the guest view (guest) and its read-write connection");
   return {
     listenHost,
@@ -255,8 +269,16 @@ function parseGuest(v: unknown, origin: string): GuestViewConfig {
   }
   const g = r.data;
   if (g.callTimeout > g.fast) throw new ConfigError("guest.callTimeout", origin, "exceeds the fast tier");
+  if (g.enabled && !g.libvirt && g.sockets.length === 0)
+    throw new ConfigError(
+      "guest.libvirt",
+      origin,
+      "false leaves the guest view nothing to read: add guest.sockets",
+    );
   return {
     enabled: g.enabled,
+    libvirt: g.libvirt,
+    sockets: g.sockets,
     uri: g.uri ?? null,
     fastSeconds: g.fast,
     mediumSeconds: g.medium,

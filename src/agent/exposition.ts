@@ -33,7 +33,9 @@ export function renderSnapshot(snap: Snapshot, collectors: readonly Collector[])
     }
     for (const d of snap.domains) c.expose(d, w.emitter(DOMAIN_LABELS, [d.name, d.uuid]));
   }
-  for (const d of snap.domains) exposeFreshness(d, w.emitter(DOMAIN_LABELS, [d.name, d.uuid]));
+  // A socket guest has no bulk stats to be fresh or skipped (socket-guests.ts).
+  for (const d of snap.domains)
+    if (d.source !== "socket") exposeFreshness(d, w.emitter(DOMAIN_LABELS, [d.name, d.uuid]));
   exposeCollectorRuns(snap, w.emitter([], []));
   exposeSources(snap, w.emitter([], []));
   return w.render();

@@ -87,10 +87,10 @@ export async function startAgent(
   const problems = new ProblemLog(logger);
   const g = config.guest;
   const control = await openControl(config, logger);
-  // Opt-in: its own read-write connection, so the agent's main one stays read-only.
+  // Opt-in: its own read-write connection (none for socket guests only), so the agent's main one stays read-only.
   const guestView = g.enabled
     ? openGuestView({
-        uri: g.uri ?? config.uri,
+        uri: g.libvirt ? (g.uri ?? config.uri) : null,
         tiers: { fast: g.fastSeconds, medium: g.mediumSeconds, slow: g.slowSeconds },
         callTimeoutMs: g.callTimeoutSeconds * 1000,
         custom: g.custom,
@@ -101,6 +101,10 @@ export async function startAgent(
     collectors: [...selectCollectors(config.collectors), ...(guestView ? [guestView.source] : [])],
     intervalMs: config.intervalSeconds * 1000,
     timeoutMs: config.timeoutSeconds * 1000,
+    // Guests outside libvirt: domains of their own (id 0: no hypervisor id), asked over their socket.
+    socketGuests: g.enabled
+      ? g.sockets.map((s) => ({ name: s.name, uuid: s.uuid, id: 0, socketPath: s.path }))
+      : [],
     logger,
     problems,
     processStarts: isLocalUri(config.uri)
@@ -163,6 +167,7 @@ export async function startAgent(
     timeoutSeconds: config.timeoutSeconds,
     collectors: config.collectors.join(","),
     guestView: g.enabled,
+    socketGuests: g.enabled ? g.sockets.length : 0,
     control: control.token ? control.token.id : "disabled",
     guestExec: control.token !== null && control.guestExec,
     guestPassthrough: control.token !== null && control.guestPassthrough,

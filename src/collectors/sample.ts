@@ -20,8 +20,13 @@ export interface SampleContext {
   stats: StatsFreshness;
 }
 
-export function emptySample(record: DomainStatsRecord, now: number, stats: StatsFreshness): DomainSample {
-  const { name, uuid, id } = record.domain;
+/** A sample with every section null (collectors, or the async sources for a socket guest, fill them). */
+export function emptySample(
+  domain: { name: string; uuid: string; id: number },
+  now: number,
+  stats: StatsFreshness,
+): DomainSample {
+  const { name, uuid, id } = domain;
   return {
     name,
     uuid,
@@ -51,7 +56,7 @@ export function domainJob(record: DomainStatsRecord, ctx: SampleContext): Domain
   const elapsedSeconds = prev ? (ctx.now - prev.sampledAt) / 1000 : null;
   // A new hypervisor id means a new QEMU process: its counters started again from zero.
   const restarted = prev !== undefined && prev.id !== record.domain.id;
-  const out = emptySample(record, ctx.now, ctx.stats);
+  const out = emptySample(record.domain, ctx.now, ctx.stats);
   out.elapsedSeconds = elapsedSeconds !== null && elapsedSeconds > 0 ? elapsedSeconds : null;
   return {
     out,

@@ -81,6 +81,8 @@ export interface DomainTarget {
   uuid: string;
   /** Hypervisor id of the QEMU process the call was made for; a result for another id is dropped. */
   id: number;
+  /** The agent's unix socket of a guest outside libvirt (config guest.sockets); absent for libvirt's domains. */
+  socketPath?: string;
 }
 
 /**
@@ -104,6 +106,8 @@ export interface DomainSource<T = unknown> {
   metrics: readonly MetricSpec[];
   /** One call for one domain; must honour `signal` (a call that ignores it keeps its domain's slot busy). */
   fetch(domain: DomainTarget, signal: AbortSignal): Promise<T>;
+  /** Whether this source asks about `domain` at all (every domain when absent). */
+  accepts?(domain: DomainTarget): boolean;
   /** Puts a current result into its section of a sample (`guest` or `trace`); `fetchedAt` in epoch ms. */
   merge(result: T, fetchedAt: number, out: DomainSample): void;
   /** Emits this source's metrics from a finished sample (domain/uuid labels are added by the caller). */

@@ -172,6 +172,7 @@ const metadataSchema: z.ZodType<DomainMetadata> = z.object({
 });
 
 export const domainSampleSchema: z.ZodType<DomainSample> = z.object({
+  source: z.literal("socket").optional(),
   name: str,
   uuid: str,
   id: num,

@@ -192,6 +192,12 @@ export interface DomainMetadata {
 }
 
 export interface DomainSample {
+  /**
+   * Where the domain comes from: absent for libvirt's domains; "socket" for a guest outside libvirt whose agent
+   * the host agent reaches over a unix socket (config guest.sockets). A socket guest has only its guest section
+   * (and name, uuid, id 0): libvirt's sections (state, cpu, ..., metadata) stay null.
+   */
+  source?: "socket";
   name: string;
   uuid: string;
   /** Hypervisor id, -1 when not running. A changed id means the QEMU process was restarted. */

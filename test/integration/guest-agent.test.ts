@@ -8,10 +8,10 @@ import { spawnSync } from "node:child_process";
 import { after, before, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { loadConfig } from "../../src/agent/config.ts";
-import { LibvirtSource } from "../../src/agent/libvirt-source.ts";
-import { type RunningAgent, startAgent } from "../../src/agent/server.ts";
+import { startTestAgent } from "../agent-helpers.ts";
+import type { RunningAgent } from "../../src/agent/server.ts";
 import { domainSampleSchema, parseWith } from "../../src/model/schema.ts";
-import { GUEST_URI, guestSh } from "../guest-helpers.ts";
+import { GUEST_URI, guestSh, seriesValue as value } from "../guest-helpers.ts";
 import { labGuests } from "../lab.ts";
 
 const INTERVAL_S = 2;
@@ -19,18 +19,6 @@ let running: RunningAgent;
 let base = "";
 
 const metrics = async () => (await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
-
-/** The value of the one series of `family` whose labels include all of `labels`, or undefined. */
-function value(text: string, family: string, labels: Record<string, string>): number | undefined {
-  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-  for (const line of text.split("\n")) {
-    if (!line.startsWith(`${family}{`)) continue;
-    const labelText = line.slice(family.length + 1, line.lastIndexOf("}"));
-    if (want.every((w) => labelText.split(",").includes(w)))
-      return Number(line.slice(line.lastIndexOf(" ") + 1));
-  }
-  return undefined;
-}
 
 before(async () => {
   const config = loadConfig({
@@ -41,14 +29,7 @@ before(async () => {
       JSON.stringify({ uri: GUEST_URI, guest: { fast: INTERVAL_S, medium: 4, slow: 4, callTimeout: 1.5 } }),
   });
   assert.equal(config.guest.enabled, true);
-  const source = new LibvirtSource({
-    uri: config.uri,
-    readOnly: true,
-    callTimeoutMs: 1500,
-    connectTimeoutMs: 5000,
-  });
-  running = await startAgent(config, source, () => {});
-  base = `http://127.0.0.1:${running.address.port}`;
+  ({ running, base } = await startTestAgent(config));
   // Both guests' agents answered through the view's own read-write connection.
   for (let i = 0; i < 60; i++) {
     const text = await metrics();

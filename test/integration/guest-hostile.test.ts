@@ -4,7 +4,7 @@
  * 100 MB reply, 10 000 filesystems, invalid UTF-8, label values with quotes and newlines, or nothing, beside a
  * real `qemu-ga -m unix-listen` on the host. The view stays up, the test process's memory stays bounded, the
  * good guest is fresh every cycle, and each bad guest is reported (agent status and lastError).
- * At the GuestSource level: the agent's config has no socket-channel guests yet (docs/guest-agent.md).
+ * At the GuestSource level (test/integration/guest-sockets.test.ts runs socket guests through the whole agent).
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";

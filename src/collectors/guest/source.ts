@@ -39,6 +39,8 @@ export interface GuestChannel {
 export interface GuestSourceOptions {
   /** Opens (lazily, once per running guest) the channel to a guest's agent. */
   channel(target: DomainTarget): GuestChannel;
+  /** The guests this view reads (every one when absent); e.g. socket guests only, without libvirt. */
+  accepts?(target: DomainTarget): boolean;
   /** Seconds between reads per tier. */
   tiers: Record<Tier, number>;
   /** Deadline of one agent call (peers use 1-5 s). */
@@ -103,6 +105,10 @@ export class GuestSource implements DomainSource<GuestSample> {
     const specs = customMetricSpecs(this.custom);
     this.customSpecs = new Map(specs.map((s) => [s.name, s]));
     this.metrics = [...guestMetrics, ...specs];
+  }
+
+  accepts(target: DomainTarget): boolean {
+    return this.opts.accepts?.(target) ?? true;
   }
 
   /** libvirt's AGENT_LIFECYCLE: re-read guest-info on connect; on disconnect, no calls until it connects. */
