@@ -12,9 +12,8 @@ import { after, before, describe, test } from "node:test";
 import { loadConfig } from "../../src/agent/config.ts";
 import type { AuditRecord } from "../../src/agent/control/audit.ts";
 import type { GuestExecResult } from "../../src/agent/control/guest-exec.ts";
-import { LibvirtSource } from "../../src/agent/libvirt-source.ts";
-import { type RunningAgent, startAgent } from "../../src/agent/server.ts";
-import { SYSTEM_URI } from "../agent-helpers.ts";
+import type { RunningAgent } from "../../src/agent/server.ts";
+import { startTestAgent, SYSTEM_URI } from "../agent-helpers.ts";
 import { labGuests } from "../lab.ts";
 import { virsh } from "../libvirt-helpers.ts";
 
@@ -30,15 +29,9 @@ async function agentWith(env: Record<string, string>): Promise<string> {
     flags: { listen: "127.0.0.1:0", interval: "10", "audit-log": auditPath },
     env: { KVMON_URI: SYSTEM_URI, ...env },
   });
-  const source = new LibvirtSource({
-    uri: config.uri,
-    readOnly: true,
-    callTimeoutMs: 5000,
-    connectTimeoutMs: 5000,
-  });
-  const r = await startAgent(config, source, () => {});
-  running.push(r);
-  return `http://127.0.0.1:${r.address.port}`;
+  const agent = await startTestAgent(config);
+  running.push(agent.running);
+  return agent.base;
 }
 
 let base: string;

@@ -16,11 +16,10 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { loadConfig } from "../../src/agent/config.ts";
-import { LibvirtSource } from "../../src/agent/libvirt-source.ts";
-import { type RunningAgent, startAgent } from "../../src/agent/server.ts";
+import type { RunningAgent } from "../../src/agent/server.ts";
 import { findTracefs, TraceInstance } from "../../src/protocol/tracefs/index.ts";
 import type { DomainCounts, RecentEvent, TracerStatus } from "../../src/tracer/index.ts";
-import { SYSTEM_URI } from "../agent-helpers.ts";
+import { startTestAgent, SYSTEM_URI } from "../agent-helpers.ts";
 import { kvmSkipReason, withKvmGuest } from "../lab.ts";
 import { virsh } from "../libvirt-helpers.ts";
 import { insnEmulation, qemuPid, untilBootLoop, vcpuThreads } from "../tracer-helpers.ts";
@@ -29,22 +28,16 @@ const TOKEN = "kvmon-tracer-test-token-0123456789";
 let dir: string;
 const running: RunningAgent[] = [];
 
-async function startTestAgent(): Promise<string> {
+async function startTracingAgent(): Promise<string> {
   const config = loadConfig({
     file: "config.json",
     readFile: () => JSON.stringify({ trace: { maxDurationSeconds: 120, ringSize: 1024, bufferKb: 4096 } }),
     flags: { listen: "127.0.0.1:0", interval: "10", "audit-log": join(dir, "audit.log") },
     env: { KVMON_URI: SYSTEM_URI, KVMON_CONTROL_TOKEN: TOKEN },
   });
-  const source = new LibvirtSource({
-    uri: config.uri,
-    readOnly: true,
-    callTimeoutMs: 5000,
-    connectTimeoutMs: 5000,
-  });
-  const r = await startAgent(config, source, () => {});
-  running.push(r);
-  return `http://127.0.0.1:${r.address.port}`;
+  const agent = await startTestAgent(config);
+  running.push(agent.running);
+  return agent.base;
 }
 
 async function call<T>(base: string, method: string, path: string, body?: unknown): Promise<T> {
@@ -72,7 +65,7 @@ test("an instance a killed agent left is removed when the next agent starts", as
   const dead = spawnSync("true").pid!;
   const stale = await TraceInstance.create("agent", { pid: dead });
   await stale.enableEvents(["kvm:kvm_pio"], [dead]);
-  await startTestAgent();
+  await startTracingAgent();
   assert.ok(!existsSync(stale.path), `${stale.path} removed at start`);
 });
 
@@ -96,7 +89,7 @@ test("a real agent killed with SIGKILL while tracing leaves its instance; the ne
     child.kill("SIGKILL");
     await once(child, "exit");
     assert.ok(existsSync(on.instance), "SIGKILL gave the agent no chance to remove its instance");
-    await startTestAgent();
+    await startTracingAgent();
     assert.ok(!existsSync(on.instance), `${on.instance} removed when the next agent started`);
   } finally {
     child.kill("SIGKILL");
@@ -123,7 +116,7 @@ test(
   "on the KVM guest: its vCPU threads only, kvm_emulate_insn as KVM counts it, port 0x80 first, kvm_exit silent, off by itself",
   { skip: await kvmSkipReason() },
   async () => {
-    const base = await startTestAgent();
+    const base = await startTracingAgent();
     await withKvmGuest(async (domain) => {
       await untilBootLoop(domain);
       const tids = await vcpuThreads(await qemuPid(domain));
