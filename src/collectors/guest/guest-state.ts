@@ -3,6 +3,7 @@
  * AGENT_LIFECYCLE and after the agent went away), its health, when each tier is next due, the latest parts and
  * the previous counter totals for rates. One per running QEMU process (a restarted domain starts over).
  */
+import { emptyGuestParts, type GuestParts } from "../../model/guest.ts";
 import type { GuestAgentStatus, GuestCustomSeries, GuestSample } from "../../model/types.ts";
 import type { PreviousTotals } from "./counters.ts";
 import type { CpuTicks } from "./cpu.ts";
@@ -22,18 +23,7 @@ export class GuestState {
   /** Consecutive absent/unresponsive cycles (the back-off doubles with them). */
   misses = 0;
   readonly due: Record<Tier, number> = { fast: 0, medium: 0, slow: 0 };
-  readonly parts: Omit<GuestSample, "sampledAt" | "agent" | "truncated" | "custom"> = {
-    identity: null,
-    users: null,
-    cpu: null,
-    load: null,
-    memory: null,
-    vcpus: null,
-    clock: null,
-    filesystems: null,
-    disks: null,
-    interfaces: null,
-  };
+  readonly parts: GuestParts = emptyGuestParts();
   /** Series of each declared custom command (by its index in guest.custom) that the guest answered. */
   readonly custom = new Map<number, GuestCustomSeries[]>();
   /** Lists cut at their cap, per tier (a tier's entry is replaced when it runs again). */
