@@ -23,18 +23,18 @@ export function diskLatencies(
   blockCollector.collect(b.input, b.out);
   const out = new Map<string, DiskLatency>();
   const windowSeconds = (second.at - first.at) / 1000;
+  // Requests in the window as the collector counts them (a restarted QEMU's counters count from zero).
+  const inWindow = (v: { perSecond: number | null } | null) =>
+    Math.round((v?.perSecond ?? 0) * windowSeconds);
   for (const d of b.out.block ?? []) {
-    const delta = (v: { total: number } | null, p: { total: number } | null | undefined) =>
-      v && p ? Math.max(0, v.total - p.total) : 0;
-    const before = a.out.block?.find((x) => x.name === d.name);
     out.set(d.name, {
       windowSeconds,
       read: d.readLatencySeconds,
       write: d.writeLatencySeconds,
       flush: d.flushLatencySeconds,
-      readRequests: delta(d.readRequests, before?.readRequests),
-      writeRequests: delta(d.writeRequests, before?.writeRequests),
-      flushRequests: delta(d.flushRequests, before?.flushRequests),
+      readRequests: inWindow(d.readRequests),
+      writeRequests: inWindow(d.writeRequests),
+      flushRequests: inWindow(d.flushRequests),
     });
   }
   return out;
