@@ -89,7 +89,12 @@ export function selectDomains(all: readonly DomainRef[], names: readonly string[
       `no domain named '${name}'${near.length > 0 ? `; did you mean ${near.join(", ")}?` : ""}`,
       {
         code: "CLI_NO_DOMAIN",
-        hint: `the domains here: ${all.map((d) => d.name).join(", ") || "none"}`,
+        hint: `the domains here: ${
+          all
+            .map((d) => d.name)
+            .sort()
+            .join(", ") || "none"
+        }`,
       },
     );
   });
