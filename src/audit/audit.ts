@@ -146,7 +146,8 @@ async function gatherDomain(
     });
     if (isRunning && live && !cmdline && runtime.pid !== null) {
       runtime.notes.push(
-        `${target}: not on QEMU's command line (hot-plugged)${qmp ? "" : "; --qmp shows its runtime cache flags"}`,
+        `${target}: not on QEMU's command line (hot-plugged, or an old -drive command line)` +
+          (qmp ? "" : "; --qmp shows its runtime cache flags"),
       );
     }
   }
