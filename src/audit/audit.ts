@@ -20,7 +20,8 @@ import { KvmonError } from "../shared/errors.ts";
 import { parseDiskDefinitions, XML_INACTIVE } from "./disk-definition.ts";
 import { diskLatencies } from "./latency.ts";
 import { openImages } from "./open-images.ts";
-import { cmdlineDisks, splitCmdline } from "./qemu-cmdline.ts";
+import { AuditError } from "./errors.ts";
+import { cmdlineDisks, guestName, splitCmdline } from "./qemu-cmdline.ts";
 import { findQueryBlock, parseQueryBlock, QUERY_BLOCK } from "./query-block.ts";
 import { diskFindings, effectiveMode, type DiskFacts } from "./rules.ts";
 import { storageKind } from "./storage.ts";
@@ -173,7 +174,14 @@ async function readRuntime(
   try {
     const pid = await qemuPid(paths, dom.name);
     const raw = await readFile(join(paths.procRoot, String(pid), "cmdline"));
-    runtime.cmdline = cmdlineDisks(splitCmdline(raw));
+    const args = splitCmdline(raw);
+    if (guestName(args) !== dom.name) {
+      throw new AuditError(
+        "AUDIT_CMDLINE",
+        `process ${pid} is not the QEMU of '${dom.name}' (a stale pid file?)`,
+      );
+    }
+    runtime.cmdline = cmdlineDisks(args);
     runtime.pid = pid;
   } catch (e) {
     if (!(e instanceof KvmonError) && (e as NodeJS.ErrnoException).code === undefined) throw e;

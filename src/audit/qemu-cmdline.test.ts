@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { AuditError } from "./errors.ts";
-import { cmdlineDisks, parseKeyval, qemuBool, splitCmdline } from "./qemu-cmdline.ts";
+import { cmdlineDisks, guestName, parseKeyval, qemuBool, splitCmdline } from "./qemu-cmdline.ts";
 
 const fixture = (name: string) => readFileSync(new URL(`fixtures/${name}`, import.meta.url));
 
@@ -22,6 +22,13 @@ test("the lab guest's real command line (libvirt 9.0, QEMU 7.2, JSON -blockdev/-
     readOnly: false,
     discard: "unmap",
   });
+});
+
+test("the guest name libvirt passes with -name (',,' is a comma in a name)", () => {
+  assert.equal(guestName(splitCmdline(fixture("lab-1.cmdline"))), "kvmon-lab-1");
+  assert.equal(guestName(["qemu", "-name", "guest=a,,b,debug-threads=on"]), "a,b");
+  assert.equal(guestName(["qemu", "-name", "plain"]), "plain");
+  assert.equal(guestName(["/usr/bin/sleep", "100"]), null);
 });
 
 test("key=value syntax: dotted keys, ',,' escapes, the implied driver of -device, on/off booleans", () => {

@@ -65,6 +65,15 @@ function parseOption(option: string, value: string, impliedKey?: string): Props 
   }
 }
 
+/** The domain name libvirt gives QEMU (`-name guest=<name>,...`), to check a pid file still names its QEMU. */
+export function guestName(args: readonly string[]): string | null {
+  const i = args.indexOf("-name");
+  const value = i === -1 ? undefined : args[i + 1];
+  if (value === undefined) return null;
+  const props = parseKeyval(value, "guest");
+  return str(props.guest);
+}
+
 /** A QEMU boolean option as JSON (true/false) or key=value (on/off, yes/no, true/false) gives it. */
 export function qemuBool(v: unknown): boolean | null {
   if (typeof v === "boolean") return v;

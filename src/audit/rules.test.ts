@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { cacheMode } from "./cache-modes.ts";
 import { diskFindings, type DiskFacts, type DomainFacts, effectiveMode } from "./rules.ts";
-import type { CacheFlags, CmdlineDisk, DiskDefinition, OpenImage } from "./types.ts";
+import type { CacheFlags, CmdlineDisk, DiskDefinition, OpenImage, QueryBlockDisk } from "./types.ts";
 
 const RUNNING: DomainFacts = { running: true, persistent: true };
 
@@ -48,6 +48,17 @@ function open(direct: boolean, access: OpenImage["access"] = "read-write"): Open
     direct,
     dsync: false,
     sync: false,
+  };
+}
+
+function queryBlock(mode: string): QueryBlockDisk {
+  return {
+    qdev: "virtio-disk0",
+    nodeName: null,
+    file: null,
+    format: null,
+    readOnly: false,
+    cache: flags(mode),
   };
 }
 
@@ -180,14 +191,7 @@ describe("the rule table: each rule fires on its case and stays quiet otherwise"
         "runtime-mismatch:warning",
       ),
     );
-    const qb = {
-      qdev: "virtio-disk0",
-      nodeName: null,
-      file: null,
-      format: null,
-      readOnly: false,
-      cache: flags("unsafe"),
-    };
+    const qb = queryBlock("unsafe");
     const viaQmp = diskFindings(facts("none", "native", { queryBlock: qb }), RUNNING);
     assert.ok(
       viaQmp.some((x) => x.rule === "runtime-mismatch" && /query-block has .*\(unsafe\)/.test(x.message)),
@@ -218,14 +222,7 @@ describe("the rule table: each rule fires on its case and stays quiet otherwise"
 });
 
 test("the mode in effect comes from query-block, then the command line, then the definitions", () => {
-  const qb = {
-    qdev: "virtio-disk0",
-    nodeName: null,
-    file: null,
-    format: null,
-    readOnly: false,
-    cache: flags("writethrough"),
-  };
+  const qb = queryBlock("writethrough");
   assert.deepEqual(effectiveMode(facts("none", "native", { queryBlock: qb }), RUNNING), {
     mode: "writethrough",
     cache: flags("writethrough"),
