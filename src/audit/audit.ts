@@ -190,7 +190,14 @@ async function readRuntime(
         "(run as root on the domain's host)",
     );
   }
-  if (qmp) runtime.queryBlock = parseQueryBlock(await client.qemuMonitorCommand(dom, QUERY_BLOCK));
+  if (qmp) {
+    try {
+      runtime.queryBlock = parseQueryBlock(await client.qemuMonitorCommand(dom, QUERY_BLOCK));
+    } catch (e) {
+      if (!(e instanceof KvmonError)) throw e;
+      runtime.notes.push(`query-block failed: [${e.code}] ${e.message}`);
+    }
+  }
   return runtime;
 }
 
