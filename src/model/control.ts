@@ -1,4 +1,7 @@
-/** Request bodies of the control endpoints (zod), their bounds, and what of them the audit log keeps. */
+/**
+ * Request bodies of the agent's control endpoints (zod), their bounds, and what of them the audit log keeps; in
+ * the model because the fleet server validates the same bodies before it routes them to an agent.
+ */
 import { z } from "zod";
 
 /** Whole request body (exec's stdin included). */
