@@ -176,11 +176,9 @@ function admin(sub: string[], values: Record<string, string | undefined>, io: Cl
       const file = values["control-token-file"];
       if (file !== undefined && url === undefined)
         throw new UsageError("server host add: --control-token-file goes with --agent-url");
+      const controlToken = file === undefined ? null : readControlToken(file);
       const { token, info } = tokens.create("host", arg, null);
-      new FleetState(db).register(
-        arg,
-        url === undefined ? null : { url, controlToken: file ? readControlToken(file) : null },
-      );
+      new FleetState(db).register(arg, url === undefined ? null : { url, controlToken });
       auditCli(audit, "host-add", { id: info.id, agentUrl: url ?? null }, arg);
       io.err(`host token ${info.id} for ${arg}; give it to the agent, shown once:\n`);
       io.out(`${token}\n`);

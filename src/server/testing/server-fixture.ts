@@ -101,7 +101,7 @@ function build(
       return build(dir, made, mounts, now);
     },
     close: () => {
-      db.close();
+      if (db.isOpen) db.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
