@@ -13,6 +13,7 @@ import { CONTENT_TYPE } from "../metrics/exposition.ts";
 import { KvmonError } from "../shared/errors.ts";
 import type { Snapshot } from "../model/types.ts";
 import type { AgentStatus } from "./agent.ts";
+import { type ConsoleDeps, consoleRoutes } from "./control/console.ts";
 import { controlStatus } from "./control/errors.ts";
 import { type ControlDeps, controlRoutes } from "./control/routes.ts";
 import { traceRoutes } from "./control/trace-routes.ts";
@@ -39,6 +40,8 @@ export interface HttpOptions {
   control?: ControlDeps;
   /** The KVM exit tracer (null or absent: its endpoints answer 503 TRACER_UNAVAILABLE). */
   tracer?: Tracer | null;
+  /** The console WebSocket (absent: no console route). */
+  console?: ConsoleDeps;
 }
 
 /** The one error body: {error: {code, message, hint?}}, `code` the error's stable KvmonError code. */
@@ -112,6 +115,7 @@ export function createApp(agent: AgentView, opts: HttpOptions = {}): Hono {
   const control = opts.control ?? disabledControl();
   app.route("/", controlRoutes(control));
   app.route("/", traceRoutes(opts.tracer ?? null, control));
+  if (opts.console) app.route("/", consoleRoutes(opts.console, control));
 
   app.all("*", (c) => {
     const known = ["/metrics", "/healthz", "/api/v1/host", "/api/v1/domains"];

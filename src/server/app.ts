@@ -7,6 +7,7 @@
  * way. Errors are JSON ({error: {code, message, hint?}}) from one handler.
  */
 import { getConnInfo } from "@hono/node-server/conninfo";
+import { createNodeWebSocket, type NodeWebSocket } from "@hono/node-ws";
 import { type Context, type Handler, Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
@@ -17,6 +18,7 @@ import type { AuditStore } from "./auth/audit.ts";
 import { ForbiddenError, UnauthenticatedError } from "./auth/errors.ts";
 import type { TokenStore } from "./auth/tokens.ts";
 import type { Access } from "./auth/types.ts";
+import { consoleRoute } from "./api/console.ts";
 import { controlRoutes } from "./api/control.ts";
 import { BadRequestError, errorBody, HttpError } from "./api/errors.ts";
 import { openApiDocument } from "./api/openapi.ts";
@@ -82,9 +84,19 @@ function statusOf(err: Error): { status: number; error: KvmonError } {
   return { status: 500, error: new KvmonError("INTERNAL", err.message, { cause: err }) };
 }
 
-export function createServerApp(deps: ServerAppDeps): { app: Hono<ApiEnv>; routes: RouteSpec[] } {
+export interface ServerApp {
+  app: Hono<ApiEnv>;
+  routes: RouteSpec[];
+  /** Lets the app take WebSocket upgrades (the console) on the listening server. */
+  injectWebSocket: NodeWebSocket["injectWebSocket"];
+}
+
+export function createServerApp(deps: ServerAppDeps): ServerApp {
   const now = deps.now ?? Date.now;
   const mounts = deps.mounts ?? [];
+  const app = new Hono<ApiEnv>();
+  const nodeWs = createNodeWebSocket({ app });
+  const control = { fleet: deps.fleet, agentTimeoutMs: deps.limits.agentTimeoutMs };
   const routes: RouteSpec[] = [
     route({
       method: "GET",
@@ -102,10 +114,10 @@ export function createServerApp(deps: ServerAppDeps): { app: Hono<ApiEnv>; route
     }),
     ...pushRoutes(deps.fleet, now),
     ...readRoutes({ ...deps, now }),
-    ...controlRoutes({ fleet: deps.fleet, agentTimeoutMs: deps.limits.agentTimeoutMs }),
+    ...controlRoutes(control),
+    consoleRoute(control, nodeWs.upgradeWebSocket),
   ];
   const doc = openApiDocument(routes, mounts, SERVER_VERSION);
-  const app = new Hono<ApiEnv>();
 
   const clientCert: MiddlewareHandler<ApiEnv> = async (c, next) => {
     const socket = (c.env as { incoming?: { socket?: { authorized?: boolean } } } | undefined)?.incoming
@@ -130,7 +142,8 @@ export function createServerApp(deps: ServerAppDeps): { app: Hono<ApiEnv>; route
       c.set("audit", note);
       await next();
       if (action === undefined) return;
-      const status = c.res.status;
+      // A WebSocket upgrade answers 200 here and 101 on the wire.
+      const status = c.res.status === 200 && c.req.header("upgrade") ? 101 : c.res.status;
       const principal = c.get("principal");
       deps.audit.write({
         time,
@@ -212,5 +225,5 @@ export function createServerApp(deps: ServerAppDeps): { app: Hono<ApiEnv>; route
     if (status === 401) c.header("www-authenticate", 'Bearer realm="kvmon"');
     return c.json(errorBody(error), status as 400);
   });
-  return { app, routes };
+  return { app, routes, injectWebSocket: nodeWs.injectWebSocket };
 }

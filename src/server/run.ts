@@ -59,7 +59,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions): Pro
       }
     : null;
   const store = await opts.storeFactory(config);
-  const { app } = createServerApp({
+  const { app, injectWebSocket } = createServerApp({
     tokens,
     audit: new AuditStore(db),
     fleet: new FleetState(db),
@@ -74,6 +74,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions): Pro
       ? createAdaptorServer({ fetch: app.fetch, createServer: createHttpsServer, serverOptions: tls })
       : createAdaptorServer({ fetch: app.fetch })
   ) as Server;
+  injectWebSocket(server);
   server.headersTimeout = config.limits.headersTimeoutMs;
   server.requestTimeout = config.limits.requestTimeoutMs;
   server.keepAliveTimeout = 120_000;

@@ -5,6 +5,7 @@
  * reach (502 AGENT_UNREACHABLE), one that does not answer in time (504 TIMEOUT) or one not registered for
  * control (409 AGENT_NOT_REGISTERED).
  */
+import { WebSocket } from "ws";
 import { TimeoutError } from "../../shared/errors.ts";
 import type { AgentEndpoint } from "../fleet/state.ts";
 import { HttpError } from "./errors.ts";
@@ -76,5 +77,45 @@ export class AgentClient {
         { cause: e },
       );
     }
+  }
+
+  /** Opens the domain's console WebSocket on the agent; rejects with the agent's refusal or a timeout. */
+  openConsole(name: string): Promise<WebSocket> {
+    const url = new URL(`/api/v1/domains/${encodeURIComponent(name)}/console`, this.endpoint.url);
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    const headers: Record<string, string> = {};
+    if (this.endpoint.controlToken) headers.authorization = `Bearer ${this.endpoint.controlToken}`;
+    const ws = new WebSocket(url, { headers, handshakeTimeout: this.timeoutMs, maxPayload: 1 << 20 });
+    return new Promise((resolve, reject) => {
+      ws.once("open", () => resolve(ws));
+      ws.once("unexpected-response", (_req, res) => {
+        res.resume();
+        res.on("end", () => {
+          ws.terminate();
+          const status = res.statusCode ?? 502;
+          // A refused upgrade carries only its status (node-ws answers it without a body); the agent's own
+          // audit log has the reason.
+          reject(
+            new HttpError(
+              status >= 400 && status < 600 ? (status as 502) : 502,
+              "AGENT_REFUSED",
+              `host ${this.host}'s agent refused the console: ${status} ${res.statusMessage ?? ""}`.trim(),
+            ),
+          );
+        });
+      });
+      ws.once("error", (e) => {
+        reject(
+          /timeout/i.test(e.message)
+            ? new TimeoutError(`host ${this.host}'s agent console`, this.timeoutMs, { cause: e })
+            : new HttpError(
+                502,
+                "AGENT_UNREACHABLE",
+                `cannot open host ${this.host}'s console: ${e.message}`,
+                { cause: e },
+              ),
+        );
+      });
+    });
   }
 }

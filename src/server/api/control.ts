@@ -38,26 +38,29 @@ export interface ControlDeps {
 
 const DOMAIN = "/api/v1/domains/:host/:name";
 
+/** The route's host's agent and domain name, both checked, and noted for the audit log. */
+export function agentTarget(c: ApiContext, deps: ControlDeps): { agent: AgentClient; name: string } {
+  const host = checkedName("host", c.req.param("host") ?? "");
+  const raw = c.req.param("name");
+  const name = raw === undefined ? null : checkedName("name", raw);
+  const note = c.get("audit");
+  note.host = host;
+  note.domain = name;
+  const endpoint = deps.fleet.host(host)?.agent;
+  if (!endpoint)
+    throw new HttpError(
+      409,
+      "AGENT_NOT_REGISTERED",
+      `host '${host}' has no agent registered for control calls`,
+      {
+        hint: `kvmon server host add ${host} --agent-url URL --control-token-file FILE`,
+      },
+    );
+  return { agent: new AgentClient(host, endpoint, deps.agentTimeoutMs), name: name ?? "" };
+}
+
 export function controlRoutes(deps: ControlDeps): RouteSpec[] {
-  /** The host's agent and the route's domain name, both checked; noted for the audit log. */
-  const target = (c: ApiContext) => {
-    const host = checkedName("host", c.req.param("host")!);
-    const name = c.req.param("name") === undefined ? null : checkedName("name", c.req.param("name")!);
-    const note = c.get("audit");
-    note.host = host;
-    note.domain = name;
-    const endpoint = deps.fleet.host(host)?.agent;
-    if (!endpoint)
-      throw new HttpError(
-        409,
-        "AGENT_NOT_REGISTERED",
-        `host '${host}' has no agent registered for control calls`,
-        {
-          hint: `kvmon server host add ${host} --agent-url URL --control-token-file FILE`,
-        },
-      );
-    return { agent: new AgentClient(host, endpoint, deps.agentTimeoutMs), name: name ?? "" };
-  };
+  const target = (c: ApiContext) => agentTarget(c, deps);
   const relay = (c: ApiContext, a: { status: number; body: unknown }) =>
     c.json(a.body as object, a.status as 200);
   const enc = encodeURIComponent;
