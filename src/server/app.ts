@@ -23,7 +23,7 @@ import { controlRoutes } from "./api/control.ts";
 import { BadRequestError, errorBody, HttpError } from "./api/errors.ts";
 import { openApiDocument } from "./api/openapi.ts";
 import { readRoutes } from "./api/read-routes.ts";
-import { type ApiEnv, route, type RouteSpec } from "./api/route.ts";
+import { type ApiEnv, type AuditNote, route, type RouteSpec } from "./api/route.ts";
 import type { ServerLimits } from "./config.ts";
 import { pushRoutes } from "./fleet/push-routes.ts";
 import type { FleetState } from "./fleet/state.ts";
@@ -138,7 +138,11 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
     async (c, next) => {
       const time = now();
       const started = performance.now();
-      const note = { host: c.req.param("host") ?? null, domain: c.req.param("name") ?? null, what: {} };
+      const note: AuditNote = {
+        host: c.req.param("host") ?? null,
+        domain: c.req.param("name") ?? null,
+        what: {},
+      };
       c.set("audit", note);
       await next();
       if (action === undefined) return;
@@ -155,14 +159,7 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
         what: note.what,
         outcome: status < 400 ? "ok" : status === 401 || status === 403 ? "denied" : "error",
         status,
-        code:
-          c.error instanceof KvmonError
-            ? c.error.code
-            : c.error
-              ? "INTERNAL"
-              : status >= 400
-                ? "AGENT_ERROR"
-                : null,
+        code: c.error instanceof KvmonError ? c.error.code : c.error ? "INTERNAL" : (note.code ?? null),
         durationMs: performance.now() - started,
       });
     };

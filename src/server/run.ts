@@ -69,10 +69,16 @@ export async function startServer(config: ServerConfig, opts: StartOptions): Pro
     requireClientCert: config.tls?.clientCa != null,
     mounts: opts.mounts?.(store),
   });
+  // Header and request deadlines are checked this often (Node's default, 30 s, would let a slow client linger).
+  const timing = { connectionsCheckingInterval: 1000 };
   const server = (
     tls
-      ? createAdaptorServer({ fetch: app.fetch, createServer: createHttpsServer, serverOptions: tls })
-      : createAdaptorServer({ fetch: app.fetch })
+      ? createAdaptorServer({
+          fetch: app.fetch,
+          createServer: createHttpsServer,
+          serverOptions: { ...tls, ...timing },
+        })
+      : createAdaptorServer({ fetch: app.fetch, serverOptions: timing })
   ) as Server;
   injectWebSocket(server);
   server.headersTimeout = config.limits.headersTimeoutMs;

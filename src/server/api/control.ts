@@ -61,8 +61,12 @@ export function agentTarget(c: ApiContext, deps: ControlDeps): { agent: AgentCli
 
 export function controlRoutes(deps: ControlDeps): RouteSpec[] {
   const target = (c: ApiContext) => agentTarget(c, deps);
-  const relay = (c: ApiContext, a: { status: number; body: unknown }) =>
-    c.json(a.body as object, a.status as 200);
+  /** The agent's answer as it came; its error code goes to the audit log. */
+  const relay = (c: ApiContext, a: { status: number; body: unknown }) => {
+    const code = (a.body as { error?: { code?: unknown } } | null)?.error?.code;
+    if (a.status >= 400 && typeof code === "string") c.get("audit").code = code;
+    return c.json(a.body as object, a.status as 200);
+  };
   const enc = encodeURIComponent;
 
   return [

@@ -13,6 +13,8 @@ export interface AuditNote {
   host: string | null;
   domain: string | null;
   what: Record<string, unknown>;
+  /** The error code of an answer that is not the server's own error (an agent's, relayed). */
+  code?: string;
 }
 
 export type ApiEnv = { Variables: AuthEnv["Variables"] & { audit: AuditNote } };
