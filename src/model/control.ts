@@ -61,3 +61,9 @@ export function auditedExec(b: ExecBody): Record<string, unknown> {
     timeout: b.timeout,
   };
 }
+
+/** The tracer events a trace-on request may name (kvm_pio or kvm:kvm_pio). */
+export const traceEventNames = z
+  .array(z.string().regex(/^(?:\w+:)?\w+$/, "must be an event name (kvm_pio or kvm:kvm_pio)"))
+  .min(1)
+  .max(64);

@@ -74,29 +74,15 @@ test("token list shows ids, roles and state; revoke by name stops the token", as
 
 test("host add makes a host token and registers the agent's URL and control token", async () => {
   const file = join(dir, "control-token");
+  const addH1 = () =>
+    kvmon("host", "add", "h1", "--agent-url", "http://127.0.0.1:9477", "--control-token-file", file);
   writeFileSync(file, "agent-control-token-0123456789\n", { mode: 0o644 });
-  const loose = await kvmon(
-    "host",
-    "add",
-    "h1",
-    "--agent-url",
-    "http://127.0.0.1:9477",
-    "--control-token-file",
-    file,
-  );
+  const loose = await addH1();
   assert.equal(loose.code, 2);
   assert.match(loose.stderr, /chmod 600/);
   rmSync(file); // writeFileSync keeps an existing file's mode
   writeFileSync(file, "agent-control-token-0123456789\n", { mode: 0o600 });
-  const r = await kvmon(
-    "host",
-    "add",
-    "h1",
-    "--agent-url",
-    "http://127.0.0.1:9477",
-    "--control-token-file",
-    file,
-  );
+  const r = await addH1();
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(
     withDb((t) => t.verify(r.stdout.trim())),

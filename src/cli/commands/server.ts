@@ -17,6 +17,7 @@ import { KvmonError } from "../../shared/errors.ts";
 import type { CliIo, Command } from "../command.ts";
 import { parseCommandArgs } from "../command.ts";
 import { CliError, UsageError } from "../errors.ts";
+import { untilStopSignal } from "../signals.ts";
 
 const help = () =>
   `Usage: kvmon server [options]                 run the fleet server
@@ -201,15 +202,7 @@ export const serverCommand: Command = {
     const c = config(v);
     const running = await startServer(c, { storeFactory: storeFactories[c.storage.kind] });
     io.err(`${JSON.stringify({ level: "info", msg: "kvmon server listening", url: running.url })}\n`);
-    await new Promise<void>((resolve) => {
-      const stop = () => {
-        process.off("SIGINT", stop);
-        process.off("SIGTERM", stop);
-        void running.stop().then(resolve, resolve);
-      };
-      process.on("SIGINT", stop);
-      process.on("SIGTERM", stop);
-    });
+    await untilStopSignal(() => running.stop());
     return 0;
   },
 };

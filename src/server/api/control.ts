@@ -6,7 +6,7 @@
  * agent's answer comes back as it is; the server's audit log records the call with the agent's status.
  */
 import { z } from "zod";
-import { agentCommandBody, auditedExec, execBody } from "../../model/control.ts";
+import { agentCommandBody, auditedExec, execBody, traceEventNames } from "../../model/control.ts";
 import type { FleetState } from "../fleet/state.ts";
 import { AgentClient } from "./agent-client.ts";
 import { checkedName } from "./domains.ts";
@@ -15,11 +15,7 @@ import { type ApiContext, route, type RouteSpec } from "./route.ts";
 
 export const traceStartBody = z
   .object({
-    events: z
-      .array(z.string().regex(/^(?:\w+:)?\w+$/, "must be an event name (kvm_pio or kvm:kvm_pio)"))
-      .min(1)
-      .max(64)
-      .optional(),
+    events: traceEventNames.optional(),
     durationSeconds: z.number().positive().optional(),
   })
   .strict();
