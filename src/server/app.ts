@@ -31,12 +31,27 @@ import type { SeriesStore } from "./storage/types.ts";
 
 export const SERVER_VERSION = "0.1.0";
 
-/** Another part's routes (e.g. writeRoutes, promApiRoutes), mounted under `prefix` behind `access`. */
+/**
+ * Another part's routes (writeRoutes, promApiRoutes), mounted at `prefix` ("" for their own paths, e.g.
+ * /api/v1/write; "/prometheus" for a Grafana data source URL ending in /prometheus). The access check is
+ * registered on exactly the sub-app's routes, so a mount never guards (or opens) anything else.
+ */
 export interface Mount {
   prefix: string;
   access: Access;
   summary: string;
   routes: Hono;
+}
+
+/** A mount's served routes: method and full path. */
+export function mountedRoutes(m: Mount): Array<{ method: string; path: string }> {
+  const seen = new Map<string, { method: string; path: string }>();
+  for (const r of m.routes.routes) {
+    if (r.method === "ALL") continue; // the sub-app's own middleware
+    const path = `${m.prefix}${r.path === "/" && m.prefix !== "" ? "" : r.path}`;
+    seen.set(`${r.method} ${path}`, { method: r.method, path });
+  }
+  return [...seen.values()];
 }
 
 export interface ServerAppDeps {
@@ -117,7 +132,11 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
     ...controlRoutes(control),
     consoleRoute(control, nodeWs.upgradeWebSocket),
   ];
-  const doc = openApiDocument(routes, mounts, SERVER_VERSION);
+  const doc = openApiDocument(
+    routes,
+    mounts.flatMap((m) => mountedRoutes(m).map((r) => ({ ...r, access: m.access, summary: m.summary }))),
+    SERVER_VERSION,
+  );
 
   const clientCert: MiddlewareHandler<ApiEnv> = async (c, next) => {
     const socket = (c.env as { incoming?: { socket?: { authorized?: boolean } } } | undefined)?.incoming
@@ -210,8 +229,9 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
     app.on(spec.method, spec.path, ...(handlers as [MiddlewareHandler<ApiEnv>]), serve);
   }
   for (const m of mounts) {
-    app.use(`${m.prefix}/*`, audited(undefined), ...guard(m.access), limited);
-    app.route(m.prefix, m.routes as unknown as Hono<ApiEnv>);
+    for (const r of mountedRoutes(m))
+      app.on(r.method, r.path, audited(undefined), ...guard(m.access), limited);
+    app.route(m.prefix === "" ? "/" : m.prefix, m.routes as unknown as Hono<ApiEnv>);
   }
 
   app.notFound((c) =>

@@ -56,7 +56,7 @@ export function bridgeConsole(stream: ConsoleStream) {
 type ConsoleEnv = { Variables: Env["Variables"] & { console: ConsoleStream } };
 
 export function consoleRoutes(
-  console: ConsoleDeps,
+  consoles: ConsoleDeps,
   deps: Pick<ControlDeps, "token" | "audit" | "logger">,
 ): Hono<ConsoleEnv> {
   const app = new Hono<ConsoleEnv>();
@@ -66,13 +66,13 @@ export function consoleRoutes(
     if (name.length > 256) throw new HttpError(400, "BAD_REQUEST", "domain name longer than 256 characters");
     if (c.req.header("upgrade")?.toLowerCase() !== "websocket")
       throw new HttpError(400, "BAD_REQUEST", "the console is a WebSocket: send 'Upgrade: websocket'");
-    if (!console.open)
+    if (!consoles.open)
       throw new HttpError(
         503,
         "CONSOLE_UNAVAILABLE",
         "this agent cannot open consoles (no DOMAIN_OPEN_CONSOLE)",
       );
-    c.set("console", await console.open(name));
+    c.set("console", await consoles.open(name));
     await next();
   };
   app.get(
@@ -80,7 +80,7 @@ export function consoleRoutes(
     audited("console") as unknown as MiddlewareHandler<ConsoleEnv>,
     authorized as unknown as MiddlewareHandler<ConsoleEnv>,
     opened,
-    console.upgradeWebSocket((c) => bridgeConsole((c as Context<ConsoleEnv>).get("console"))),
+    consoles.upgradeWebSocket((c) => bridgeConsole((c as Context<ConsoleEnv>).get("console"))),
   );
   return app;
 }

@@ -2,8 +2,8 @@
  * Calls a host agent's control API (src/agent/control: /api/v1/domains/{name}/exec, /agent-command,
  * /api/v1/trace...) with the agent's control token, under a deadline. The agent's answer (status and JSON body,
  * its errors included) is handed back as it came; the server only adds its own errors for an agent it cannot
- * reach (502 AGENT_UNREACHABLE), one that does not answer in time (504 TIMEOUT) or one not registered for
- * control (409 AGENT_NOT_REGISTERED).
+ * reach (502 AGENT_UNREACHABLE), one that does not answer in time (504 TIMEOUT) or answers no JSON (502
+ * AGENT_BAD_ANSWER).
  */
 import { WebSocket } from "ws";
 import { TimeoutError } from "../../shared/errors.ts";
@@ -87,7 +87,12 @@ export class AgentClient {
     if (this.endpoint.controlToken) headers.authorization = `Bearer ${this.endpoint.controlToken}`;
     const ws = new WebSocket(url, { headers, handshakeTimeout: this.timeoutMs, maxPayload: 1 << 20 });
     return new Promise((resolve, reject) => {
-      ws.once("open", () => resolve(ws));
+      ws.once("open", () => {
+        // Later failures end in a close event, which the console bridge handles; an error with no listener
+        // would crash the process.
+        ws.on("error", () => undefined);
+        resolve(ws);
+      });
       ws.once("unexpected-response", (_req, res) => {
         res.resume();
         res.on("end", () => {

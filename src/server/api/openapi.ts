@@ -1,14 +1,15 @@
 /**
  * The OpenAPI 3.1 document of the server's API, assembled from the route table: each route's path, method,
  * access (bearer token and role), query and body schemas (zod 4's JSON Schema export) and answers. Routes
- * mounted from other modules (remote_write, the Prometheus API) are listed by their prefix.
+ * mounted from other modules (remote_write, the Prometheus API) are listed with their access and summary.
  */
 import { z } from "zod";
 import type { Access } from "../auth/types.ts";
 import type { RouteSpec } from "./route.ts";
 
 export interface MountedDoc {
-  prefix: string;
+  method: string;
+  path: string;
   access: Access;
   summary: string;
 }
@@ -72,7 +73,10 @@ export function openApiDocument(
       },
     };
   }
-  for (const m of mounted) paths[`${m.prefix}/*`] = { "x-kvmon-mounted": operation(m) };
+  for (const m of mounted) {
+    paths[m.path.replace(/:(\w+)/g, "{$1}")] ??= {};
+    paths[m.path.replace(/:(\w+)/g, "{$1}")]![m.method.toLowerCase()] = operation(m);
+  }
   return {
     openapi: "3.1.0",
     info: { title: "kvmon server", version, description: "The fleet server's API (docs/server.md)." },

@@ -6,10 +6,16 @@
 import { lifecycleEventsSchema } from "../../model/lifecycle-event.ts";
 import { snapshotSchema } from "../../model/schema.ts";
 import { route, type RouteSpec } from "../api/route.ts";
+import { ForbiddenError } from "../auth/errors.ts";
+import type { Principal } from "../auth/types.ts";
 import type { FleetState } from "./state.ts";
 
 export function pushRoutes(fleet: FleetState, now: () => number): RouteSpec[] {
-  const hostOf = (p: { kind: string; host?: string }) => p.host!;
+  /** The pushing host: the route's access check let only host tokens through. */
+  const hostOf = (p: Principal): string => {
+    if (p.kind !== "host") throw new ForbiddenError("this endpoint takes an agent's host token");
+    return p.host;
+  };
   return [
     route({
       method: "POST",
