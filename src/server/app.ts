@@ -13,6 +13,7 @@ import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import type { z } from "zod";
 import { KvmonError, TimeoutError } from "../shared/errors.ts";
+import type { Logger } from "../shared/logger.ts";
 import { principalName, requireAccess } from "./auth/access.ts";
 import type { AuditStore } from "./auth/audit.ts";
 import { ForbiddenError, UnauthenticatedError } from "./auth/errors.ts";
@@ -65,6 +66,8 @@ export interface ServerAppDeps {
   requireClientCert?: boolean;
   mounts?: readonly Mount[];
   now?: () => number;
+  /** Where server-side failures (5xx) are logged; absent: not logged. */
+  logger?: Logger;
 }
 
 function remoteAddress(c: Context): string | null {
@@ -239,6 +242,14 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
   );
   app.onError((err, c) => {
     const { status, error } = statusOf(err);
+    if (status >= 500)
+      deps.logger?.error("request failed", {
+        method: c.req.method,
+        path: c.req.path,
+        code: error.code,
+        error: err.message,
+        ...(error.code === "INTERNAL" ? { stack: err.stack } : {}),
+      });
     if (status === 401) c.header("www-authenticate", 'Bearer realm="kvmon"');
     return c.json(errorBody(error), status as 400);
   });

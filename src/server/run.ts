@@ -9,6 +9,7 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createAdaptorServer } from "@hono/node-server";
 import { KvmonError } from "../shared/errors.ts";
+import { Logger } from "../shared/logger.ts";
 import { createServerApp, type Mount } from "./app.ts";
 import { AuditStore } from "./auth/audit.ts";
 import { TokenStore } from "./auth/tokens.ts";
@@ -38,11 +39,14 @@ export class NoAdminTokenError extends KvmonError {
 
 export interface StartOptions {
   storeFactory: StoreFactory;
+  /** Log lines (JSON); absent: discarded. */
+  write?: (line: string) => void;
   /** Other parts' route modules (remote_write, the Prometheus API). */
   mounts?: (store: SeriesStore) => Mount[];
 }
 
 export async function startServer(config: ServerConfig, opts: StartOptions): Promise<RunningServer> {
+  const logger = new Logger(opts.write ?? (() => undefined), config.logLevel);
   const db = openStateDb(config.dataDir);
   const tokens = new TokenStore(db);
   if (!tokens.hasAdmin()) {
@@ -68,6 +72,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions): Pro
     pushIntervalMs: config.pushIntervalSeconds * 1000,
     requireClientCert: config.tls?.clientCa != null,
     mounts: opts.mounts?.(store),
+    logger,
   });
   // Header and request deadlines are checked this often (Node's default, 30 s, would let a slow client linger).
   const timing = { connectionsCheckingInterval: 1000 };
@@ -93,9 +98,16 @@ export async function startServer(config: ServerConfig, opts: StartOptions): Pro
   });
   const address = server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  const url = `${tls ? "https" : "http"}://${host}:${address.port}`;
+  logger.info("server listening", {
+    url,
+    dataDir: config.dataDir,
+    storage: config.storage.kind,
+    clientCertificates: config.tls?.clientCa != null,
+  });
   return {
     address,
-    url: `${tls ? "https" : "http"}://${host}:${address.port}`,
+    url,
     stop: async () => {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -103,6 +115,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions): Pro
       });
       await store.close();
       db.close();
+      logger.info("server stopped");
     },
   };
 }

@@ -200,8 +200,22 @@ export const serverCommand: Command = {
     const v = values as Record<string, string | undefined>;
     if (positionals.length > 0) return admin(positionals, v, io);
     const c = config(v);
-    const running = await startServer(c, { storeFactory: storeFactories[c.storage.kind] });
-    io.err(`${JSON.stringify({ level: "info", msg: "kvmon server listening", url: running.url })}\n`);
+    let running: Awaited<ReturnType<typeof startServer>>;
+    try {
+      running = await startServer(c, {
+        storeFactory: storeFactories[c.storage.kind],
+        write: (l) => io.err(l),
+      });
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      if (err.code === "EADDRINUSE" || err.code === "EACCES")
+        throw new CliError(`cannot listen on ${c.listenHost}:${c.listenPort}: ${err.message}`, {
+          code: "SERVER_LISTEN",
+          hint: "choose another address with --listen or KVMON_SERVER_LISTEN",
+          cause: e,
+        });
+      throw e;
+    }
     await untilStopSignal(() => running.stop());
     return 0;
   },
