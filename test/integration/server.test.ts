@@ -22,6 +22,7 @@ import { FleetState } from "../../src/server/fleet/state.ts";
 import { type RunningServer, startServer } from "../../src/server/run.ts";
 import { openStateDb } from "../../src/server/state-db.ts";
 import { MemoryStore } from "../../src/server/storage/testing/memory-store.ts";
+import { withTimeout } from "../../src/shared/errors.ts";
 import { startTestAgent, SYSTEM_URI } from "../agent-helpers.ts";
 import { kvmSkipReason, withKvmGuest } from "../lab.ts";
 
@@ -86,8 +87,13 @@ before(async () => {
 });
 
 after(async () => {
-  await server?.stop();
-  await agent?.running.stop();
+  // Bounded: a stop that hangs (a tracer instance the kernel is slow to remove) must not hold the lab lock.
+  const bounded = (what: string, p: Promise<unknown> | undefined) =>
+    withTimeout(p ?? Promise.resolve(), 60_000, what).catch((e: unknown) =>
+      process.stderr.write(`${String(e)}\n`),
+    );
+  await bounded("server stop", server?.stop());
+  await bounded("agent stop", agent?.running.stop());
   await rm(dir, { recursive: true, force: true });
 });
 
