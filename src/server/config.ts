@@ -66,7 +66,7 @@ const schema = z
       .default(32 * 1024 * 1024),
     headersTimeout: positive(600).default(10),
     requestTimeout: positive(3600).default(60),
-    agentTimeout: positive(600).default(10),
+    agentTimeout: positive(600).default(30),
     logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
   })
   .strict();

@@ -48,7 +48,7 @@ Options (each also a key in the --config file and the env variable shown):
   --headers-timeout <seconds>  headers must arrive within (default 10)       KVMON_SERVER_HEADERS_TIMEOUT
   --request-timeout <seconds>  a request must arrive within (default 60)     KVMON_SERVER_REQUEST_TIMEOUT
   --agent-timeout <seconds>    deadline of a control call to an agent
-                               (default 10)                                  KVMON_SERVER_AGENT_TIMEOUT
+                               (default 30; exec adds its own timeout)       KVMON_SERVER_AGENT_TIMEOUT
   --log-level <level>          debug, info, warn or error (default info)     KVMON_SERVER_LOG_LEVEL
 
 token create:  --role ROLE --name NAME   viewer reads; operator also traces, runs guest commands, opens

@@ -29,7 +29,14 @@ export class AgentClient {
     this.timeoutMs = timeoutMs;
   }
 
-  async call(method: "GET" | "POST" | "DELETE", path: string, body?: unknown): Promise<AgentAnswer> {
+  /** One control call; `extraMs` lengthens the deadline for calls that wait on purpose (exec's own timeout). */
+  async call(
+    method: "GET" | "POST" | "DELETE",
+    path: string,
+    body?: unknown,
+    extraMs = 0,
+  ): Promise<AgentAnswer> {
+    const timeoutMs = this.timeoutMs + extraMs;
     const url = new URL(path, this.endpoint.url);
     const headers: Record<string, string> = { accept: "application/json" };
     if (this.endpoint.controlToken) headers.authorization = `Bearer ${this.endpoint.controlToken}`;
@@ -41,7 +48,7 @@ export class AgentClient {
         method,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: AbortSignal.timeout(timeoutMs),
         redirect: "error",
       });
       if (Number(res.headers.get("content-length") ?? 0) > MAX_ANSWER_BYTES)
@@ -54,7 +61,7 @@ export class AgentClient {
     } catch (e) {
       if (e instanceof HttpError) throw e;
       if ((e as Error).name === "TimeoutError")
-        throw new TimeoutError(`host ${this.host}'s agent (${method} ${url.pathname})`, this.timeoutMs, {
+        throw new TimeoutError(`host ${this.host}'s agent (${method} ${url.pathname})`, timeoutMs, {
           cause: e,
         });
       throw new HttpError(

@@ -131,7 +131,11 @@ export function controlRoutes(deps: ControlDeps): RouteSpec[] {
       handler: async (c, { body }) => {
         const { agent, name } = target(c);
         c.get("audit").what = auditedExec(body);
-        return relay(c, await agent.call("POST", `/api/v1/domains/${enc(name)}/exec`, body));
+        // The agent waits for the program up to its timeout: the deadline is that plus the usual one.
+        return relay(
+          c,
+          await agent.call("POST", `/api/v1/domains/${enc(name)}/exec`, body, body.timeout * 1000),
+        );
       },
     }),
     route({
