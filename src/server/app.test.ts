@@ -60,11 +60,21 @@ test("a pushed snapshot is the host's state: hosts, domains and one domain's vie
     goldenSnapshot().domains.map((d) => ["h1", d.name]),
   );
   const one = await get<Record<string, { name?: string } | null>>("/api/v1/domains/h1/kvmon-lab-1");
-  assert.equal(one.domain!.name, "kvmon-lab-1");
-  assert.deepEqual(Object.keys(one).sort(), ["collectedAt", "domain", "guest", "host", "trace"]);
+  assert.equal(one.host!.name, "kvmon-lab-1");
+  assert.deepEqual(Object.keys(one).sort(), [
+    "collectedAt",
+    "guest",
+    "host",
+    "hostName",
+    "hostStatus",
+    "trace",
+  ]);
+  const golden = goldenSnapshot().domains[3]!;
+  assert.deepEqual(one.guest, golden.guest);
+  assert.ok(one.host && "cpu" in one.host && !("guest" in one.host), "the host section is libvirt's part");
   const byUuid = goldenSnapshot().domains[3]!.uuid;
   assert.equal(
-    (await get<{ domain: { name: string } }>(`/api/v1/domains/h1/${byUuid}`)).domain.name,
+    (await get<{ host: { name: string } }>(`/api/v1/domains/h1/${byUuid}`)).host.name,
     "kvmon-lab-1",
   );
   assert.equal((await get<ErrorBody>("/api/v1/domains/h1/nope", 404)).error.code, "DOMAIN_NOT_FOUND");

@@ -78,9 +78,10 @@ export function readRoutes(deps: ReadDeps): RouteSpec[] {
         const { guest, trace, ...hostSide } = d;
         // The three sections: what the host sees (libvirt), what the guest reports, what the tracer saw.
         return c.json({
-          host: hostView(h, deps.now(), deps.pushIntervalMs),
+          hostName: host,
+          hostStatus: hostView(h, deps.now(), deps.pushIntervalMs),
           collectedAt: h.snapshot.finishedAt,
-          domain: hostSide,
+          host: hostSide,
           guest,
           trace,
         });
