@@ -37,8 +37,6 @@ export interface RouteSpec {
   query?: z.ZodType;
   /** The JSON body's schema (absent: no body). */
   body?: z.ZodType;
-  /** The 200 answer's schema, for the OpenAPI document (absent: described by summary only). */
-  response?: z.ZodType;
   /** A WebSocket upgrade rather than a plain request. */
   websocket?: boolean;
   handler: (c: ApiContext, input: Input<unknown, unknown>) => Response | Promise<Response>;
