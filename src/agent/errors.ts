@@ -24,15 +24,4 @@ export class ProcessStartError extends KvmonError {
   }
 }
 
-/** The HTTP statuses the API answers errors with. */
-export type HttpErrorStatus = 400 | 401 | 403 | 404 | 405 | 413 | 500 | 502 | 503 | 504;
-
-/** An HTTP request the API cannot serve; `status` is the HTTP status, `code` the stable error code. */
-export class HttpError extends KvmonError {
-  override name = "HttpError";
-  readonly status: HttpErrorStatus;
-  constructor(status: HttpErrorStatus, code: string, message: string, options?: KvmonErrorOptions) {
-    super(code, message, options);
-    this.status = status;
-  }
-}
+export { HttpError, type HttpErrorStatus } from "../shared/http-error.ts";

@@ -11,8 +11,10 @@ import type { Collector } from "../collectors/types.ts";
 import type { Emit } from "../metrics/catalog.ts";
 import { CONTENT_TYPE } from "../metrics/exposition.ts";
 import { KvmonError } from "../shared/errors.ts";
+import { errorBody } from "../shared/http-error.ts";
 import type { Snapshot } from "../model/types.ts";
 import type { AgentStatus } from "./agent.ts";
+import { type ConsoleDeps, consoleRoutes } from "./control/console.ts";
 import { controlStatus } from "./control/errors.ts";
 import { type ControlDeps, controlRoutes } from "./control/routes.ts";
 import { traceRoutes } from "./control/trace-routes.ts";
@@ -39,12 +41,8 @@ export interface HttpOptions {
   control?: ControlDeps;
   /** The KVM exit tracer (null or absent: its endpoints answer 503 TRACER_UNAVAILABLE). */
   tracer?: Tracer | null;
-}
-
-/** The one error body: {error: {code, message, hint?}}, `code` the error's stable KvmonError code. */
-function jsonError(error: KvmonError): { error: { code: string; message: string; hint?: string } } {
-  const body = { code: error.code, message: error.message };
-  return { error: error.hint === undefined ? body : { ...body, hint: error.hint } };
+  /** The console WebSocket (absent: no console route). */
+  console?: ConsoleDeps;
 }
 
 export function createApp(agent: AgentView, opts: HttpOptions = {}): Hono {
@@ -112,6 +110,7 @@ export function createApp(agent: AgentView, opts: HttpOptions = {}): Hono {
   const control = opts.control ?? disabledControl();
   app.route("/", controlRoutes(control));
   app.route("/", traceRoutes(opts.tracer ?? null, control));
+  if (opts.console) app.route("/", consoleRoutes(opts.console, control));
 
   app.all("*", (c) => {
     const known = ["/metrics", "/healthz", "/api/v1/host", "/api/v1/domains"];
@@ -125,13 +124,13 @@ export function createApp(agent: AgentView, opts: HttpOptions = {}): Hono {
   });
 
   app.onError((err, c) => {
-    if (err instanceof HttpError) return c.json(jsonError(err), err.status);
+    if (err instanceof HttpError) return c.json(errorBody(err), err.status);
     // hono's own (a malformed JSON body): a bad request in our vocabulary.
     if (err instanceof HTTPException && err.status < 500)
-      return c.json(jsonError(new KvmonError("BAD_REQUEST", err.message)), 400);
+      return c.json(errorBody(new KvmonError("BAD_REQUEST", err.message)), 400);
     // Any other typed error keeps its own code (a guest call's: QGA_*, TIMEOUT, LIBVIRT_*); an untyped one is a bug.
-    if (!(err instanceof KvmonError)) return c.json(jsonError(new KvmonError("INTERNAL", err.message)), 500);
-    return c.json(jsonError(err), controlStatus(err) ?? 500);
+    if (!(err instanceof KvmonError)) return c.json(errorBody(new KvmonError("INTERNAL", err.message)), 500);
+    return c.json(errorBody(err), controlStatus(err) ?? 500);
   });
   return app;
 }

@@ -5,6 +5,8 @@
 import type { Server as HttpServer, IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createAdaptorServer } from "@hono/node-server";
+import { createNodeWebSocket } from "@hono/node-ws";
+import { Hono } from "hono";
 import { openGuestView } from "../collectors/guest/index.ts";
 import { selectCollectors } from "../collectors/registry.ts";
 import { checkHost, formatHostProblem } from "../host-checks/index.ts";
@@ -125,6 +127,9 @@ export async function startAgent(
   });
   const tracer = isLocalUri(config.uri) ? await openTracer(config, logger) : null;
   const processMetrics = processMetricsExposer();
+  // The console WebSocket's upgrades go through the app, made next: node-ws reads `app` when one arrives.
+  const ws: { app: Hono } = { app: new Hono() };
+  const nodeWs = createNodeWebSocket(ws);
   const app = createApp(agent, {
     extraMetrics: (emit) => {
       processMetrics(emit);
@@ -132,12 +137,16 @@ export async function startAgent(
     },
     control,
     tracer: tracer?.tracer,
+    // DOMAIN_OPEN_CONSOLE is wired here at merge (src/agent/control/console.ts).
+    console: { open: null, upgradeWebSocket: nodeWs.upgradeWebSocket },
   });
+  ws.app = app;
   const server = createAdaptorServer({
     fetch: app.fetch,
     hostname: config.listenHost,
     port: config.listenPort,
   });
+  nodeWs.injectWebSocket(server as HttpServer);
   // Prometheus keeps its scrape connection open between scrapes (intervals of 10-60 s); Node's default 5 s
   // idle timeout would make every scrape a new TCP connection. Idle sockets cost one descriptor each.
   (server as HttpServer).keepAliveTimeout = KEEP_ALIVE_MS;

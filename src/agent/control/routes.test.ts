@@ -8,7 +8,7 @@ import { createApp } from "../http.ts";
 import { testAgent } from "../testing/setup.ts";
 import { AuditLog, type AuditRecord } from "./audit.ts";
 import type { ControlDeps } from "./routes.ts";
-import { MAX_BODY_BYTES } from "./schemas.ts";
+import { MAX_BODY_BYTES } from "../../model/control.ts";
 import { scriptedChannel, TEST_TOKEN, testDeps } from "./testing.ts";
 import { Logger } from "../log.ts";
 

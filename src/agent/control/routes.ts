@@ -16,7 +16,7 @@ import { ControlDisabledError, ForbiddenError, UnauthorizedError } from "./error
 import type { ControlChannels } from "./guest-channel.ts";
 import { guestExec } from "./guest-exec.ts";
 import { agentCommand, stringifyJson } from "./passthrough.ts";
-import { agentCommandBody, auditedExec, execBody, MAX_BODY_BYTES } from "./schemas.ts";
+import { agentCommandBody, auditedExec, execBody, MAX_BODY_BYTES } from "../../model/control.ts";
 import type { ControlToken } from "./token.ts";
 
 export interface ControlDeps {

@@ -9,6 +9,7 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
+import { traceEventNames } from "../../model/control.ts";
 import { TracefsEventMissingError, TracefsUnavailableError } from "../../protocol/tracefs/index.ts";
 import { KvmonError } from "../../shared/errors.ts";
 import { type Tracer, TracerDomainError, TracerRequestError } from "../../tracer/index.ts";
@@ -22,11 +23,7 @@ export const traceOnBody = z
   .object({
     domains: z.array(z.string().min(1).max(256)).min(1).max(1024).optional(),
     all: z.literal(true).optional(),
-    events: z
-      .array(z.string().regex(/^(?:\w+:)?\w+$/, "must be an event name (kvm_pio or kvm:kvm_pio)"))
-      .min(1)
-      .max(64)
-      .optional(),
+    events: traceEventNames.optional(),
     durationSeconds: z.number().positive().optional(),
   })
   .strict()

@@ -12,6 +12,7 @@ import { collectors } from "../../collectors/registry.ts";
 import type { Command } from "../command.ts";
 import { parseCommandArgs } from "../command.ts";
 import { CliError, UsageError } from "../errors.ts";
+import { untilStopSignal } from "../signals.ts";
 
 const help = () =>
   `Usage: kvmon agent [options]
@@ -96,15 +97,7 @@ export const agentCommand: Command = {
       }
       throw e;
     }
-    await new Promise<void>((resolve) => {
-      const stop = () => {
-        process.off("SIGINT", stop);
-        process.off("SIGTERM", stop);
-        void running.stop().then(resolve, resolve);
-      };
-      process.on("SIGINT", stop);
-      process.on("SIGTERM", stop);
-    });
+    await untilStopSignal(() => running.stop());
     return 0;
   },
 };

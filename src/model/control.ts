@@ -1,4 +1,7 @@
-/** Request bodies of the control endpoints (zod), their bounds, and what of them the audit log keeps. */
+/**
+ * Request bodies of the agent's control endpoints (zod), their bounds, and what of them the audit log keeps; in
+ * the model because the fleet server validates the same bodies before it routes them to an agent.
+ */
 import { z } from "zod";
 
 /** Whole request body (exec's stdin included). */
@@ -58,3 +61,9 @@ export function auditedExec(b: ExecBody): Record<string, unknown> {
     timeout: b.timeout,
   };
 }
+
+/** The tracer events a trace-on request may name (kvm_pio or kvm:kvm_pio). */
+export const traceEventNames = z
+  .array(z.string().regex(/^(?:\w+:)?\w+$/, "must be an event name (kvm_pio or kvm:kvm_pio)"))
+  .min(1)
+  .max(64);

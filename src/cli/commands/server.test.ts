@@ -1,0 +1,117 @@
+/**
+ * `kvmon server` admin commands on a temp data dir: token create prints the token once (stored hashed) and it
+ * authenticates; list and revoke; host add with an agent URL and a 0600 control-token file; the server refuses to
+ * start without an admin token and names the command that makes one; usage and config errors name the flag.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { TokenStore } from "../../server/auth/tokens.ts";
+import { FleetState } from "../../server/fleet/state.ts";
+import { openStateDb, STATE_DB_FILE } from "../../server/state-db.ts";
+import { run } from "../main.ts";
+import { captureIo } from "../testing.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "kvmon-server-cli-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+async function kvmon(...args: string[]) {
+  const io = captureIo();
+  const code = await run(["server", ...args, "--data-dir", dir], io);
+  return { code, ...io };
+}
+
+function withDb<T>(fn: (tokens: TokenStore, fleet: FleetState) => T): T {
+  const db = openStateDb(dir);
+  try {
+    return fn(new TokenStore(db), new FleetState(db));
+  } finally {
+    db.close();
+  }
+}
+
+test("the server refuses to start without an admin token and prints the command that makes one", async () => {
+  const r = await kvmon("--listen", "127.0.0.1:0");
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /\[SERVER_NO_ADMIN\]/);
+  assert.match(
+    r.stderr,
+    /hint: make one first: kvmon server token create --role admin --name <you> --data-dir /,
+  );
+});
+
+test("token create prints the token once; only its hash is stored; it authenticates with its role", async () => {
+  const r = await kvmon("token", "create", "--role", "admin", "--name", "ada");
+  assert.equal(r.code, 0, r.stderr);
+  const token = r.stdout.trim();
+  assert.match(token, /^kvmon_[A-Za-z0-9_-]{43}$/);
+  assert.ok(!readFileSync(join(dir, STATE_DB_FILE)).includes(token), "the secret is not in the database");
+  assert.deepEqual(
+    withDb((t) => t.verify(token)),
+    { kind: "user", name: "ada", role: "admin" },
+  );
+  const again = await kvmon("token", "create", "--role", "viewer", "--name", "ada");
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /\[TOKEN_INVALID\] a live user token named 'ada' exists/);
+});
+
+test("token list shows ids, roles and state; revoke by name stops the token", async () => {
+  const v = (await kvmon("token", "create", "--role", "viewer", "--name", "vera")).stdout.trim();
+  const list = await kvmon("token", "list");
+  assert.match(list.stdout, /^[0-9a-f]{12} +user +admin +ada .* live$/m);
+  assert.match(list.stdout, /^[0-9a-f]{12} +user +viewer +vera .* live$/m);
+  assert.ok(!list.stdout.includes(v));
+  const r = await kvmon("token", "revoke", "vera");
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(
+    withDb((t) => t.verify(v)),
+    null,
+  );
+  assert.match((await kvmon("token", "list")).stdout, /vera .* revoked /);
+});
+
+test("host add makes a host token and registers the agent's URL and control token", async () => {
+  const file = join(dir, "control-token");
+  const addH1 = () =>
+    kvmon("host", "add", "h1", "--agent-url", "http://127.0.0.1:9477", "--control-token-file", file);
+  writeFileSync(file, "agent-control-token-0123456789\n", { mode: 0o644 });
+  const loose = await addH1();
+  assert.equal(loose.code, 2);
+  assert.match(loose.stderr, /chmod 600/);
+  rmSync(file); // writeFileSync keeps an existing file's mode
+  writeFileSync(file, "agent-control-token-0123456789\n", { mode: 0o600 });
+  const r = await addH1();
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(
+    withDb((t) => t.verify(r.stdout.trim())),
+    { kind: "host", host: "h1" },
+  );
+  assert.deepEqual(
+    withDb((_, f) => f.host("h1")?.agent),
+    {
+      url: "http://127.0.0.1:9477",
+      controlToken: "agent-control-token-0123456789",
+    },
+  );
+});
+
+test("bad usage and bad config name what is wrong", async () => {
+  const role = await kvmon("token", "create", "--role", "root", "--name", "x");
+  assert.equal(role.code, 2);
+  assert.match(role.stderr, /--role must be one of viewer, operator, admin/);
+  const name = await kvmon("token", "create", "--role", "viewer", "--name", "../etc");
+  assert.match(name.stderr, /\[TOKEN_INVALID\] name '..\/etc' must be/);
+  const unknown = await kvmon("token", "frob");
+  assert.equal(unknown.code, 2);
+  const listen = await kvmon("--listen", "nope");
+  assert.match(listen.stderr, /\[CONFIG_INVALID\] config listen \(flag --listen\): 'nope' is not host:port/);
+  const tls = await kvmon("--tls-cert", "/x.pem");
+  assert.match(tls.stderr, /config tlsKey \(flag --tls-cert\): TLS needs both tlsCert and tlsKey/);
+  const storage = await kvmon("--storage", "ftp://x");
+  assert.match(
+    storage.stderr,
+    /config storage \(flag --storage\): must be 'embedded' or the http\(s\):\/\/ URL/,
+  );
+});

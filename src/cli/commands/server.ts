@@ -1,0 +1,222 @@
+/**
+ * `kvmon server`: the fleet server (docs/server.md), and its admin commands on the state database in the data
+ * dir: `token create|list|revoke` (API tokens with a role; the secret is printed once) and `host add` (a
+ * host's agent token, and where its agent's control API is). Options come from a JSON file, KVMON_SERVER_* env
+ * and flags, like the agent's.
+ */
+import { readFileSync, statSync } from "node:fs";
+import { userInfo } from "node:os";
+import { type TokenInfo, TokenStore } from "../../server/auth/tokens.ts";
+import { ROLES, type Role } from "../../server/auth/types.ts";
+import { AuditStore } from "../../server/auth/audit.ts";
+import { loadServerConfig, SERVER_KEYS, type ServerConfig, ServerConfigError } from "../../server/config.ts";
+import { FleetState } from "../../server/fleet/state.ts";
+import { type StoreFactory, startServer } from "../../server/run.ts";
+import { openStateDb } from "../../server/state-db.ts";
+import { KvmonError } from "../../shared/errors.ts";
+import type { CliIo, Command } from "../command.ts";
+import { parseCommandArgs } from "../command.ts";
+import { CliError, UsageError } from "../errors.ts";
+import { untilStopSignal } from "../signals.ts";
+
+const help = () =>
+  `Usage: kvmon server [options]                 run the fleet server
+       kvmon server token create --role viewer|operator|admin --name NAME
+       kvmon server token list
+       kvmon server token revoke ID|NAME
+       kvmon server host add NAME [--agent-url URL --control-token-file FILE]
+
+Runs the fleet server: agents push to it (remote_write samples, snapshots, events) with per-host tokens;
+people and engines read the JSON API (/api/v1/openapi.json), the Prometheus API, and route control calls to
+agents with API tokens carrying a role. It refuses to start without an admin token: make one with
+'kvmon server token create --role admin --name <you>'. Tokens are printed once and stored hashed.
+
+Options (each also a key in the --config file and the env variable shown):
+  --config <file>              JSON config file                              KVMON_SERVER_CONFIG
+  --listen <host:port>         address (default 0.0.0.0:9478)                KVMON_SERVER_LISTEN
+  --data-dir <dir>             state and embedded store (default
+                               /var/lib/kvmon/server)                        KVMON_SERVER_DATA_DIR
+  --storage <embedded|URL>     sample store: embedded SQLite, or a
+                               Prometheus-compatible query API URL           KVMON_SERVER_STORAGE
+  --tls-cert <file>            serve HTTPS with this certificate ...         KVMON_SERVER_TLS_CERT
+  --tls-key <file>             ... and key                                   KVMON_SERVER_TLS_KEY
+  --tls-client-ca <file>       agents must present a client certificate
+                               signed by this CA                             KVMON_SERVER_TLS_CLIENT_CA
+  --push-interval <seconds>    agents' push interval: up = a push within 3
+                               (default 10)                                  KVMON_SERVER_PUSH_INTERVAL
+  --max-body-bytes <n>         largest request body (default 32 MiB)         KVMON_SERVER_MAX_BODY_BYTES
+  --headers-timeout <seconds>  headers must arrive within (default 10)       KVMON_SERVER_HEADERS_TIMEOUT
+  --request-timeout <seconds>  a request must arrive within (default 60)     KVMON_SERVER_REQUEST_TIMEOUT
+  --agent-timeout <seconds>    deadline of a control call to an agent
+                               (default 30; exec adds its own timeout)       KVMON_SERVER_AGENT_TIMEOUT
+  --log-level <level>          debug, info, warn or error (default info)     KVMON_SERVER_LOG_LEVEL
+
+token create:  --role ROLE --name NAME   viewer reads; operator also traces, runs guest commands, opens
+                                         consoles; admin also reads the audit log
+host add:      --agent-url URL           the agent's base URL, for control calls (trace, exec, console)
+               --control-token-file F    file (mode 0600) with the agent's control token
+`;
+
+const options = {
+  config: { type: "string" },
+  ...Object.fromEntries(SERVER_KEYS.map((k) => [k.flag, { type: "string" }])),
+  role: { type: "string" },
+  name: { type: "string" },
+  "agent-url": { type: "string" },
+  "control-token-file": { type: "string" },
+} as Record<string, { type: "string" }>;
+
+/**
+ * The sample stores by kind. The embedded engine (src/server/storage/embedded) and the Prometheus-compatible
+ * store (src/server/storage/prometheus) are built on their own branches and registered here at merge.
+ */
+export const storeFactories: Record<ServerConfig["storage"]["kind"], StoreFactory> = {
+  embedded: () => Promise.reject(new KvmonError("STORAGE_UNAVAILABLE", "the embedded store is not built in")),
+  prometheus: () =>
+    Promise.reject(new KvmonError("STORAGE_UNAVAILABLE", "the prometheus store is not built in")),
+};
+
+function config(values: Record<string, string | undefined>): ServerConfig {
+  try {
+    return loadServerConfig({ flags: values, env: process.env });
+  } catch (e) {
+    if (e instanceof ServerConfigError)
+      throw new CliError(e.message, { code: e.code, hint: "see 'kvmon server --help'", cause: e });
+    throw e;
+  }
+}
+
+/** Who did an admin action from the CLI, for the audit log. */
+const cliUser = () => `cli:${userInfo().username}`;
+
+function auditCli(
+  audit: AuditStore,
+  action: string,
+  what: Record<string, unknown>,
+  host: string | null = null,
+) {
+  audit.write({
+    time: Date.now(),
+    who: cliUser(),
+    from: null,
+    action,
+    host,
+    domain: null,
+    what,
+    outcome: "ok",
+    status: 0,
+    code: null,
+    durationMs: 0,
+  });
+}
+
+const row = (t: TokenInfo) =>
+  [
+    t.id,
+    t.kind.padEnd(4),
+    (t.role ?? "-").padEnd(8),
+    t.name.padEnd(24),
+    new Date(t.createdAt).toISOString(),
+    t.revokedAt === null ? "live" : `revoked ${new Date(t.revokedAt).toISOString()}`,
+  ].join("  ");
+
+function readControlToken(path: string): string {
+  let mode: number;
+  let token: string;
+  try {
+    mode = statSync(path).mode;
+    token = readFileSync(path, "utf8").trim();
+  } catch (e) {
+    throw new UsageError(`--control-token-file ${path}: ${(e as Error).message}`, { cause: e });
+  }
+  if ((mode & 0o077) !== 0)
+    throw new UsageError(`--control-token-file ${path}: group or others can read it; chmod 600 it`);
+  if (token.length < 16)
+    throw new UsageError(`--control-token-file ${path}: the token is shorter than 16 characters`);
+  return token;
+}
+
+function admin(sub: string[], values: Record<string, string | undefined>, io: CliIo): number {
+  const c = config(values);
+  const db = openStateDb(c.dataDir);
+  try {
+    const tokens = new TokenStore(db);
+    const audit = new AuditStore(db);
+    const [group, action, arg, ...extra] = sub;
+    if (extra.length > 0) throw new UsageError(`server: unexpected argument '${extra[0]}'`);
+    if (group === "token" && action === "create") {
+      const role = values.role;
+      if (!role || !(ROLES as readonly string[]).includes(role))
+        throw new UsageError(`server token create: --role must be one of ${ROLES.join(", ")}`);
+      if (!values.name) throw new UsageError("server token create: --name is required");
+      const { token, info } = tokens.create("user", values.name, role as Role);
+      auditCli(audit, "token-create", { id: info.id, name: info.name, role });
+      io.err(`token ${info.id} for ${info.name} (${role}); shown once, keep it:\n`);
+      io.out(`${token}\n`);
+      return 0;
+    }
+    if (group === "token" && action === "list") {
+      for (const t of tokens.list()) io.out(`${row(t)}\n`);
+      return 0;
+    }
+    if (group === "token" && action === "revoke" && arg) {
+      const info = tokens.revoke(arg);
+      auditCli(
+        audit,
+        "token-revoke",
+        { id: info.id, name: info.name },
+        info.kind === "host" ? info.name : null,
+      );
+      io.out(`revoked ${info.id} (${info.kind} ${info.name})\n`);
+      return 0;
+    }
+    if (group === "host" && action === "add" && arg) {
+      const url = values["agent-url"];
+      if (url !== undefined && !/^https?:\/\/[^\s/]+/.test(url))
+        throw new UsageError(`server host add: --agent-url '${url}' is not an http(s) URL`);
+      const file = values["control-token-file"];
+      if (file !== undefined && url === undefined)
+        throw new UsageError("server host add: --control-token-file goes with --agent-url");
+      const controlToken = file === undefined ? null : readControlToken(file);
+      const { token, info } = tokens.create("host", arg, null);
+      new FleetState(db).register(arg, url === undefined ? null : { url, controlToken });
+      auditCli(audit, "host-add", { id: info.id, agentUrl: url ?? null }, arg);
+      io.err(`host token ${info.id} for ${arg}; give it to the agent, shown once:\n`);
+      io.out(`${token}\n`);
+      return 0;
+    }
+    throw new UsageError(`server: unknown command '${sub.join(" ")}' (see 'kvmon server --help')`);
+  } finally {
+    db.close();
+  }
+}
+
+export const serverCommand: Command = {
+  name: "server",
+  summary: "run the fleet server, or manage its tokens and hosts",
+  help,
+  handler: async (argv, io) => {
+    const { values, positionals } = parseCommandArgs("server", argv, options);
+    const v = values as Record<string, string | undefined>;
+    if (positionals.length > 0) return admin(positionals, v, io);
+    const c = config(v);
+    let running: Awaited<ReturnType<typeof startServer>>;
+    try {
+      running = await startServer(c, {
+        storeFactory: storeFactories[c.storage.kind],
+        write: (l) => io.err(l),
+      });
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      if (err.code === "EADDRINUSE" || err.code === "EACCES")
+        throw new CliError(`cannot listen on ${c.listenHost}:${c.listenPort}: ${err.message}`, {
+          code: "SERVER_LISTEN",
+          hint: "choose another address with --listen or KVMON_SERVER_LISTEN",
+          cause: e,
+        });
+      throw e;
+    }
+    await untilStopSignal(() => running.stop());
+    return 0;
+  },
+};

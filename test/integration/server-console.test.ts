@@ -1,0 +1,169 @@
+/**
+ * The console WebSocket through both hops: client -> server (operator token) -> agent (control token) -> the
+ * agent's console stream. libvirt's DOMAIN_OPEN_CONSOLE stream is wired into the agent at merge (another
+ * branch adds the client call), so the agent here gets a console stream that answers each line in upper case:
+ * bytes typed into the server's socket reach the console and its output comes back; refusals (a viewer token, a
+ * domain the agent has no console for) are HTTP errors with the agent's code; both audit logs record the calls.
+ */
+import assert from "node:assert/strict";
+import type { Server } from "node:http";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { createAdaptorServer } from "@hono/node-server";
+import { createNodeWebSocket } from "@hono/node-ws";
+import { Hono } from "hono";
+import { WebSocket } from "ws";
+import { AuditLog } from "../../src/agent/control/audit.ts";
+import type { ConsoleStream } from "../../src/agent/control/console.ts";
+import { controlToken } from "../../src/agent/control/token.ts";
+import { createApp } from "../../src/agent/http.ts";
+import { Logger } from "../../src/agent/log.ts";
+import { testAgent } from "../../src/agent/testing/setup.ts";
+import { AsyncQueue } from "../../src/shared/async-queue.ts";
+import { HttpError } from "../../src/agent/errors.ts";
+import { TokenStore } from "../../src/server/auth/tokens.ts";
+import { loadServerConfig } from "../../src/server/config.ts";
+import { FleetState } from "../../src/server/fleet/state.ts";
+import { type RunningServer, startServer } from "../../src/server/run.ts";
+import { openStateDb } from "../../src/server/state-db.ts";
+import { MemoryStore } from "../../src/server/storage/testing/memory-store.ts";
+
+const CONTROL_TOKEN = "kvmon-console-it-control-token-0123";
+let dir: string;
+let agentServer: Server;
+let audit: AuditLog;
+let server: RunningServer;
+const tokens = { operator: "", viewer: "", admin: "" };
+
+/** A console that echoes each chunk in upper case, and closes on "bye". */
+function upperConsole(): ConsoleStream {
+  const out = new AsyncQueue<Uint8Array>(64);
+  return {
+    output: out,
+    write: (bytes) => {
+      const text = Buffer.from(bytes).toString();
+      out.push(Buffer.from(text.toUpperCase()));
+      if (text.includes("bye")) out.close();
+      return Promise.resolve();
+    },
+    close: () => {
+      out.close();
+      return Promise.resolve();
+    },
+  };
+}
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), "kvmon-console-it-"));
+  audit = new AuditLog({ path: join(dir, "agent-audit.log"), logger: new Logger(() => undefined) });
+  await audit.open();
+  const holder: { app: Hono } = { app: new Hono() };
+  const nodeWs = createNodeWebSocket(holder);
+  const app = createApp(testAgent().agent, {
+    control: {
+      token: controlToken(CONTROL_TOKEN),
+      audit,
+      logger: new Logger(() => undefined),
+      channels: null,
+      guestExec: false,
+      guestPassthrough: false,
+      killOnTimeout: false,
+      callTimeoutMs: 1000,
+    },
+    console: {
+      open: (name) =>
+        name === "vm1"
+          ? Promise.resolve(upperConsole())
+          : Promise.reject(new HttpError(404, "LIBVIRT_NO_DOMAIN", `no domain '${name}'`)),
+      upgradeWebSocket: nodeWs.upgradeWebSocket,
+    },
+  });
+  holder.app = app;
+  agentServer = createAdaptorServer({ fetch: app.fetch }) as Server;
+  nodeWs.injectWebSocket(agentServer);
+  await new Promise<void>((r) => agentServer.listen(0, "127.0.0.1", r));
+  const agentUrl = `http://127.0.0.1:${(agentServer.address() as AddressInfo).port}`;
+
+  const db = openStateDb(join(dir, "server"));
+  const store = new TokenStore(db);
+  tokens.admin = store.create("user", "ada", "admin").token;
+  tokens.operator = store.create("user", "otto", "operator").token;
+  tokens.viewer = store.create("user", "vera", "viewer").token;
+  new FleetState(db).register("h1", { url: agentUrl, controlToken: CONTROL_TOKEN });
+  db.close();
+  server = await startServer(
+    loadServerConfig({ flags: { listen: "127.0.0.1:0", "data-dir": join(dir, "server") } }),
+    { storeFactory: () => Promise.resolve(new MemoryStore()) },
+  );
+});
+
+after(async () => {
+  await server?.stop();
+  agentServer?.closeAllConnections();
+  await new Promise((r) => agentServer?.close(r));
+  await audit?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Opens the server's console socket; resolves with it, or rejects with the HTTP status of the refusal. */
+function openConsole(domain: string, token: string): Promise<WebSocket> {
+  const ws = new WebSocket(`${server.url.replace("http", "ws")}/api/v1/domains/h1/${domain}/console`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  return new Promise((resolve, reject) => {
+    ws.once("open", () => resolve(ws));
+    ws.once("unexpected-response", (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+    ws.once("error", reject);
+  });
+}
+
+test("bytes typed into the server's console socket reach the domain's console, and its output comes back", async () => {
+  const ws = await openConsole("vm1", tokens.operator);
+  const received: string[] = [];
+  const closed = new Promise<number>((r) => ws.once("close", (code) => r(code)));
+  ws.on("message", (d: Buffer) => received.push(d.toString()));
+  ws.send(Buffer.from("hello\n"));
+  for (let i = 0; i < 50 && received.join("") !== "HELLO\n"; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(received.join(""), "HELLO\n");
+  ws.send("bye\n");
+  assert.equal(await closed, 1000, "the console closing closes both sockets");
+  assert.equal(received.join(""), "HELLO\nBYE\n");
+});
+
+test("refusals are HTTP errors: a viewer (403), a domain without a console (the agent's 404)", async () => {
+  await assert.rejects(openConsole("vm1", tokens.viewer), /HTTP 403/);
+  await assert.rejects(openConsole("nope", tokens.operator), /HTTP 404/);
+  await assert.rejects(openConsole("vm1", "kvmon_wrong"), /HTTP 401/);
+});
+
+test("the server's audit log and the agent's record each console call", async () => {
+  const res = await fetch(`${server.url}/api/v1/audit?action=console`, {
+    headers: { authorization: `Bearer ${tokens.admin}` },
+  });
+  const { records } = (await res.json()) as {
+    records: Array<{ who: string; domain: string; outcome: string; status: number; code: string | null }>;
+  };
+  assert.deepEqual(
+    records.map((r) => [r.who, r.domain, r.outcome, r.status, r.code]),
+    [
+      ["anonymous", "vm1", "denied", 401, "UNAUTHENTICATED"],
+      ["otto", "nope", "error", 404, "AGENT_REFUSED"],
+      ["vera", "vm1", "denied", 403, "FORBIDDEN"],
+      ["otto", "vm1", "ok", 101, null],
+    ],
+  );
+  const agentLog = (await readFile(join(dir, "agent-audit.log"), "utf8"))
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { action: string; guest: string; outcome: string });
+  assert.deepEqual(
+    agentLog.map((r) => [r.action, r.guest, r.outcome]),
+    [
+      ["console", "vm1", "ok"],
+      ["console", "nope", "error"],
+    ],
+  );
+});
