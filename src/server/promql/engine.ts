@@ -1,0 +1,557 @@
+/**
+ * Evaluates kvmon's PromQL subset over a SeriesStore with Prometheus' semantics (v2.42, the version the
+ * integration test runs as the witness): a 5-minute lookback for instant vectors (a sample older than that is
+ * absent), closed ranges `[t - range, t]`, `offset`, and a range query evaluated at start, start + step, ...
+ * <= end. Staleness markers are not recognised: V8 does not keep a NaN's bit pattern through arrays of numbers,
+ * so a stored NaN is a value (kvmon's agents never send markers: they are not scrapers that lose targets).
+ *
+ * Two phases: first every selector's samples for the whole query are read from the store (one `select` per
+ * selector, with SelectHints so the store can answer from a rollup), then the expression is evaluated at each
+ * step over those samples. Limits: series read per query, points per series, and a deadline.
+ */
+import { TimeoutError } from "../../shared/errors.ts";
+import type { Labels, Sample, Series, SeriesStore } from "../storage/types.ts";
+import type { Aggregate, Binary, Call, Expr, MatrixSelector, ValueType, VectorSelector } from "./ast.ts";
+import { PromqlBadParamError, PromqlExecutionError, PromqlLimitError } from "./errors.ts";
+import { FUNCTIONS, runningMean, type Window } from "./functions.ts";
+import { compareLabels, dropName, keepLabels, labelsKey, withoutLabels } from "./labels.ts";
+import { isComparison, parseQuery, typeOf } from "./parse.ts";
+
+export interface EngineOptions {
+  /** How far back an instant vector looks for a sample (Prometheus' `--query.lookback-delta`, 5 min). */
+  readonly lookbackMs?: number;
+  /** Series one query may read from the store, over all its selectors. */
+  readonly maxSeries?: number;
+  /** Steps of a range query (Prometheus refuses more than 11 000 points per series). */
+  readonly maxPoints?: number;
+  /** Deadline of one query. */
+  readonly timeoutMs?: number;
+}
+
+/** One series' value at the query time. */
+export interface InstantSample {
+  readonly labels: Labels;
+  readonly v: number;
+}
+
+export type QueryResult =
+  | { readonly resultType: "scalar"; readonly t: number; readonly v: number }
+  | { readonly resultType: "string"; readonly t: number; readonly value: string }
+  | { readonly resultType: "vector"; readonly t: number; readonly samples: readonly InstantSample[] }
+  | { readonly resultType: "matrix"; readonly series: readonly Series[] };
+
+type Value =
+  | { readonly type: "scalar"; readonly v: number }
+  | { readonly type: "string"; readonly value: string }
+  | { readonly type: "vector"; readonly samples: readonly InstantSample[] }
+  | { readonly type: "matrix"; readonly series: readonly Series[] };
+
+const DEFAULTS: Required<EngineOptions> = {
+  lookbackMs: 5 * 60_000,
+  maxSeries: 50_000,
+  maxPoints: 11_000,
+  timeoutMs: 2 * 60_000,
+};
+
+export class Engine {
+  readonly #store: SeriesStore;
+  readonly #opts: Required<EngineOptions>;
+
+  constructor(store: SeriesStore, options: EngineOptions = {}) {
+    this.#store = store;
+    this.#opts = { ...DEFAULTS, ...options };
+  }
+
+  /** The query's value at `timeMs`. A range-vector query (`x[5m]`) returns its raw samples as a matrix. */
+  async instant(query: string, timeMs: number, signal?: AbortSignal): Promise<QueryResult> {
+    const expr = parseQuery(query);
+    const run = await this.#prepare(expr, timeMs, timeMs, 0, signal);
+    const value = run.evalAt(expr, timeMs);
+    switch (value.type) {
+      case "scalar":
+        return { resultType: "scalar", t: timeMs, v: value.v };
+      case "string":
+        return { resultType: "string", t: timeMs, value: value.value };
+      case "vector":
+        return { resultType: "vector", t: timeMs, samples: value.samples };
+      case "matrix":
+        return {
+          resultType: "matrix",
+          series: [...value.series].sort((a, b) => compareLabels(a.labels, b.labels)),
+        };
+    }
+  }
+
+  /** The query evaluated at start, start + step, ... <= end: one series per label set, sorted by labels. */
+  async range(
+    query: string,
+    startMs: number,
+    endMs: number,
+    stepMs: number,
+    signal?: AbortSignal,
+  ): Promise<QueryResult> {
+    if (endMs < startMs) throw new PromqlBadParamError("end timestamp must not be before start time");
+    if (!(stepMs > 0)) {
+      throw new PromqlBadParamError(
+        "zero or negative query resolution step widths are not accepted. Try a positive integer",
+      );
+    }
+    if ((endMs - startMs) / stepMs + 1 > this.#opts.maxPoints) {
+      throw new PromqlBadParamError(
+        `exceeded maximum resolution of ${this.#opts.maxPoints.toLocaleString("en-US")} points per timeseries. Try decreasing the query resolution (?step=XX)`,
+      );
+    }
+    const expr = parseQuery(query);
+    const type: ValueType = typeOf(query, expr);
+    if (type !== "scalar" && type !== "vector") {
+      throw new PromqlBadParamError(
+        `invalid expression type "${type === "matrix" ? "range vector" : type}" for range query, must be Scalar or instant Vector`,
+      );
+    }
+    const run = await this.#prepare(expr, startMs, endMs, stepMs, signal);
+    const out = new Map<string, { labels: Labels; samples: Sample[] }>();
+    for (let t = startMs; t <= endMs; t += stepMs) {
+      run.checkDeadline();
+      const value = run.evalAt(expr, t);
+      const samples =
+        value.type === "scalar" ? [{ labels: {}, v: value.v }] : value.type === "vector" ? value.samples : [];
+      for (const s of samples) {
+        const key = labelsKey(s.labels);
+        let series = out.get(key);
+        if (series === undefined) out.set(key, (series = { labels: s.labels, samples: [] }));
+        series.samples.push({ t, v: s.v });
+      }
+    }
+    const series = [...out.values()].sort((a, b) => compareLabels(a.labels, b.labels));
+    return { resultType: "matrix", series };
+  }
+
+  /** Reads every selector's samples for the whole query window, within the series limit and the deadline. */
+  async #prepare(
+    expr: Expr,
+    startMs: number,
+    endMs: number,
+    stepMs: number,
+    signal: AbortSignal | undefined,
+  ): Promise<Run> {
+    const deadline = AbortSignal.timeout(this.#opts.timeoutMs);
+    const abort = signal === undefined ? deadline : AbortSignal.any([signal, deadline]);
+    const run = new Run(this.#opts, abort);
+    let seriesRead = 0;
+    for (const { selector, rangeMs, func } of selectorsOf(expr)) {
+      run.checkDeadline();
+      const lookback = rangeMs ?? this.#opts.lookbackMs;
+      const range = { startMs: startMs - selector.offsetMs - lookback, endMs: endMs - selector.offsetMs };
+      const hints = { stepMs, ...(func === undefined ? {} : { func }) };
+      const series = await run.untilDeadline(this.#store.select(selector.matchers, range, hints));
+      seriesRead += series.length;
+      if (seriesRead > this.#opts.maxSeries) {
+        throw new PromqlLimitError(
+          `query reads more than ${this.#opts.maxSeries} series`,
+          "narrow the selectors' label matchers",
+        );
+      }
+      run.data.set(selector, series);
+    }
+    return run;
+  }
+}
+
+interface SelectorUse {
+  readonly selector: VectorSelector;
+  /** A range vector's range; undefined for an instant vector (which looks back by the lookback delta). */
+  readonly rangeMs?: number;
+  /** The function the range vector feeds, for SelectHints. */
+  readonly func?: string;
+}
+
+function selectorsOf(e: Expr): SelectorUse[] {
+  switch (e.kind) {
+    case "number":
+    case "string":
+      return [];
+    case "vectorSelector":
+      return [{ selector: e }];
+    case "matrixSelector":
+      return [{ selector: e.selector, rangeMs: e.rangeMs }];
+    case "call":
+      return e.args.flatMap((a) =>
+        a.kind === "matrixSelector"
+          ? [{ selector: a.selector, rangeMs: a.rangeMs, func: e.func }]
+          : selectorsOf(a),
+      );
+    case "aggregate":
+      return [...(e.param === undefined ? [] : selectorsOf(e.param)), ...selectorsOf(e.expr)];
+    case "binary":
+      return [...selectorsOf(e.lhs), ...selectorsOf(e.rhs)];
+    case "unary":
+      return selectorsOf(e.expr);
+  }
+}
+
+/** One query's evaluation: the selected samples, the deadline, and evaluation at one time. */
+class Run {
+  readonly data = new Map<VectorSelector, readonly Series[]>();
+  readonly #opts: Required<EngineOptions>;
+  readonly #abort: AbortSignal;
+
+  constructor(opts: Required<EngineOptions>, abort: AbortSignal) {
+    this.#opts = opts;
+    this.#abort = abort;
+  }
+
+  checkDeadline(): void {
+    if (!this.#abort.aborted) return;
+    const reason: unknown = this.#abort.reason;
+    if (reason instanceof DOMException && reason.name === "TimeoutError") {
+      throw new TimeoutError("query evaluation", this.#opts.timeoutMs, { cause: reason });
+    }
+    throw new TimeoutError("query evaluation (cancelled)", this.#opts.timeoutMs, { cause: reason });
+  }
+
+  /** Waits for `work`, or throws TimeoutError when the query's deadline passes first. */
+  untilDeadline<T>(work: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = (): void => {
+        try {
+          this.checkDeadline();
+        } catch (e) {
+          reject(e as Error);
+        }
+      };
+      if (this.#abort.aborted) return onAbort();
+      this.#abort.addEventListener("abort", onAbort, { once: true });
+      work.then(resolve, reject).finally(() => this.#abort.removeEventListener("abort", onAbort));
+    });
+  }
+
+  evalAt(e: Expr, t: number): Value {
+    switch (e.kind) {
+      case "number":
+        return { type: "scalar", v: e.value };
+      case "string":
+        return { type: "string", value: e.value };
+      case "vectorSelector":
+        return { type: "vector", samples: this.#instantVector(e, t) };
+      case "matrixSelector":
+        return {
+          type: "matrix",
+          series: this.#rangeVector(e, t).map((w) => ({ labels: w.labels, samples: w.samples })),
+        };
+      case "call":
+        return this.#call(e, t);
+      case "aggregate":
+        return { type: "vector", samples: this.#aggregate(e, t) };
+      case "binary":
+        return this.#binary(e, t);
+      case "unary": {
+        const v = this.evalAt(e.expr, t);
+        if (e.op === "+") return v;
+        if (v.type === "scalar") return { type: "scalar", v: -v.v };
+        return checked({
+          type: "vector",
+          samples: this.#vector(v).map((s) => ({ labels: dropName(s.labels), v: -s.v })),
+        });
+      }
+    }
+  }
+
+  #vector(v: Value): readonly InstantSample[] {
+    if (v.type !== "vector") throw new PromqlExecutionError(`expected an instant vector, got ${v.type}`);
+    return v.samples;
+  }
+
+  #scalar(v: Value): number {
+    if (v.type !== "scalar") throw new PromqlExecutionError(`expected a scalar, got ${v.type}`);
+    return v.v;
+  }
+
+  /** Each series' newest sample in `[t - offset - lookback, t - offset]`. */
+  #instantVector(sel: VectorSelector, t: number): InstantSample[] {
+    const ref = t - sel.offsetMs;
+    const out: InstantSample[] = [];
+    for (const series of this.data.get(sel) ?? []) {
+      const i = lastAtOrBefore(series.samples, ref);
+      const s = series.samples[i];
+      if (s === undefined || s.t < ref - this.#opts.lookbackMs) continue;
+      out.push({ labels: series.labels, v: s.v });
+    }
+    return out;
+  }
+
+  /** Each series' samples in `[t - offset - range, t - offset]`; empty windows too. */
+  #rangeVector(m: MatrixSelector, t: number): (Window & { labels: Labels })[] {
+    const endMs = t - m.selector.offsetMs;
+    const startMs = endMs - m.rangeMs;
+    return (this.data.get(m.selector) ?? []).map((series) => {
+      const from = lastAtOrBefore(series.samples, startMs - 1) + 1;
+      const to = lastAtOrBefore(series.samples, endMs) + 1;
+      return {
+        labels: series.labels,
+        startMs,
+        endMs,
+        rangeMs: m.rangeMs,
+        samples: series.samples.slice(from, to),
+      };
+    });
+  }
+
+  #call(e: Call, t: number): Value {
+    const def = FUNCTIONS[e.func];
+    if (def === undefined) throw new PromqlExecutionError(`unknown function ${e.func}`);
+    if (def.kind === "range") {
+      const arg = e.args[0];
+      if (arg?.kind !== "matrixSelector")
+        throw new PromqlExecutionError(`${e.func} needs a range vector selector`);
+      const samples: InstantSample[] = [];
+      for (const w of this.#rangeVector(arg, t)) {
+        const v = def.apply(w);
+        if (v !== undefined)
+          samples.push({ labels: def.keepName === true ? w.labels : dropName(w.labels), v });
+      }
+      return checked({ type: "vector", samples });
+    }
+    const args = e.args.map((a) => this.evalAt(a, t));
+    if (def.kind === "value") {
+      const params = args.slice(1).map((a) => this.#scalar(a));
+      if (e.func === "clamp" && (params[0] as number) > (params[1] as number))
+        return { type: "vector", samples: [] };
+      const samples = this.#vector(args[0] as Value).map((s) => ({
+        labels: dropName(s.labels),
+        v: def.apply(s.v, params),
+      }));
+      return checked({ type: "vector", samples });
+    }
+    switch (e.func) {
+      case "time":
+        return { type: "scalar", v: t / 1000 };
+      case "scalar": {
+        const samples = this.#vector(args[0] as Value);
+        return { type: "scalar", v: samples.length === 1 ? (samples[0] as InstantSample).v : NaN };
+      }
+      case "vector":
+        return { type: "vector", samples: [{ labels: {}, v: this.#scalar(args[0] as Value) }] };
+      default:
+        throw new PromqlExecutionError(`unknown function ${e.func}`);
+    }
+  }
+
+  #aggregate(e: Aggregate, t: number): InstantSample[] {
+    const input = this.#vector(this.evalAt(e.expr, t));
+    const groups = new Map<string, { labels: Labels; members: InstantSample[] }>();
+    for (const s of input) {
+      const labels = e.grouping.without
+        ? withoutLabels(s.labels, ["__name__", ...e.grouping.labels])
+        : keepLabels(s.labels, e.grouping.labels);
+      const key = labelsKey(labels);
+      let group = groups.get(key);
+      if (group === undefined) groups.set(key, (group = { labels, members: [] }));
+      group.members.push(s);
+    }
+    if (e.op === "topk" || e.op === "bottomk") {
+      const k = Math.trunc(this.#scalar(this.evalAt(e.param as Expr, t)));
+      if (!(k >= 1)) return [];
+      const sign = e.op === "topk" ? -1 : 1;
+      // NaN sorts last either way, as in Prometheus (it is never among the top or bottom k while others exist).
+      const order = (a: InstantSample, b: InstantSample): number =>
+        Number.isNaN(a.v) ? (Number.isNaN(b.v) ? 0 : 1) : Number.isNaN(b.v) ? -1 : sign * (a.v - b.v) || 0;
+      return [...groups.values()].flatMap((g) => [...g.members].sort(order).slice(0, k));
+    }
+    return [...groups.values()].map(({ labels, members }) => ({
+      labels,
+      v: reduce(
+        e.op,
+        members.map((m) => m.v),
+      ),
+    }));
+  }
+
+  #binary(e: Binary, t: number): Value {
+    const l = this.evalAt(e.lhs, t);
+    const r = this.evalAt(e.rhs, t);
+    if (l.type === "scalar" && r.type === "scalar") {
+      const [v] = scalarOp(e, l.v, r.v);
+      return { type: "scalar", v };
+    }
+    if (l.type === "scalar" || r.type === "scalar") {
+      const swap = l.type === "scalar";
+      const scalar = this.#scalar(swap ? l : r);
+      const samples: InstantSample[] = [];
+      for (const s of this.#vector(swap ? r : l)) {
+        const [v, keep] = swap ? scalarOp(e, scalar, s.v) : scalarOp(e, s.v, scalar);
+        if (!keep) continue;
+        // A filtering comparison keeps the vector's own value, even when the scalar is on the left.
+        const value = isComparison(e.op) && !e.returnBool ? s.v : v;
+        const labels = isComparison(e.op) && !e.returnBool ? s.labels : dropName(s.labels);
+        samples.push({ labels, v: value });
+      }
+      return checked({ type: "vector", samples });
+    }
+    return checked({ type: "vector", samples: this.#vectorBinary(e, this.#vector(l), this.#vector(r)) });
+  }
+
+  #vectorBinary(e: Binary, lhs: readonly InstantSample[], rhs: readonly InstantSample[]): InstantSample[] {
+    const { matching } = e;
+    const signature = (labels: Labels): string =>
+      labelsKey(
+        matching.on
+          ? keepLabels(labels, matching.labels)
+          : withoutLabels(labels, ["__name__", ...matching.labels]),
+      );
+    switch (e.op) {
+      case "and": {
+        const right = new Set(rhs.map((s) => signature(s.labels)));
+        return lhs.filter((s) => right.has(signature(s.labels)));
+      }
+      case "unless": {
+        const right = new Set(rhs.map((s) => signature(s.labels)));
+        return lhs.filter((s) => !right.has(signature(s.labels)));
+      }
+      case "or": {
+        const left = new Set(lhs.map((s) => signature(s.labels)));
+        return [...lhs, ...rhs.filter((s) => !left.has(signature(s.labels)))];
+      }
+    }
+    if (lhs.length === 0 || rhs.length === 0) return [];
+    const swapped = matching.card === "one-to-many";
+    const [many, one] = swapped ? [rhs, lhs] : [lhs, rhs];
+    const oneBySignature = new Map<string, InstantSample>();
+    for (const s of one) {
+      const sig = signature(s.labels);
+      if (oneBySignature.has(sig)) {
+        throw new PromqlExecutionError(
+          `found duplicate series for the match group on the ${swapped ? "left" : "right"} hand-side of the operation: many-to-many matching not allowed: matching labels must be unique on one side`,
+        );
+      }
+      oneBySignature.set(sig, s);
+    }
+    const matched = new Map<string, Set<string>>();
+    const out: InstantSample[] = [];
+    for (const m of many) {
+      const sig = signature(m.labels);
+      const o = oneBySignature.get(sig);
+      if (o === undefined) continue;
+      const [left, right] = swapped ? [o.v, m.v] : [m.v, o.v];
+      const [v, keep] = scalarOp(e, left, right);
+      if (!keep) continue;
+      const labels = resultLabels(e, m.labels, o.labels);
+      const seen = matched.get(sig);
+      if (matching.card === "one-to-one") {
+        if (seen !== undefined) {
+          throw new PromqlExecutionError(
+            "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)",
+          );
+        }
+        matched.set(sig, new Set());
+      } else {
+        const key = labelsKey(labels);
+        if (seen?.has(key) === true) {
+          throw new PromqlExecutionError(
+            "multiple matches for labels: grouping labels must ensure unique matches",
+          );
+        }
+        if (seen === undefined) matched.set(sig, new Set([key]));
+        else seen.add(key);
+      }
+      out.push({ labels, v });
+    }
+    return out;
+  }
+}
+
+/** The labels of a vector-vector result (Prometheus' resultMetric). */
+function resultLabels(e: Binary, many: Labels, one: Labels): Labels {
+  let labels = isComparison(e.op) && !e.returnBool ? many : dropName(many);
+  const { matching } = e;
+  if (matching.card === "one-to-one") {
+    labels = matching.on ? keepLabels(labels, matching.labels) : withoutLabels(labels, matching.labels);
+  }
+  if (matching.include.length > 0) {
+    const out: Record<string, string> = { ...labels };
+    for (const name of matching.include) {
+      const v = one[name];
+      if (v !== undefined && v !== "") out[name] = v;
+      else delete out[name];
+    }
+    labels = out;
+  }
+  return labels;
+}
+
+/** A binary operator on two numbers: the value, and for comparisons whether the pair is kept. */
+function scalarOp(e: Binary, l: number, r: number): [number, boolean] {
+  switch (e.op) {
+    case "+":
+      return [l + r, true];
+    case "-":
+      return [l - r, true];
+    case "*":
+      return [l * r, true];
+    case "/":
+      return [l / r, true];
+    case "%":
+      return [l % r, true];
+    case "^":
+      return [Math.pow(l, r), true];
+    case "==":
+      return compare(e, l, l === r);
+    case "!=":
+      return compare(e, l, l !== r);
+    case ">":
+      return compare(e, l, l > r);
+    case "<":
+      return compare(e, l, l < r);
+    case ">=":
+      return compare(e, l, l >= r);
+    case "<=":
+      return compare(e, l, l <= r);
+    default:
+      throw new PromqlExecutionError(`operator ${e.op} needs two instant vectors`);
+  }
+}
+
+/** A comparison: with `bool` 1 or 0 (always kept), else the left value, kept when the comparison holds. */
+function compare(e: Binary, l: number, holds: boolean): [number, boolean] {
+  return e.returnBool ? [holds ? 1 : 0, true] : [l, holds];
+}
+
+/** sum/avg/min/max/count of one group's values, as Prometheus computes them. */
+function reduce(op: Aggregate["op"], values: readonly number[]): number {
+  switch (op) {
+    case "sum":
+      return values.reduce((a, b) => a + b, 0);
+    case "count":
+      return values.length;
+    case "avg":
+      return runningMean(values);
+    case "min":
+      return values.reduce((acc, v) => (acc > v || Number.isNaN(acc) ? v : acc));
+    case "max":
+      return values.reduce((acc, v) => (acc < v || Number.isNaN(acc) ? v : acc));
+    default:
+      throw new PromqlExecutionError(`aggregation ${op} is not a reduction`);
+  }
+}
+
+/** Functions and arithmetic drop the metric name, so two inputs may collapse into one label set: an error. */
+function checked(v: Value & { type: "vector" }): Value {
+  const seen = new Set<string>();
+  for (const s of v.samples) {
+    const key = labelsKey(s.labels);
+    if (seen.has(key)) throw new PromqlExecutionError("vector cannot contain metrics with the same labelset");
+    seen.add(key);
+  }
+  return v;
+}
+
+/** Index of the last sample with time <= t, or -1. */
+function lastAtOrBefore(samples: readonly Sample[], t: number): number {
+  let lo = 0;
+  let hi = samples.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((samples[mid] as Sample).t <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo - 1;
+}

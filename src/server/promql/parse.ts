@@ -1,0 +1,506 @@
+/**
+ * PromQL text -> kvmon's typed AST (ast.ts). The grammar is the Prometheus project's own Lezer grammar
+ * (@prometheus-io/lezer-promql, the one Prometheus' web UI uses); this file walks its concrete tree, whose node
+ * names are the grammar's rule names, and type-checks the result as Prometheus' parser does, so an unsupported or
+ * ill-typed query fails here with its position, never half-way through an evaluation.
+ */
+import { parser } from "@prometheus-io/lezer-promql";
+import type { Matcher } from "../storage/types.ts";
+import type {
+  AggregateOp,
+  BinaryOp,
+  Expr,
+  Grouping,
+  MatrixSelector,
+  ValueType,
+  VectorMatching,
+  VectorSelector,
+} from "./ast.ts";
+import { parsePromDuration } from "./duration.ts";
+import { PromqlParseError } from "./errors.ts";
+import { FUNCTIONS } from "./functions.ts";
+
+/** A node of lezer's syntax tree (typed through the parser, so @lezer/common need not be a direct dependency). */
+type SyntaxNode = ReturnType<typeof parser.parse>["topNode"];
+
+const AGGREGATES: ReadonlySet<string> = new Set<AggregateOp>([
+  "sum",
+  "avg",
+  "min",
+  "max",
+  "count",
+  "topk",
+  "bottomk",
+]);
+
+const BINARY_OPS: Readonly<Record<string, BinaryOp>> = {
+  Add: "+",
+  Sub: "-",
+  Mul: "*",
+  Div: "/",
+  Mod: "%",
+  Pow: "^",
+  Eql: "==",
+  Neq: "!=",
+  Gtr: ">",
+  Lss: "<",
+  Gte: ">=",
+  Lte: "<=",
+  And: "and",
+  Or: "or",
+  Unless: "unless",
+};
+
+const MATCH_OPS: Readonly<Record<string, Matcher["op"]>> = {
+  EqlSingle: "=",
+  Neq: "!=",
+  EqlRegex: "=~",
+  NeqRegex: "!~",
+};
+
+const COMPARISONS: ReadonlySet<BinaryOp> = new Set(["==", "!=", ">", "<", ">=", "<="]);
+const SET_OPS: ReadonlySet<BinaryOp> = new Set(["and", "or", "unless"]);
+
+/** Node names of constructs the grammar knows and kvmon does not evaluate, with what to say. */
+const UNSUPPORTED: Readonly<Record<string, string>> = {
+  SubqueryExpr: "subqueries are not supported",
+  StepInvariantExpr: "the @ modifier is not supported",
+  AnchoredExpr: "the anchored modifier is not supported",
+  SmoothedExpr: "the smoothed modifier is not supported",
+  FillModifier: "fill modifiers are not supported",
+};
+
+export function isComparison(op: BinaryOp): boolean {
+  return COMPARISONS.has(op);
+}
+
+/** Parses and type-checks a PromQL expression; throws PromqlParseError naming the position of the first problem. */
+export function parseQuery(query: string): Expr {
+  if (query.trim() === "") throw new PromqlParseError(query, 0, "no expression found in input");
+  const tree = parser.parse(query);
+  tree.iterate({
+    enter: (n) => {
+      if (n.type.isError) {
+        const at = n.from;
+        const what =
+          at >= query.length ? "end of input" : `character ${JSON.stringify(query.slice(at, at + 1))}`;
+        throw new PromqlParseError(query, at, `unexpected ${what}`);
+      }
+    },
+  });
+  const top = tree.topNode.firstChild;
+  if (top === null) throw new PromqlParseError(query, 0, "no expression found in input");
+  const expr = new TreeReader(query).expr(top);
+  typeOf(query, expr);
+  return expr;
+}
+
+/** Parses a series selector (`match[]` of the series/labels APIs): a plain vector selector, no offset. */
+export function parseSelector(text: string): Matcher[] {
+  const expr = parseQuery(text);
+  if (expr.kind !== "vectorSelector" || expr.offsetMs !== 0) {
+    throw new PromqlParseError(text, 0, 'expected a series selector such as up{job="x"}');
+  }
+  return [...expr.matchers];
+}
+
+class TreeReader {
+  private readonly query: string;
+  constructor(query: string) {
+    this.query = query;
+  }
+
+  private text(n: SyntaxNode): string {
+    return this.query.slice(n.from, n.to);
+  }
+
+  private fail(n: SyntaxNode, message: string): never {
+    throw new PromqlParseError(this.query, n.from, message);
+  }
+
+  private children(n: SyntaxNode): SyntaxNode[] {
+    const out: SyntaxNode[] = [];
+    for (let c = n.firstChild; c !== null; c = c.nextSibling) out.push(c);
+    return out;
+  }
+
+  private child(n: SyntaxNode, name: string): SyntaxNode | undefined {
+    return this.children(n).find((c) => c.name === name);
+  }
+
+  expr(n: SyntaxNode): Expr {
+    const span = { from: n.from, to: n.to };
+    const unsupported = UNSUPPORTED[n.name];
+    if (unsupported !== undefined) this.fail(n, unsupported);
+    switch (n.name) {
+      case "ParenExpr":
+        return this.expr(this.only(n));
+      case "NumberDurationLiteral":
+        return { kind: "number", value: this.number(n), span };
+      case "StringLiteral":
+        return { kind: "string", value: this.string(n), span };
+      case "VectorSelector":
+        return this.vectorSelector(n);
+      case "MatrixSelector":
+        return this.matrixSelector(n);
+      case "OffsetExpr":
+        return this.offset(n);
+      case "FunctionCall":
+        return this.call(n);
+      case "AggregateExpr":
+        return this.aggregate(n);
+      case "BinaryExpr":
+        return this.binary(n);
+      case "UnaryExpr": {
+        const [op, operand] = this.children(n);
+        if (op === undefined || operand === undefined) this.fail(n, "malformed unary expression");
+        return { kind: "unary", op: this.text(op) === "-" ? "-" : "+", expr: this.expr(operand), span };
+      }
+      default:
+        return this.fail(n, `unsupported expression ${JSON.stringify(this.text(n))}`);
+    }
+  }
+
+  private only(n: SyntaxNode): SyntaxNode {
+    const [first] = this.children(n);
+    if (first === undefined) this.fail(n, "empty expression");
+    return first;
+  }
+
+  private number(n: SyntaxNode): number {
+    const text = this.text(n).replaceAll("_", "");
+    const sign = text.startsWith("-") ? -1 : 1;
+    const body = text.replace(/^[+-]/, "");
+    const lower = body.toLowerCase();
+    if (lower === "inf") return sign * Infinity;
+    if (lower === "nan") return NaN;
+    if (lower.startsWith("0x")) return sign * Number.parseInt(lower.slice(2), 16);
+    const duration = /^\d+$/.test(body) ? undefined : parsePromDuration(body);
+    if (duration !== undefined) return (sign * duration) / 1000;
+    const value = Number(body);
+    if (Number.isNaN(value)) this.fail(n, `bad number ${JSON.stringify(text)}`);
+    return sign * value;
+  }
+
+  /** Go-style string literal: "..." and '...' with escapes, `...` raw. */
+  private string(n: SyntaxNode): string {
+    const text = this.text(n);
+    const quote = text[0];
+    if (text.length < 2 || text[text.length - 1] !== quote) this.fail(n, "unterminated quoted string");
+    const body = text.slice(1, -1);
+    if (quote === "`") return body;
+    return body.replace(
+      /\\(?:([abfnrtv\\'"])|x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|([0-7]{3})|(.))/g,
+      (_, simple?: string, hex?: string, u4?: string, u8?: string, octal?: string, bad?: string) => {
+        if (bad !== undefined) this.fail(n, `unknown escape sequence \\${bad}`);
+        if (simple !== undefined) return SIMPLE_ESCAPES[simple] ?? simple;
+        const code = hex ?? u4 ?? u8;
+        if (code !== undefined) return String.fromCodePoint(Number.parseInt(code, 16));
+        return String.fromCharCode(Number.parseInt(octal ?? "0", 8));
+      },
+    );
+  }
+
+  private duration(n: SyntaxNode): number {
+    const literal = this.child(n, "NumberDurationLiteralInDurationContext");
+    if (literal === undefined || this.children(n).length !== 1)
+      this.fail(n, "duration expressions are not supported");
+    const text = this.text(literal);
+    const ms = parsePromDuration(text) ?? (/^\d+(?:\.\d+)?$/.test(text) ? Number(text) * 1000 : undefined);
+    if (ms === undefined) this.fail(literal, `bad duration ${JSON.stringify(text)}`);
+    return ms;
+  }
+
+  private vectorSelector(n: SyntaxNode): VectorSelector {
+    const matchers: Matcher[] = [];
+    const name = this.child(n, "Identifier");
+    if (name !== undefined) matchers.push({ name: "__name__", op: "=", value: this.text(name) });
+    const list = this.child(n, "LabelMatchers");
+    for (const m of list === undefined ? [] : this.children(list)) {
+      if (m.name === "QuotedLabelName") {
+        if (name !== undefined) this.fail(m, "metric name must not be set twice");
+        matchers.push({ name: "__name__", op: "=", value: this.string(this.only(m)) });
+        continue;
+      }
+      const [label, op, value] = this.children(m);
+      if (label === undefined || op === undefined || value === undefined)
+        this.fail(m, "malformed label matcher");
+      const labelName = label.name === "QuotedLabelName" ? this.string(this.only(label)) : this.text(label);
+      const matchOp = MATCH_OPS[this.only(op).name];
+      if (matchOp === undefined) this.fail(op, "unknown match operator");
+      const matcher: Matcher = { name: labelName, op: matchOp, value: this.string(value) };
+      if (matchOp === "=~" || matchOp === "!~") {
+        try {
+          new RegExp(`^(?:${matcher.value})$`);
+        } catch (e) {
+          this.fail(
+            value,
+            `invalid regular expression ${JSON.stringify(matcher.value)}: ${(e as Error).message}`,
+          );
+        }
+      }
+      matchers.push(matcher);
+    }
+    if (!matchers.some((m) => !matchesEmpty(m))) {
+      this.fail(n, "vector selector must contain at least one non-empty matcher");
+    }
+    return { kind: "vectorSelector", matchers, offsetMs: 0, span: { from: n.from, to: n.to } };
+  }
+
+  private matrixSelector(n: SyntaxNode): MatrixSelector {
+    const [inner, range] = this.children(n);
+    if (inner === undefined || range === undefined) this.fail(n, "malformed range selector");
+    const selector = this.expr(inner);
+    if (selector.kind !== "vectorSelector") this.fail(inner, "ranges only allowed for vector selectors");
+    const rangeMs = this.duration(range);
+    if (rangeMs <= 0) this.fail(range, "range must be greater than 0");
+    return { kind: "matrixSelector", selector, rangeMs, span: { from: n.from, to: n.to } };
+  }
+
+  private offset(n: SyntaxNode): Expr {
+    const [inner, , amount] = this.children(n);
+    if (inner === undefined || amount === undefined) this.fail(n, "malformed offset");
+    let sign = 1;
+    let d = amount;
+    while (d.firstChild?.name === "UnaryOp") {
+      if (this.text(d.firstChild) === "-") sign = -sign;
+      d = this.children(d)[1] ?? this.fail(d, "malformed offset");
+    }
+    const offsetMs = sign * this.duration(d);
+    const target = this.expr(inner);
+    const selector = target.kind === "matrixSelector" ? target.selector : target;
+    if (selector.kind !== "vectorSelector") {
+      this.fail(n, "offset modifier must be preceded by an instant vector selector or range vector selector");
+    }
+    if (selector.offsetMs !== 0) this.fail(n, "offset may not be set multiple times");
+    const moved: VectorSelector = { ...selector, offsetMs };
+    return target.kind === "matrixSelector" ? { ...target, selector: moved } : moved;
+  }
+
+  private call(n: SyntaxNode): Expr {
+    const [id, body] = this.children(n);
+    if (id === undefined || body === undefined) this.fail(n, "malformed function call");
+    const func = this.text(id);
+    if (FUNCTIONS[func] === undefined)
+      this.fail(id, `function ${JSON.stringify(func)} is not supported by kvmon`);
+    const args = this.children(body).map((a) => this.expr(a));
+    return { kind: "call", func, args, span: { from: n.from, to: n.to } };
+  }
+
+  private aggregate(n: SyntaxNode): Expr {
+    const opNode = this.child(n, "AggregateOp");
+    const body = this.child(n, "FunctionCallBody");
+    if (opNode === undefined || body === undefined) this.fail(n, "malformed aggregation");
+    const op = this.text(opNode).toLowerCase();
+    if (!AGGREGATES.has(op)) this.fail(opNode, `aggregation ${JSON.stringify(op)} is not supported by kvmon`);
+    const modifier = this.child(n, "AggregateModifier");
+    const grouping: Grouping =
+      modifier === undefined
+        ? { without: false, labels: [] }
+        : { without: modifier.firstChild?.name === "Without", labels: this.groupingLabels(modifier) };
+    const args = this.children(body).map((a) => this.expr(a));
+    const takesParam = op === "topk" || op === "bottomk";
+    if (args.length !== (takesParam ? 2 : 1)) {
+      this.fail(
+        body,
+        `wrong number of arguments for aggregate expression provided, expected ${takesParam ? 2 : 1}, got ${args.length}`,
+      );
+    }
+    const expr = args[args.length - 1] as Expr;
+    const param = takesParam ? args[0] : undefined;
+    // A grouping without the modifier (`sum(x)`) aggregates everything into one series.
+    const span = { from: n.from, to: n.to };
+    return {
+      kind: "aggregate",
+      op: op as AggregateOp,
+      param,
+      expr,
+      grouping: modifier === undefined ? { without: false, labels: [] } : grouping,
+      span,
+    };
+  }
+
+  private groupingLabels(n: SyntaxNode): string[] {
+    const list = this.child(n, "GroupingLabels");
+    if (list === undefined) return [];
+    return this.children(list).map((l) =>
+      l.name === "QuotedLabelName" ? this.string(this.only(l)) : this.text(l),
+    );
+  }
+
+  private binary(n: SyntaxNode): Expr {
+    const parts = this.children(n);
+    const lhsNode = parts[0];
+    const rhsNode = parts[parts.length - 1];
+    const opNode = parts[1];
+    if (lhsNode === undefined || rhsNode === undefined || opNode === undefined)
+      this.fail(n, "malformed binary expression");
+    const op = BINARY_OPS[opNode.name];
+    if (op === undefined) this.fail(opNode, `operator ${JSON.stringify(this.text(opNode))} is not supported`);
+    const fill = parts.find((p) => p.name === "FillModifier");
+    if (fill !== undefined) this.fail(fill, UNSUPPORTED.FillModifier as string);
+    const returnBool = parts.some((p) => p.name === "BoolModifier");
+    const clause = parts.find((p) => p.name === "MatchingModifierClause");
+    let matching: VectorMatching = {
+      on: false,
+      labels: [],
+      card: SET_OPS.has(op) ? "many-to-many" : "one-to-one",
+      include: [],
+    };
+    if (clause !== undefined) {
+      const c = this.children(clause);
+      const groupNode = c.find((x) => x.name === "GroupLeft" || x.name === "GroupRight");
+      const lists = c.filter((x) => x.name === "GroupingLabels").map((l) => this.labelsOf(l));
+      if (groupNode !== undefined && SET_OPS.has(op))
+        this.fail(groupNode, `no grouping allowed for "${op}" operation`);
+      matching = {
+        on: c[0]?.name === "On",
+        labels: lists[0] ?? [],
+        card:
+          groupNode === undefined
+            ? matching.card
+            : groupNode.name === "GroupLeft"
+              ? "many-to-one"
+              : "one-to-many",
+        include: lists[1] ?? [],
+      };
+    }
+    if (returnBool && !COMPARISONS.has(op))
+      this.fail(opNode, "bool modifier can only be used on comparison operators");
+    return {
+      kind: "binary",
+      op,
+      lhs: this.expr(lhsNode),
+      rhs: this.expr(rhsNode),
+      returnBool,
+      matching,
+      span: { from: n.from, to: n.to },
+    };
+  }
+
+  private labelsOf(list: SyntaxNode): string[] {
+    return this.children(list).map((l) =>
+      l.name === "QuotedLabelName" ? this.string(this.only(l)) : this.text(l),
+    );
+  }
+}
+
+const SIMPLE_ESCAPES: Readonly<Record<string, string>> = {
+  a: "\x07",
+  b: "\b",
+  f: "\f",
+  n: "\n",
+  r: "\r",
+  t: "\t",
+  v: "\v",
+};
+
+/** Whether a matcher matches the empty string (a missing label), as Prometheus' "non-empty matcher" rule asks. */
+function matchesEmpty(m: Matcher): boolean {
+  switch (m.op) {
+    case "=":
+      return m.value === "";
+    case "!=":
+      return m.value !== "";
+    case "=~":
+      return new RegExp(`^(?:${m.value})$`).test("");
+    case "!~":
+      return !new RegExp(`^(?:${m.value})$`).test("");
+  }
+}
+
+const TYPE_NAMES: Readonly<Record<ValueType, string>> = {
+  scalar: "scalar",
+  vector: "instant vector",
+  matrix: "range vector",
+  string: "string",
+};
+
+/** The value type of an expression; throws PromqlParseError where Prometheus' type check would. */
+export function typeOf(query: string, e: Expr): ValueType {
+  const fail = (at: number, message: string): never => {
+    throw new PromqlParseError(query, at, message);
+  };
+  switch (e.kind) {
+    case "number":
+      return "scalar";
+    case "string":
+      return "string";
+    case "vectorSelector":
+      return "vector";
+    case "matrixSelector":
+      return "matrix";
+    case "unary": {
+      const t = typeOf(query, e.expr);
+      if (t !== "scalar" && t !== "vector")
+        fail(e.span.from, "unary expression only allowed on expressions of type scalar or instant vector");
+      return t;
+    }
+    case "call": {
+      const def = FUNCTIONS[e.func];
+      if (def === undefined) return fail(e.span.from, `unknown function ${JSON.stringify(e.func)}`);
+      const min = def.args.length - (def.optional ?? 0);
+      if (e.args.length < min || e.args.length > def.args.length) {
+        fail(
+          e.span.from,
+          `expected ${min === def.args.length ? min : `${min} to ${def.args.length}`} argument(s) in call to ${JSON.stringify(e.func)}, got ${e.args.length}`,
+        );
+      }
+      e.args.forEach((arg, i) => {
+        const want = def.args[i] as ValueType;
+        const got = typeOf(query, arg);
+        if (got !== want) {
+          fail(
+            arg.span.from,
+            `expected type ${TYPE_NAMES[want]} in call to function ${JSON.stringify(e.func)}, got ${TYPE_NAMES[got]}`,
+          );
+        }
+      });
+      return def.returns;
+    }
+    case "aggregate": {
+      const t = typeOf(query, e.expr);
+      if (t !== "vector")
+        fail(
+          e.expr.span.from,
+          `expected type instant vector in aggregation expression, got ${TYPE_NAMES[t]}`,
+        );
+      if (e.param !== undefined && typeOf(query, e.param) !== "scalar") {
+        fail(
+          e.param.span.from,
+          `expected type scalar in aggregation parameter, got ${TYPE_NAMES[typeOf(query, e.param)]}`,
+        );
+      }
+      return "vector";
+    }
+    case "binary": {
+      const l = typeOf(query, e.lhs);
+      const r = typeOf(query, e.rhs);
+      for (const [t, side] of [
+        [l, e.lhs],
+        [r, e.rhs],
+      ] as const) {
+        if (t !== "scalar" && t !== "vector")
+          fail(side.span.from, "binary expression must contain only scalar and instant vector types");
+      }
+      const vectors = l === "vector" && r === "vector";
+      if (SET_OPS.has(e.op) && !vectors)
+        fail(e.span.from, `set operator "${e.op}" not allowed in binary scalar expression`);
+      if (
+        !vectors &&
+        (e.matching.on ||
+          e.matching.labels.length > 0 ||
+          e.matching.card === "many-to-one" ||
+          e.matching.card === "one-to-many")
+      ) {
+        fail(e.span.from, "vector matching only allowed between instant vectors");
+      }
+      if (l === "scalar" && r === "scalar") {
+        if (COMPARISONS.has(e.op) && !e.returnBool)
+          fail(e.span.from, "comparisons between scalars must use BOOL modifier");
+        return "scalar";
+      }
+      return "vector";
+    }
+  }
+}
