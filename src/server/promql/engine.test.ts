@@ -235,6 +235,9 @@ test("vector and scalar: arithmetic drops the name, comparisons filter and keep 
   assert.equal(await value(e, "1 + 2 * 3 ^ 2", 0), 19);
   assert.equal(await value(e, "2 > bool 1", 0), 1);
   assert.equal(await value(e, "(1 + 1) / 4", 0), 0.5);
+  assert.equal(await value(e, "-2 ^ 2", 0), -4, "as Prometheus: the minus is unary, looser than ^");
+  assert.equal(await value(e, "2 ^ -1", 0), 0.5);
+  assert.ok(Number.isNaN(await value(e, "-NaN ^ 2", 0)));
   assert.equal(await value(e, "5 % 3", 0), 2);
   assert.equal(await value(e, "1 / 0", 0), Infinity);
 });

@@ -367,15 +367,31 @@ class TreeReader {
     }
     if (returnBool && !COMPARISONS.has(op))
       this.fail(opNode, "bool modifier can only be used on comparison operators");
-    return {
-      kind: "binary",
-      op,
-      lhs: this.expr(lhsNode),
-      rhs: this.expr(rhsNode),
-      returnBool,
-      matching,
-      span: { from: n.from, to: n.to },
-    };
+    const span = { from: n.from, to: n.to };
+    const lhs = this.expr(lhsNode);
+    const rhs = this.expr(rhsNode);
+    // The Lezer grammar reads `-2 ^ 2` as (-2) ^ 2; Prometheus' own parser has no signed literals, so the minus
+    // is a unary operator there and binds looser than ^: -(2 ^ 2) = -4. Answer as Prometheus does.
+    const signed = /^[+-]/.exec(this.text(lhsNode))?.[0];
+    if (
+      op === "^" &&
+      lhsNode.name === "NumberDurationLiteral" &&
+      lhs.kind === "number" &&
+      signed !== undefined
+    ) {
+      const base = { ...lhs, value: Math.abs(lhs.value), span: { from: lhsNode.from + 1, to: lhsNode.to } };
+      const power: Expr = {
+        kind: "binary",
+        op,
+        lhs: base,
+        rhs,
+        returnBool,
+        matching,
+        span: { ...span, from: base.span.from },
+      };
+      return { kind: "unary", op: signed === "-" ? "-" : "+", expr: power, span };
+    }
+    return { kind: "binary", op, lhs, rhs, returnBool, matching, span };
   }
 
   private labelsOf(list: SyntaxNode): string[] {
