@@ -9,8 +9,9 @@
  * rate/increase/delta do not extrapolate, its instant-vector lookback adapts to the sample interval instead of a
  * fixed 5 minutes, ...): each query names why it is not compared with VictoriaMetrics where it is not.
  *
- * Also: kvmon's SeriesStore over VictoriaMetrics (storage/prometheus) answers select/series/labels exactly like
- * the in-memory store, and kvmon's API evaluating over it answers every query like kvmon over the memory store.
+ * Also: kvmon's SeriesStore over VictoriaMetrics (storage/prometheus) answers select like the in-memory store
+ * (series and labels at VictoriaMetrics' day granularity), and kvmon's API evaluating over it, or over a plain
+ * Prometheus, answers every query like kvmon over the memory store.
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
@@ -375,6 +376,11 @@ test("the queries VictoriaMetrics answers like Prometheus: kvmon equals Victoria
 
 test("kvmon evaluating over VictoriaMetrics (storage = prometheus-compatible URL) answers like over its own store", async () => {
   await assertSameAnswers(kvmonAsk(vmStore), kvmonAsk(memory), QUERIES, EVERYWHERE);
+});
+
+test("kvmon evaluating over a plain Prometheus (raw samples by range query) answers like over its own store", async () => {
+  const overProm = new PrometheusStore({ url: prom.url, flavor: "prometheus" });
+  await assertSameAnswers(kvmonAsk(overProm), kvmonAsk(memory), QUERIES, EVERYWHERE);
 });
 
 test("the SeriesStore over VictoriaMetrics: select equals the in-memory store; series and labels at day granularity", async () => {
