@@ -4,23 +4,18 @@
  * create-blocks-from openmetrics`, and Prometheus is started on them on a free loopback port with no scrape
  * targets. stop() ends it and removes its directory.
  */
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import type { Series } from "../src/server/storage/types.ts";
-import { TimeoutError } from "../src/shared/errors.ts";
-import { freePort } from "./victoria-metrics.ts";
+import { freePort, type RunningDaemon, startDaemon } from "./daemon.ts";
 
 export const PROMETHEUS_BIN = "/usr/bin/prometheus";
 export const PROMTOOL_BIN = "/usr/bin/promtool";
 
-export interface RunningPrometheus {
-  readonly url: string;
-  stop(): Promise<void>;
-}
+export type RunningPrometheus = RunningDaemon;
 
 const escape = (v: string): string => v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 
@@ -44,53 +39,32 @@ export async function startPrometheus(series: readonly Series[]): Promise<Runnin
   const config = join(dir, "prometheus.yml");
   writeFileSync(input, toOpenMetrics(series));
   writeFileSync(config, "global: {}\nscrape_configs: []\n");
-  await promisify(execFile)(PROMTOOL_BIN, [
-    "tsdb",
-    "create-blocks-from",
-    "openmetrics",
-    "-q",
-    input,
-    join(dir, "tsdb"),
-  ]);
+  try {
+    await promisify(execFile)(PROMTOOL_BIN, [
+      "tsdb",
+      "create-blocks-from",
+      "openmetrics",
+      "-q",
+      input,
+      join(dir, "tsdb"),
+    ]);
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
   const port = await freePort();
-  const child = spawn(
-    PROMETHEUS_BIN,
-    [
+  return startDaemon({
+    bin: PROMETHEUS_BIN,
+    args: [
       `--config.file=${config}`,
       `--storage.tsdb.path=${join(dir, "tsdb")}`,
       "--storage.tsdb.retention.time=100y",
       `--web.listen-address=127.0.0.1:${port}`,
       "--log.level=error",
     ],
-    { stdio: ["ignore", "ignore", "inherit"] },
-  );
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const url = `http://127.0.0.1:${port}`;
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGTERM");
-      const done = await Promise.race([exited.then(() => true), sleep(10_000).then(() => false)]);
-      if (!done) child.kill("SIGKILL");
-      await exited;
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) {
-      await stop();
-      throw new Error(`prometheus exited with ${child.exitCode} before it was ready`);
-    }
-    try {
-      if ((await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(1000) })).ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new TimeoutError("prometheus /-/ready", 30_000);
-    }
-    await sleep(200);
-  }
-  return { url, stop };
+    port,
+    readyPath: "/-/ready",
+    readyTimeoutMs: 30_000,
+    dir,
+  });
 }

@@ -293,11 +293,13 @@ class TreeReader {
     if (opNode === undefined || body === undefined) this.fail(n, "malformed aggregation");
     const op = this.text(opNode).toLowerCase();
     if (!AGGREGATES.has(op)) this.fail(opNode, `aggregation ${JSON.stringify(op)} is not supported by kvmon`);
+    // No modifier (`sum(x)`) is `by ()`: everything aggregates into one series.
     const modifier = this.child(n, "AggregateModifier");
-    const grouping: Grouping =
-      modifier === undefined
-        ? { without: false, labels: [] }
-        : { without: modifier.firstChild?.name === "Without", labels: this.groupingLabels(modifier) };
+    const list = modifier === undefined ? undefined : this.child(modifier, "GroupingLabels");
+    const grouping: Grouping = {
+      without: modifier?.firstChild?.name === "Without",
+      labels: list === undefined ? [] : this.labelsOf(list),
+    };
     const args = this.children(body).map((a) => this.expr(a));
     const takesParam = op === "topk" || op === "bottomk";
     if (args.length !== (takesParam ? 2 : 1)) {
@@ -308,24 +310,14 @@ class TreeReader {
     }
     const expr = args[args.length - 1] as Expr;
     const param = takesParam ? args[0] : undefined;
-    // A grouping without the modifier (`sum(x)`) aggregates everything into one series.
-    const span = { from: n.from, to: n.to };
     return {
       kind: "aggregate",
       op: op as AggregateOp,
       param,
       expr,
-      grouping: modifier === undefined ? { without: false, labels: [] } : grouping,
-      span,
+      grouping,
+      span: { from: n.from, to: n.to },
     };
-  }
-
-  private groupingLabels(n: SyntaxNode): string[] {
-    const list = this.child(n, "GroupingLabels");
-    if (list === undefined) return [];
-    return this.children(list).map((l) =>
-      l.name === "QuotedLabelName" ? this.string(this.only(l)) : this.text(l),
-    );
   }
 
   private binary(n: SyntaxNode): Expr {

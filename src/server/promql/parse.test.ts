@@ -1,0 +1,100 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { Expr } from "./ast.ts";
+import { parseDurationOrSeconds, parsePromDuration } from "./duration.ts";
+import { PromqlParseError } from "./errors.ts";
+import { parseQuery, parseSelector } from "./parse.ts";
+
+/** The AST without spans, for comparing shapes. */
+const shape = (e: Expr): unknown =>
+  JSON.parse(JSON.stringify(e, (k, v: unknown) => (k === "span" ? undefined : v)));
+
+test("numbers: decimal, exponent, hex, Inf, NaN, durations as seconds, underscores", () => {
+  const n = (q: string): unknown => (shape(parseQuery(q)) as { value: unknown }).value;
+  assert.equal(n("1.5e3"), 1500);
+  assert.equal(n("0x1F"), 31);
+  assert.equal(n("Inf"), null, "JSON writes Infinity as null");
+  assert.equal((parseQuery("-Inf") as { value: number }).value, -Infinity);
+  assert.ok(Number.isNaN((parseQuery("NaN") as { value: number }).value));
+  assert.equal(n("1h30m"), 5400);
+  assert.equal(n("1_000"), 1000);
+});
+
+test("strings: Go escapes in double and single quotes, raw backquotes; quoted metric and label names", () => {
+  assert.deepEqual(parseSelector(`x{a="\\t\\x41\\u00e9\\101", b='it\\'s', c=\`raw\\n\`}`), [
+    { name: "__name__", op: "=", value: "x" },
+    { name: "a", op: "=", value: "\tAéA" },
+    { name: "b", op: "=", value: "it's" },
+    { name: "c", op: "=", value: "raw\\n" },
+  ]);
+  assert.deepEqual(parseSelector('{"kvmon.metric", "odd label"!="v"}'), [
+    { name: "__name__", op: "=", value: "kvmon.metric" },
+    { name: "odd label", op: "!=", value: "v" },
+  ]);
+  assert.throws(() => parseQuery('x{a="\\q"}'), /unknown escape sequence/);
+});
+
+test("modifiers: offset on selectors and ranges, by/without, on/ignoring with group_left labels, bool", () => {
+  assert.deepEqual(shape(parseQuery("rate(x[1h30m] offset -5m)")), {
+    kind: "call",
+    func: "rate",
+    args: [
+      {
+        kind: "matrixSelector",
+        rangeMs: 5_400_000,
+        selector: {
+          kind: "vectorSelector",
+          matchers: [{ name: "__name__", op: "=", value: "x" }],
+          offsetMs: -300_000,
+        },
+      },
+    ],
+  });
+  const b = parseQuery("a > bool ignoring(x, y) group_left(z) b");
+  assert.equal(b.kind, "binary");
+  assert.deepEqual(b.kind === "binary" && [b.returnBool, b.matching], [
+    true,
+    { on: false, labels: ["x", "y"], card: "many-to-one", include: ["z"] },
+  ]);
+  const agg = parseQuery("sum without (a) (x)");
+  assert.deepEqual(agg.kind === "aggregate" && agg.grouping, { without: true, labels: ["a"] });
+  const set = parseQuery("a and b");
+  assert.deepEqual(set.kind === "binary" && set.matching.card, "many-to-many");
+});
+
+test("errors name the position and the problem; constructs outside the subset are refused", () => {
+  const cases: [string, RegExp][] = [
+    ["", /no expression found/],
+    ["x offset 1m offset 2m", /parse error/],
+    ["sum(x) offset 1m", /offset modifier must be preceded by/],
+    ["foo @ 100", /the @ modifier is not supported/],
+    ["a and on(x) group_left b", /no grouping allowed for "and" operation/],
+    ["a + bool b", /bool modifier can only be used on comparison operators/],
+    ["1 + on(a) 2", /vector matching only allowed between instant vectors/],
+    ["sum(x[5m])", /expected type instant vector in aggregation expression, got range vector/],
+    ["topk(x, y)", /expected type scalar in aggregation parameter/],
+    ["quantile(0.9, x)", /aggregation "quantile" is not supported/],
+    ["round(x, 1, 2)", /expected 1 to 2 argument\(s\) in call to "round", got 3/],
+    ["x[0s]", /range must be greater than 0/],
+    ['"text" + 1', /binary expression must contain only scalar and instant vector types/],
+    ["x\n  + )", /^2:5: parse error/],
+  ];
+  for (const [q, message] of cases) {
+    assert.throws(
+      () => parseQuery(q),
+      (e) => e instanceof PromqlParseError && message.test(e.message),
+      q,
+    );
+  }
+});
+
+test("durations: Prometheus units combined, and plain seconds for API parameters", () => {
+  assert.equal(parsePromDuration("1w2d"), (7 + 2) * 86_400_000);
+  assert.equal(parsePromDuration("1m30s500ms"), 90_500);
+  assert.equal(parsePromDuration("5"), undefined);
+  assert.equal(parsePromDuration("1.5m"), undefined);
+  assert.equal(parseDurationOrSeconds("15"), 15_000);
+  assert.equal(parseDurationOrSeconds("0.25"), 250);
+  assert.equal(parseDurationOrSeconds("1y"), 365 * 86_400_000);
+  assert.equal(parseDurationOrSeconds("soon"), undefined);
+});
