@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { z } from "zod";
 import { counter, gauge } from "../../metrics/catalog.ts";
+import { KvmonError } from "../../shared/errors.ts";
 import { MemoryStore } from "../storage/testing/memory-store.ts";
 import { formatValue } from "./format.ts";
 import { promApiRoutes } from "./routes.ts";
@@ -218,4 +219,18 @@ test("values are written as Prometheus writes them: shortest decimal, no exponen
   assert.equal(formatValue(NaN), "NaN");
   assert.equal(formatValue(Infinity), "+Inf");
   assert.equal(formatValue(-Infinity), "-Inf");
+});
+
+test("a query past its `timeout` answers 503 timeout; a store that fails answers 503 unavailable", async () => {
+  const hanging = new MemoryStore();
+  hanging.select = () => new Promise(() => undefined);
+  const slow = promApiRoutes({ store: hanging, now: () => NOW });
+  const timedOut = await json(await slow.request("/api/v1/query?query=up&timeout=50ms"), failure, 503);
+  assert.equal(timedOut.errorType, "timeout");
+  assert.match(timedOut.error, /timed out after 50 ms/);
+  const broken = new MemoryStore();
+  broken.labelNames = () => Promise.reject(new KvmonError("TSDB_UNREACHABLE", "connect ECONNREFUSED"));
+  const down = promApiRoutes({ store: broken, now: () => NOW });
+  const unavailable = await json(await down.request("/api/v1/labels"), failure, 503);
+  assert.deepEqual([unavailable.errorType, unavailable.error], ["unavailable", "connect ECONNREFUSED"]);
 });

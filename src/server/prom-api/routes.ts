@@ -8,7 +8,7 @@ import { Hono, type Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { MetricSpec } from "../../metrics/catalog.ts";
 import { KvmonError, TimeoutError } from "../../shared/errors.ts";
-import { Engine, type EngineOptions } from "../promql/engine.ts";
+import { Engine, type EngineOptions, type QueryOptions } from "../promql/engine.ts";
 import {
   PromqlBadParamError,
   PromqlExecutionError,
@@ -57,7 +57,6 @@ function classify(e: unknown): [ErrorType, ContentfulStatusCode] {
 export function promApiRoutes(deps: PromApiDeps): Hono {
   const now = deps.now ?? Date.now;
   const engine = new Engine(deps.store, deps.engine);
-  const defaultTimeoutMs = deps.engine?.timeoutMs ?? 2 * 60_000;
   const app = new Hono();
 
   /** GET and POST of one endpoint; the handler returns `data` (and warnings), errors become the error envelope. */
@@ -78,15 +77,15 @@ export function promApiRoutes(deps: PromApiDeps): Hono {
     app.post(path, run);
   };
 
-  /** A per-request deadline: the `timeout` parameter, never longer than the engine's own. */
-  const deadline = (p: Params, c: Context): AbortSignal => {
-    const ms = Math.min(durationParam(p, "timeout") ?? defaultTimeoutMs, defaultTimeoutMs);
-    return AbortSignal.any([AbortSignal.timeout(ms), c.req.raw.signal]);
+  /** The query's `timeout` parameter (the engine keeps the shorter of it and its own), and the client's abort. */
+  const queryOptions = (p: Params, c: Context): QueryOptions => {
+    const timeoutMs = durationParam(p, "timeout");
+    return { signal: c.req.raw.signal, ...(timeoutMs === undefined ? {} : { timeoutMs }) };
   };
 
   endpoint("/api/v1/query", async (p, c) => {
     const query = required(p, "query");
-    const r = await engine.instant(query, timeParam(p, "time", now()), deadline(p, c));
+    const r = await engine.instant(query, timeParam(p, "time", now()), queryOptions(p, c));
     return resultJson(r);
   });
 
@@ -98,7 +97,7 @@ export function promApiRoutes(deps: PromApiDeps): Hono {
     if (Number.isNaN(end)) throw new PromqlBadParamError('invalid parameter "end": missing');
     const step = durationParam(p, "step");
     if (step === undefined) throw new PromqlBadParamError('invalid parameter "step": missing');
-    return resultJson(await engine.range(query, start, end, step, deadline(p, c)));
+    return resultJson(await engine.range(query, start, end, step, queryOptions(p, c)));
   });
 
   // Grafana asks for exemplars when a panel has them enabled; kvmon stores none.

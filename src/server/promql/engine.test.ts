@@ -467,8 +467,16 @@ test("limits: too many series is an error, a store that hangs ends in TimeoutErr
   spy.hang = true;
   const slow = new Engine(spy, { timeoutMs: 50 });
   await assert.rejects(slow.instant("cpu", 0), (err) => err instanceof TimeoutError && err.timeoutMs === 50);
+  const shorter = new Engine(spy).instant("cpu", 0, { timeoutMs: 30 });
+  await assert.rejects(shorter, (err) => err instanceof TimeoutError && err.timeoutMs === 30);
+  const longer = slow.instant("cpu", 0, { timeoutMs: 60_000 });
+  await assert.rejects(
+    longer,
+    (err) => err instanceof TimeoutError && err.timeoutMs === 50,
+    "never past the engine's",
+  );
   const controller = new AbortController();
-  const pending = new Engine(spy).instant("cpu", 0, controller.signal);
+  const pending = new Engine(spy).instant("cpu", 0, { signal: controller.signal });
   controller.abort();
   await assert.rejects(pending, TimeoutError);
 });

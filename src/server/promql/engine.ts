@@ -28,6 +28,13 @@ export interface EngineOptions {
   readonly timeoutMs?: number;
 }
 
+/** Per query: a caller's cancellation (e.g. the HTTP client went away) and a shorter deadline than the engine's. */
+export interface QueryOptions {
+  readonly signal?: AbortSignal;
+  /** Used when shorter than the engine's `timeoutMs`. */
+  readonly timeoutMs?: number;
+}
+
 /** One series' value at the query time. */
 export interface InstantSample {
   readonly labels: Labels;
@@ -63,9 +70,9 @@ export class Engine {
   }
 
   /** The query's value at `timeMs`. A range-vector query (`x[5m]`) returns its raw samples as a matrix. */
-  async instant(query: string, timeMs: number, signal?: AbortSignal): Promise<QueryResult> {
+  async instant(query: string, timeMs: number, options: QueryOptions = {}): Promise<QueryResult> {
     const expr = parseQuery(query);
-    const run = await this.#prepare(expr, timeMs, timeMs, 0, signal);
+    const run = await this.#prepare(expr, timeMs, timeMs, 0, options);
     const value = run.evalAt(expr, timeMs);
     switch (value.type) {
       case "scalar":
@@ -88,7 +95,7 @@ export class Engine {
     startMs: number,
     endMs: number,
     stepMs: number,
-    signal?: AbortSignal,
+    options: QueryOptions = {},
   ): Promise<QueryResult> {
     if (endMs < startMs) throw new PromqlBadParamError("end timestamp must not be before start time");
     if (!(stepMs > 0)) {
@@ -108,7 +115,7 @@ export class Engine {
         `invalid expression type "${type === "matrix" ? "range vector" : type}" for range query, must be Scalar or instant Vector`,
       );
     }
-    const run = await this.#prepare(expr, startMs, endMs, stepMs, signal);
+    const run = await this.#prepare(expr, startMs, endMs, stepMs, options);
     const out = new Map<string, { labels: Labels; samples: Sample[] }>();
     for (let t = startMs; t <= endMs; t += stepMs) {
       run.checkDeadline();
@@ -132,11 +139,12 @@ export class Engine {
     startMs: number,
     endMs: number,
     stepMs: number,
-    signal: AbortSignal | undefined,
+    { signal, timeoutMs }: QueryOptions,
   ): Promise<Run> {
-    const deadline = AbortSignal.timeout(this.#opts.timeoutMs);
+    const limitMs = Math.min(timeoutMs ?? Infinity, this.#opts.timeoutMs);
+    const deadline = AbortSignal.timeout(limitMs);
     const abort = signal === undefined ? deadline : AbortSignal.any([signal, deadline]);
-    const run = new Run(this.#opts, abort);
+    const run = new Run(this.#opts, abort, limitMs);
     let seriesRead = 0;
     for (const { selector, rangeMs, func } of selectorsOf(expr)) {
       run.checkDeadline();
@@ -194,19 +202,21 @@ class Run {
   readonly data = new Map<VectorSelector, readonly Series[]>();
   readonly #opts: Required<EngineOptions>;
   readonly #abort: AbortSignal;
+  readonly #timeoutMs: number;
 
-  constructor(opts: Required<EngineOptions>, abort: AbortSignal) {
+  constructor(opts: Required<EngineOptions>, abort: AbortSignal, timeoutMs: number) {
     this.#opts = opts;
     this.#abort = abort;
+    this.#timeoutMs = timeoutMs;
   }
 
   checkDeadline(): void {
     if (!this.#abort.aborted) return;
     const reason: unknown = this.#abort.reason;
     if (reason instanceof DOMException && reason.name === "TimeoutError") {
-      throw new TimeoutError("query evaluation", this.#opts.timeoutMs, { cause: reason });
+      throw new TimeoutError("query evaluation", this.#timeoutMs, { cause: reason });
     }
-    throw new TimeoutError("query evaluation (cancelled)", this.#opts.timeoutMs, { cause: reason });
+    throw new TimeoutError("query evaluation (cancelled by the caller)", this.#timeoutMs, { cause: reason });
   }
 
   /** Waits for `work`, or throws TimeoutError when the query's deadline passes first. */
