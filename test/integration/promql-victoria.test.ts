@@ -103,12 +103,20 @@ interface Query {
   readonly q: string;
   /** Why VictoriaMetrics is not compared; undefined: it is. */
   readonly notVm?: string;
-  /** VictoriaMetrics 1.79 keeps `__name__` in instant *_over_time and clamp_* results: compared without names. */
+  /**
+   * VictoriaMetrics 1.79 keeps `__name__` in instant results of *_over_time, clamp_* and predict_linear: compared
+   * without names.
+   */
   readonly vmKeepsName?: boolean;
 }
 
 const NO_EXTRAPOLATION =
   "VictoriaMetrics' rate/increase/delta do not extrapolate to the window edges (by design)";
+
+const FROM_BEFORE_WINDOW =
+  "VictoriaMetrics' changes() also counts the change from the last sample before the window";
+const EMPTY_WHILE_PRESENT =
+  "empty while every series has samples, which is where VictoriaMetrics is compared";
 
 const QUERIES: readonly Query[] = [
   { q: "1+1" },
@@ -163,6 +171,30 @@ const QUERIES: readonly Query[] = [
   { q: 'kvmon_host_cpus{host="h1"} or kvmon_host_memory_bytes' },
   { q: 'kvmon_host_cpus unless on(host) kvmon_host_info{rack="r2"}' },
   { q: "-2 ^ 2" },
+  { q: "stddev by (host) (kvmon_domain_memory_used_bytes)" },
+  { q: "stdvar(kvmon_domain_memory_used_bytes)" },
+  { q: "group by (host) (kvmon_domain_memory_used_bytes)" },
+  { q: "quantile by (host) (0.9, kvmon_domain_memory_used_bytes)" },
+  { q: 'count_values("cpus", kvmon_host_cpus)' },
+  { q: "stddev_over_time(kvmon_domain_memory_used_bytes[10m])" },
+  { q: "stdvar_over_time(kvmon_domain_memory_used_bytes[10m])" },
+  { q: "quantile_over_time(0.5, kvmon_domain_memory_used_bytes[10m])", vmKeepsName: true },
+  { q: "present_over_time(kvmon_domain_memory_used_bytes[2m])" },
+  { q: "changes(kvmon_domain_memory_max_bytes[10m])", notVm: FROM_BEFORE_WINDOW },
+  { q: "changes(kvmon_domain_memory_used_bytes[10m])", notVm: FROM_BEFORE_WINDOW },
+  { q: "resets(kvmon_domain_cpu_seconds_total[30m])" },
+  { q: "idelta(kvmon_domain_cpu_seconds_total[2m])" },
+  { q: "deriv(kvmon_domain_memory_used_bytes[10m])" },
+  { q: "predict_linear(kvmon_domain_memory_used_bytes[30m], 3600)", vmKeepsName: true },
+  { q: "timestamp(kvmon_host_cpus)" },
+  { q: 'absent(kvmon_host_cpus{host="h3", rack="r1"})' },
+  { q: 'absent(kvmon_host_cpus{host="h1"})', notVm: EMPTY_WHILE_PRESENT },
+  { q: 'absent_over_time(kvmon_domain_memory_used_bytes{domain="gone"}[5m])', notVm: EMPTY_WHILE_PRESENT },
+  { q: "sort_desc(kvmon_host_cpus)" },
+  { q: "sgn(kvmon_domain_memory_used_bytes - 3e9)" },
+  { q: 'label_replace(kvmon_host_cpus, "site", "dc-$1", "host", "h(.*)")' },
+  { q: 'label_replace(kvmon_host_info, "rack", "", "rack", "r1")' },
+  { q: 'label_join(kvmon_host_info, "where", "/", "rack", "host")' },
 ];
 
 type Result = Map<string, { labels: Labels; points: [number, number][] }>;

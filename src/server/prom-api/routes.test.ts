@@ -4,7 +4,7 @@ import { z } from "zod";
 import { counter, gauge } from "../../metrics/catalog.ts";
 import { KvmonError } from "../../shared/errors.ts";
 import { MemoryStore } from "../storage/testing/memory-store.ts";
-import { formatValue } from "./format.ts";
+import { formatValue } from "../promql/values.ts";
 import { promApiRoutes } from "./routes.ts";
 
 const NOW = 1_700_000_000_000;

@@ -46,7 +46,19 @@ export interface Call {
   readonly span: Span;
 }
 
-export type AggregateOp = "sum" | "avg" | "min" | "max" | "count" | "topk" | "bottomk";
+export type AggregateOp =
+  | "sum"
+  | "avg"
+  | "min"
+  | "max"
+  | "count"
+  | "group"
+  | "stddev"
+  | "stdvar"
+  | "quantile"
+  | "count_values"
+  | "topk"
+  | "bottomk";
 
 export interface Grouping {
   /** `without (...)` drops the labels; `by (...)` keeps only them. */
@@ -57,7 +69,7 @@ export interface Grouping {
 export interface Aggregate {
   readonly kind: "aggregate";
   readonly op: AggregateOp;
-  /** k of topk/bottomk. */
+  /** k of topk/bottomk, φ of quantile, the label of count_values. */
   readonly param: Expr | undefined;
   readonly expr: Expr;
   readonly grouping: Grouping;

@@ -480,3 +480,110 @@ test("limits: too many series is an error, a store that hangs ends in TimeoutErr
   controller.abort();
   await assert.rejects(pending, TimeoutError);
 });
+
+test("statistics: stddev, stdvar, quantile, group, count_values and their _over_time forms", async () => {
+  const e = await engineOf([
+    [{ __name__: "v", k: "a" }, [[0, 2]]],
+    [{ __name__: "v", k: "b" }, [[0, 4]]],
+    [{ __name__: "v", k: "c" }, [[0, 4]]],
+    [{ __name__: "v", k: "d" }, [[0, 10]]],
+    [
+      { __name__: "w" },
+      [
+        [10, 1],
+        [20, 3],
+        [30, 3],
+        [40, 1],
+        [50, 2],
+      ],
+    ],
+  ]);
+  close(await value(e, "stdvar(v)", 0), 9, "stdvar");
+  close(await value(e, "stddev(v)", 0), 3, "stddev");
+  assert.equal(await value(e, "quantile(0.5, v)", 0), 4);
+  close(await value(e, "quantile(0.9, v)", 0), 8.2, "rank 2.7: 0.3 of 4 and 0.7 of 10");
+  assert.equal(await value(e, "quantile(2, v)", 0), Infinity);
+  assert.equal(await value(e, "group(v)", 0), 1);
+  assert.deepEqual(vector(await e.instant('count_values("n", v)', 0)), [
+    { labels: { n: "10" }, v: 1 },
+    { labels: { n: "2" }, v: 1 },
+    { labels: { n: "4" }, v: 2 },
+  ]);
+  assert.equal(await value(e, "changes(w[1m])", 50), 3);
+  assert.equal(await value(e, "resets(w[1m])", 50), 1);
+  assert.equal(await value(e, "idelta(w[1m])", 50), 1);
+  assert.equal(await value(e, "quantile_over_time(0.5, w[1m])", 50), 2);
+  close(await value(e, "stdvar_over_time(w[1m])", 50), 0.8, "stdvar_over_time");
+  assert.equal(await value(e, "present_over_time(w[1m])", 50), 1);
+  assert.equal(await value(e, "present_over_time(w[5s])", 200), undefined);
+});
+
+test("deriv and predict_linear fit a least-squares line; constant values have slope 0", async () => {
+  const e = await engineOf([
+    [
+      { __name__: "lin" },
+      [
+        [0, 10],
+        [10, 30],
+        [20, 50],
+        [30, 70],
+      ],
+    ],
+    [
+      { __name__: "flat" },
+      [
+        [0, 5],
+        [10, 5],
+        [20, 5],
+      ],
+    ],
+  ]);
+  close(await value(e, "deriv(lin[1m])", 30), 2, "deriv");
+  close(await value(e, "predict_linear(lin[1m], 100)", 30), 270, "predict_linear from the evaluation time");
+  assert.equal(await value(e, "deriv(flat[1m])", 30), 0);
+  assert.equal(await value(e, "predict_linear(flat[1m], 100)", 30), 5);
+});
+
+test("timestamp, absent, sort, label_replace and label_join", async () => {
+  const e = await engineOf([
+    [{ __name__: "g", host: "h1", rack: "r1" }, [[7, 1]]],
+    [{ __name__: "g", host: "h2", rack: "r2" }, [[9, 5]]],
+  ]);
+  assert.deepEqual(vector(await e.instant('timestamp(g{host="h1"})', 60 * S)), [
+    { labels: { host: "h1", rack: "r1" }, v: 7 },
+  ]);
+  assert.deepEqual(
+    vector(await e.instant('timestamp(g{host="h1"} * 1)', 60 * S)).map((s) => s.v),
+    [60],
+    "computed: now",
+  );
+  assert.deepEqual(vector(await e.instant('absent(nothing{job="x", a=~"y", b="1", b="2"})', 0)), [
+    { labels: { job: "x" }, v: 1 },
+  ]);
+  assert.deepEqual(vector(await e.instant("absent(g)", 10 * S)), []);
+  assert.deepEqual(vector(await e.instant('absent_over_time(g{host="h3"}[1m])', 10 * S)), [
+    { labels: { host: "h3" }, v: 1 },
+  ]);
+  const sorted = await e.instant("sort_desc(g)", 10 * S);
+  assert.deepEqual(sorted.resultType === "vector" && sorted.samples.map((s) => s.v), [5, 1]);
+  assert.deepEqual(
+    vector(await e.instant('label_replace(g, "n", "node-$1${1}", "host", "h(.*)")', 10 * S)).map(
+      (s) => s.labels.n,
+    ),
+    ["node-11", "node-22"],
+  );
+  assert.deepEqual(
+    vector(await e.instant('label_replace(g, "rack", "", "host", "h1")', 10 * S)).map((s) => s.labels.rack),
+    [undefined, "r2"],
+  );
+  assert.deepEqual(
+    vector(await e.instant('label_join(g, "where", "/", "rack", "host")', 10 * S)).map((s) => s.labels.where),
+    ["r1/h1", "r2/h2"],
+  );
+  const collapse = 'label_replace(label_replace(g, "rack", "x", "rack", ".*"), "host", "x", "host", ".*")';
+  await assert.rejects(e.instant(collapse, 10 * S), /same labelset/);
+  await assert.rejects(
+    e.instant('label_replace(g, "1bad", "x", "host", ".*")', 10 * S),
+    /invalid destination label name/,
+  );
+});

@@ -13,9 +13,12 @@ import { TimeoutError } from "../../shared/errors.ts";
 import type { Labels, Sample, Series, SeriesStore } from "../storage/types.ts";
 import type { Aggregate, Binary, Call, Expr, MatrixSelector, ValueType, VectorSelector } from "./ast.ts";
 import { PromqlBadParamError, PromqlExecutionError, PromqlLimitError } from "./errors.ts";
-import { FUNCTIONS, runningMean, type Window } from "./functions.ts";
+import { aggregate } from "./aggregate.ts";
+import { FUNCTIONS, type Window } from "./functions.ts";
+import { absentLabels, labelJoin, labelReplace } from "./label-functions.ts";
 import { compareLabels, dropName, keepLabels, labelsKey, withoutLabels } from "./labels.ts";
 import { isComparison, parseQuery, typeOf } from "./parse.ts";
+import type { InstantSample, Value } from "./values.ts";
 
 export interface EngineOptions {
   /** How far back an instant vector looks for a sample (Prometheus' `--query.lookback-delta`, 5 min). */
@@ -35,23 +38,13 @@ export interface QueryOptions {
   readonly timeoutMs?: number;
 }
 
-/** One series' value at the query time. */
-export interface InstantSample {
-  readonly labels: Labels;
-  readonly v: number;
-}
+export type { InstantSample } from "./values.ts";
 
 export type QueryResult =
   | { readonly resultType: "scalar"; readonly t: number; readonly v: number }
   | { readonly resultType: "string"; readonly t: number; readonly value: string }
   | { readonly resultType: "vector"; readonly t: number; readonly samples: readonly InstantSample[] }
   | { readonly resultType: "matrix"; readonly series: readonly Series[] };
-
-type Value =
-  | { readonly type: "scalar"; readonly v: number }
-  | { readonly type: "string"; readonly value: string }
-  | { readonly type: "vector"; readonly samples: readonly InstantSample[] }
-  | { readonly type: "matrix"; readonly series: readonly Series[] };
 
 const DEFAULTS: Required<EngineOptions> = {
   lookbackMs: 5 * 60_000,
@@ -80,7 +73,12 @@ export class Engine {
       case "string":
         return { resultType: "string", t: timeMs, value: value.value };
       case "vector":
-        return { resultType: "vector", t: timeMs, samples: value.samples };
+        // Only labels and value: a selector's own sample time stays inside the engine (timestamp() reads it).
+        return {
+          resultType: "vector",
+          t: timeMs,
+          samples: value.samples.map(({ labels, v }) => ({ labels, v })),
+        };
       case "matrix":
         return {
           resultType: "matrix",
@@ -284,7 +282,7 @@ class Run {
       const i = lastAtOrBefore(series.samples, ref);
       const s = series.samples[i];
       if (s === undefined || s.t < ref - this.#opts.lookbackMs) continue;
-      out.push({ labels: series.labels, v: s.v });
+      out.push({ labels: series.labels, v: s.v, t: s.t });
     }
     return out;
   }
@@ -296,13 +294,8 @@ class Run {
     return (this.data.get(m.selector) ?? []).map((series) => {
       const from = lastAtOrBefore(series.samples, startMs - 1) + 1;
       const to = lastAtOrBefore(series.samples, endMs) + 1;
-      return {
-        labels: series.labels,
-        startMs,
-        endMs,
-        rangeMs: m.rangeMs,
-        samples: series.samples.slice(from, to),
-      };
+      const samples = series.samples.slice(from, to);
+      return { labels: series.labels, startMs, endMs, rangeMs: m.rangeMs, evalMs: t, samples };
     });
   }
 
@@ -310,16 +303,25 @@ class Run {
     const def = FUNCTIONS[e.func];
     if (def === undefined) throw new PromqlExecutionError(`unknown function ${e.func}`);
     if (def.kind === "range") {
-      const arg = e.args[0];
+      const at = def.args.indexOf("matrix");
+      const arg = e.args[at];
       if (arg?.kind !== "matrixSelector")
         throw new PromqlExecutionError(`${e.func} needs a range vector selector`);
+      const params = e.args.filter((_, i) => i !== at).map((a) => this.#scalar(this.evalAt(a, t)));
       const samples: InstantSample[] = [];
       for (const w of this.#rangeVector(arg, t)) {
-        const v = def.apply(w);
+        const v = def.apply(w, params);
         if (v !== undefined)
           samples.push({ labels: def.keepName === true ? w.labels : dropName(w.labels), v });
       }
       return checked({ type: "vector", samples });
+    }
+    if (e.func === "absent_over_time") {
+      const arg = e.args[0];
+      if (arg?.kind !== "matrixSelector")
+        throw new PromqlExecutionError("absent_over_time needs a range vector selector");
+      const present = this.#rangeVector(arg, t).some((w) => w.samples.length > 0);
+      return { type: "vector", samples: present ? [] : [{ labels: absentLabels(arg.selector), v: 1 }] };
     }
     const args = e.args.map((a) => this.evalAt(a, t));
     if (def.kind === "value") {
@@ -332,6 +334,7 @@ class Run {
       }));
       return checked({ type: "vector", samples });
     }
+    const strings = args.slice(1).map((a) => (a.type === "string" ? a.value : ""));
     switch (e.func) {
       case "time":
         return { type: "scalar", v: t / 1000 };
@@ -341,6 +344,43 @@ class Run {
       }
       case "vector":
         return { type: "vector", samples: [{ labels: {}, v: this.#scalar(args[0] as Value) }] };
+      case "timestamp": {
+        // A selector's samples carry their own time; anything computed is at the evaluation time (Prometheus).
+        const own = e.args[0]?.kind === "vectorSelector";
+        const samples = this.#vector(args[0] as Value).map((s) => ({
+          labels: dropName(s.labels),
+          v: (own ? (s.t ?? t) : t) / 1000,
+        }));
+        return checked({ type: "vector", samples });
+      }
+      case "absent": {
+        const arg = e.args[0];
+        const present = this.#vector(args[0] as Value).length > 0;
+        const labels = absentLabels(arg?.kind === "vectorSelector" ? arg : undefined);
+        return { type: "vector", samples: present ? [] : [{ labels, v: 1 }] };
+      }
+      case "sort":
+      case "sort_desc": {
+        const sign = e.func === "sort" ? 1 : -1;
+        const samples = [...this.#vector(args[0] as Value)].sort((a, b) =>
+          Number.isNaN(a.v) ? -1 : Number.isNaN(b.v) ? 1 : sign * (a.v - b.v),
+        );
+        return { type: "vector", samples };
+      }
+      case "label_replace": {
+        const [dst = "", replacement = "", src = "", regex = ""] = strings;
+        return checked({
+          type: "vector",
+          samples: labelReplace(this.#vector(args[0] as Value), dst, replacement, src, regex),
+        });
+      }
+      case "label_join": {
+        const [dst = "", separator = "", ...sources] = strings;
+        return checked({
+          type: "vector",
+          samples: labelJoin(this.#vector(args[0] as Value), dst, separator, sources),
+        });
+      }
       default:
         throw new PromqlExecutionError(`unknown function ${e.func}`);
     }
@@ -348,32 +388,9 @@ class Run {
 
   #aggregate(e: Aggregate, t: number): InstantSample[] {
     const input = this.#vector(this.evalAt(e.expr, t));
-    const groups = new Map<string, { labels: Labels; members: InstantSample[] }>();
-    for (const s of input) {
-      const labels = e.grouping.without
-        ? withoutLabels(s.labels, ["__name__", ...e.grouping.labels])
-        : keepLabels(s.labels, e.grouping.labels);
-      const key = labelsKey(labels);
-      let group = groups.get(key);
-      if (group === undefined) groups.set(key, (group = { labels, members: [] }));
-      group.members.push(s);
-    }
-    if (e.op === "topk" || e.op === "bottomk") {
-      const k = Math.trunc(this.#scalar(this.evalAt(e.param as Expr, t)));
-      if (!(k >= 1)) return [];
-      const sign = e.op === "topk" ? -1 : 1;
-      // NaN sorts last either way, as in Prometheus (it is never among the top or bottom k while others exist).
-      const order = (a: InstantSample, b: InstantSample): number =>
-        Number.isNaN(a.v) ? (Number.isNaN(b.v) ? 0 : 1) : Number.isNaN(b.v) ? -1 : sign * (a.v - b.v) || 0;
-      return [...groups.values()].flatMap((g) => [...g.members].sort(order).slice(0, k));
-    }
-    return [...groups.values()].map(({ labels, members }) => ({
-      labels,
-      v: reduce(
-        e.op,
-        members.map((m) => m.v),
-      ),
-    }));
+    const param = e.param === undefined ? undefined : this.evalAt(e.param, t);
+    const p = param === undefined ? undefined : param.type === "string" ? param.value : this.#scalar(param);
+    return aggregate(e.op, input, e.grouping, p);
   }
 
   #binary(e: Binary, t: number): Value {
@@ -523,24 +540,6 @@ function scalarOp(e: Binary, l: number, r: number): [number, boolean] {
 /** A comparison: with `bool` 1 or 0 (always kept), else the left value, kept when the comparison holds. */
 function compare(e: Binary, l: number, holds: boolean): [number, boolean] {
   return e.returnBool ? [holds ? 1 : 0, true] : [l, holds];
-}
-
-/** sum/avg/min/max/count of one group's values, as Prometheus computes them. */
-function reduce(op: Aggregate["op"], values: readonly number[]): number {
-  switch (op) {
-    case "sum":
-      return values.reduce((a, b) => a + b, 0);
-    case "count":
-      return values.length;
-    case "avg":
-      return runningMean(values);
-    case "min":
-      return values.reduce((acc, v) => (acc > v || Number.isNaN(acc) ? v : acc));
-    case "max":
-      return values.reduce((acc, v) => (acc < v || Number.isNaN(acc) ? v : acc));
-    default:
-      throw new PromqlExecutionError(`aggregation ${op} is not a reduction`);
-  }
 }
 
 /** Functions and arithmetic drop the metric name, so two inputs may collapse into one label set: an error. */

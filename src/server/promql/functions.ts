@@ -5,12 +5,15 @@
  */
 import type { Sample } from "../storage/types.ts";
 import type { ValueType } from "./ast.ts";
+import { linearRegression, quantile, runningMean, variance } from "./stats.ts";
 
 /** The window a range function sees: `[startMs, endMs]` and its samples inside it, ascending. */
 export interface Window {
   readonly startMs: number;
   readonly endMs: number;
   readonly rangeMs: number;
+  /** The evaluation time (the window's end before any offset). */
+  readonly evalMs: number;
   readonly samples: readonly Sample[];
 }
 
@@ -18,13 +21,15 @@ interface Signature {
   readonly args: readonly ValueType[];
   /** How many trailing arguments may be left out. */
   readonly optional?: number;
+  /** The last argument may repeat (label_join's source labels). */
+  readonly variadic?: boolean;
   readonly returns: ValueType;
 }
 
 export interface RangeFunction extends Signature {
   readonly kind: "range";
-  /** undefined: the series has no value at this step. */
-  readonly apply: (w: Window) => number | undefined;
+  /** The window and the function's scalar arguments; undefined: the series has no value at this step. */
+  readonly apply: (w: Window, params: readonly number[]) => number | undefined;
   /** last_over_time keeps the metric name (it acts like an offset); every other function drops it. */
   readonly keepName?: boolean;
 }
@@ -35,7 +40,7 @@ export interface ValueFunction extends Signature {
   readonly apply: (v: number, params: readonly number[]) => number;
 }
 
-/** scalar(), vector(), time(): evaluated by the engine itself. */
+/** scalar(), vector(), time(), absent(), timestamp(), sort(), label_replace(), ...: evaluated by the engine. */
 export interface SpecialFunction extends Signature {
   readonly kind: "special";
 }
@@ -48,6 +53,21 @@ const range = (apply: RangeFunction["apply"], keepName = false): RangeFunction =
   returns: "vector",
   apply,
   keepName,
+});
+
+/** A range function of the window's values, absent for an empty window. */
+const overValues = (f: (values: number[]) => number): RangeFunction =>
+  range((w) => (w.samples.length === 0 ? undefined : f(w.samples.map((s) => s.v))));
+
+const special = (
+  args: readonly ValueType[],
+  returns: ValueType,
+  more: Partial<Signature> = {},
+): SpecialFunction => ({
+  kind: "special",
+  args,
+  returns,
+  ...more,
 });
 
 const math = (f: (v: number) => number): ValueFunction => ({
@@ -111,17 +131,14 @@ function fold(w: Window, f: (acc: number, v: number) => number): number | undefi
   return acc;
 }
 
-/** Prometheus' avg and avg_over_time (v2.42): a running mean, which stays finite where the sum would overflow. */
-export function runningMean(values: Iterable<number>): number {
-  let mean = 0;
-  let count = 0;
-  for (const v of values) {
-    count++;
-    // An infinite mean stays as it is unless a NaN or an infinity of the other sign arrives.
-    if ((mean === Infinity || mean === -Infinity) && (v === mean || Number.isFinite(v))) continue;
-    mean += v / count - mean / count;
+/** changes and resets: how many neighbouring samples differ (NaN to NaN is no change), or drop. */
+function countPairs(w: Window, counts: (previous: number, current: number) => boolean): number | undefined {
+  if (w.samples.length === 0) return undefined;
+  let n = 0;
+  for (let i = 1; i < w.samples.length; i++) {
+    if (counts((w.samples[i - 1] as Sample).v, (w.samples[i] as Sample).v)) n++;
   }
-  return mean;
+  return n;
 }
 
 /** Prometheus' min/max_over_time: NaN only when every value is NaN. */
@@ -139,12 +156,47 @@ export const FUNCTIONS: Readonly<Record<string, FunctionDef>> = {
   increase: range((w) => extrapolatedDelta(w, true, false)),
   delta: range((w) => extrapolatedDelta(w, false, false)),
   irate: range(instantRate),
-  avg_over_time: range((w) => (w.samples.length === 0 ? undefined : runningMean(w.samples.map((s) => s.v)))),
+  avg_over_time: overValues(runningMean),
   min_over_time: range(extreme((a, b) => a < b)),
   max_over_time: range(extreme((a, b) => a > b)),
   sum_over_time: range((w) => fold(w, (acc, v) => acc + v)),
   count_over_time: range((w) => (w.samples.length === 0 ? undefined : w.samples.length)),
   last_over_time: range((w) => w.samples[w.samples.length - 1]?.v, true),
+  present_over_time: range((w) => (w.samples.length === 0 ? undefined : 1)),
+  stdvar_over_time: overValues(variance),
+  stddev_over_time: overValues((values) => Math.sqrt(variance(values))),
+  quantile_over_time: {
+    kind: "range",
+    args: ["scalar", "matrix"],
+    returns: "vector",
+    apply: (w, [phi = NaN]) =>
+      w.samples.length === 0
+        ? undefined
+        : quantile(
+            phi,
+            w.samples.map((s) => s.v),
+          ),
+  },
+  changes: range((w) => countPairs(w, (a, b) => a !== b && !(Number.isNaN(a) && Number.isNaN(b)))),
+  resets: range((w) => countPairs(w, (a, b) => b < a)),
+  idelta: range((w) => {
+    const [previous, last] = w.samples.slice(-2);
+    return previous === undefined || last === undefined ? undefined : last.v - previous.v;
+  }),
+  // Prometheus fits from the first sample's time to keep the numbers small (prometheus#2674).
+  deriv: range((w) =>
+    w.samples.length < 2 ? undefined : linearRegression(w.samples, (w.samples[0] as Sample).t).slope,
+  ),
+  predict_linear: {
+    kind: "range",
+    args: ["matrix", "scalar"],
+    returns: "vector",
+    apply: (w, [seconds = 0]) => {
+      if (w.samples.length < 2) return undefined;
+      const { slope, intercept } = linearRegression(w.samples, w.evalMs);
+      return slope * seconds + intercept;
+    },
+  },
   abs: math(Math.abs),
   ceil: math(Math.ceil),
   floor: math(Math.floor),
@@ -153,6 +205,9 @@ export const FUNCTIONS: Readonly<Record<string, FunctionDef>> = {
   ln: math(Math.log),
   log2: math(Math.log2),
   log10: math(Math.log10),
+  sgn: math(Math.sign),
+  deg: math((v) => (v * 180) / Math.PI),
+  rad: math((v) => (v * Math.PI) / 180),
   round: { kind: "value", args: ["vector", "scalar"], optional: 1, returns: "vector", apply: round },
   clamp: {
     kind: "value",
@@ -173,7 +228,14 @@ export const FUNCTIONS: Readonly<Record<string, FunctionDef>> = {
     returns: "vector",
     apply: (v, [max = Infinity]) => Math.min(max, v),
   },
-  scalar: { kind: "special", args: ["vector"], returns: "scalar" },
-  vector: { kind: "special", args: ["scalar"], returns: "vector" },
-  time: { kind: "special", args: [], returns: "scalar" },
+  scalar: special(["vector"], "scalar"),
+  vector: special(["scalar"], "vector"),
+  time: special([], "scalar"),
+  timestamp: special(["vector"], "vector"),
+  absent: special(["vector"], "vector"),
+  absent_over_time: special(["matrix"], "vector"),
+  sort: special(["vector"], "vector"),
+  sort_desc: special(["vector"], "vector"),
+  label_replace: special(["vector", "string", "string", "string", "string"], "vector"),
+  label_join: special(["vector", "string", "string", "string"], "vector", { optional: 1, variadic: true }),
 };

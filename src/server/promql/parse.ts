@@ -23,15 +23,21 @@ import { FUNCTIONS } from "./functions.ts";
 /** A node of lezer's syntax tree (typed through the parser, so @lezer/common need not be a direct dependency). */
 type SyntaxNode = ReturnType<typeof parser.parse>["topNode"];
 
-const AGGREGATES: ReadonlySet<string> = new Set<AggregateOp>([
-  "sum",
-  "avg",
-  "min",
-  "max",
-  "count",
-  "topk",
-  "bottomk",
-]);
+/** The aggregations kvmon evaluates, with the type of their parameter (none for most). */
+const AGGREGATES: Readonly<Record<string, ValueType | null>> = {
+  sum: null,
+  avg: null,
+  min: null,
+  max: null,
+  count: null,
+  group: null,
+  stddev: null,
+  stdvar: null,
+  quantile: "scalar",
+  count_values: "string",
+  topk: "scalar",
+  bottomk: "scalar",
+};
 
 const BINARY_OPS: Readonly<Record<string, BinaryOp>> = {
   Add: "+",
@@ -292,7 +298,9 @@ class TreeReader {
     const body = this.child(n, "FunctionCallBody");
     if (opNode === undefined || body === undefined) this.fail(n, "malformed aggregation");
     const op = this.text(opNode).toLowerCase();
-    if (!AGGREGATES.has(op)) this.fail(opNode, `aggregation ${JSON.stringify(op)} is not supported by kvmon`);
+    const paramType = AGGREGATES[op];
+    if (paramType === undefined)
+      this.fail(opNode, `aggregation ${JSON.stringify(op)} is not supported by kvmon`);
     // No modifier (`sum(x)`) is `by ()`: everything aggregates into one series.
     const modifier = this.child(n, "AggregateModifier");
     const list = modifier === undefined ? undefined : this.child(modifier, "GroupingLabels");
@@ -301,7 +309,7 @@ class TreeReader {
       labels: list === undefined ? [] : this.labelsOf(list),
     };
     const args = this.children(body).map((a) => this.expr(a));
-    const takesParam = op === "topk" || op === "bottomk";
+    const takesParam = paramType !== null;
     if (args.length !== (takesParam ? 2 : 1)) {
       this.fail(
         body,
@@ -448,14 +456,16 @@ export function typeOf(query: string, e: Expr): ValueType {
       const def = FUNCTIONS[e.func];
       if (def === undefined) return fail(e.span.from, `unknown function ${JSON.stringify(e.func)}`);
       const min = def.args.length - (def.optional ?? 0);
-      if (e.args.length < min || e.args.length > def.args.length) {
+      const max = def.variadic === true ? Infinity : def.args.length;
+      if (e.args.length < min || e.args.length > max) {
+        const expected = min === max ? `${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`;
         fail(
           e.span.from,
-          `expected ${min === def.args.length ? min : `${min} to ${def.args.length}`} argument(s) in call to ${JSON.stringify(e.func)}, got ${e.args.length}`,
+          `expected ${expected} argument(s) in call to ${JSON.stringify(e.func)}, got ${e.args.length}`,
         );
       }
       e.args.forEach((arg, i) => {
-        const want = def.args[i] as ValueType;
+        const want = def.args[Math.min(i, def.args.length - 1)] as ValueType;
         const got = typeOf(query, arg);
         if (got !== want) {
           fail(
@@ -473,10 +483,11 @@ export function typeOf(query: string, e: Expr): ValueType {
           e.expr.span.from,
           `expected type instant vector in aggregation expression, got ${TYPE_NAMES[t]}`,
         );
-      if (e.param !== undefined && typeOf(query, e.param) !== "scalar") {
+      const want = AGGREGATES[e.op] ?? "scalar";
+      if (e.param !== undefined && typeOf(query, e.param) !== want) {
         fail(
           e.param.span.from,
-          `expected type scalar in aggregation parameter, got ${TYPE_NAMES[typeOf(query, e.param)]}`,
+          `expected type ${TYPE_NAMES[want]} in aggregation parameter, got ${TYPE_NAMES[typeOf(query, e.param)]}`,
         );
       }
       return "vector";
