@@ -8,6 +8,22 @@ import { formatValue, type InstantSample } from "./values.ts";
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
+/** Each series' group labels, once per label set and grouping clause (both live for the whole query). */
+const groupCache = new WeakMap<Grouping, WeakMap<Labels, Labels>>();
+
+function groupLabels(labels: Labels, grouping: Grouping): Labels {
+  let byLabels = groupCache.get(grouping);
+  if (byLabels === undefined) groupCache.set(grouping, (byLabels = new WeakMap()));
+  let out = byLabels.get(labels);
+  if (out === undefined) {
+    out = grouping.without
+      ? withoutLabels(labels, ["__name__", ...grouping.labels])
+      : keepLabels(labels, grouping.labels);
+    byLabels.set(labels, out);
+  }
+  return out;
+}
+
 /** `param` is k of topk/bottomk, φ of quantile, the label name of count_values. */
 export function aggregate(
   op: AggregateOp,
@@ -17,9 +33,7 @@ export function aggregate(
 ): InstantSample[] {
   const groups = new Map<string, { labels: Labels; members: InstantSample[] }>();
   for (const s of input) {
-    const labels = grouping.without
-      ? withoutLabels(s.labels, ["__name__", ...grouping.labels])
-      : keepLabels(s.labels, grouping.labels);
+    const labels = groupLabels(s.labels, grouping);
     const key = labelsKey(labels);
     let group = groups.get(key);
     if (group === undefined) groups.set(key, (group = { labels, members: [] }));

@@ -157,7 +157,7 @@ export class Engine {
           "narrow the selectors' label matchers",
         );
       }
-      run.data.set(selector, series);
+      run.select(selector, series);
     }
     return run;
   }
@@ -195,9 +195,16 @@ function selectorsOf(e: Expr): SelectorUse[] {
   }
 }
 
+/** A selector's series, and per series where the last step's window started and ended (sample indexes). */
+interface Selected {
+  readonly series: readonly Series[];
+  readonly start: Int32Array;
+  readonly end: Int32Array;
+}
+
 /** One query's evaluation: the selected samples, the deadline, and evaluation at one time. */
 class Run {
-  readonly data = new Map<VectorSelector, readonly Series[]>();
+  readonly #data = new Map<VectorSelector, Selected>();
   readonly #opts: Required<EngineOptions>;
   readonly #abort: AbortSignal;
   readonly #timeoutMs: number;
@@ -206,6 +213,15 @@ class Run {
     this.#opts = opts;
     this.#abort = abort;
     this.#timeoutMs = timeoutMs;
+  }
+
+  /** Keeps a selector's series for the evaluation, with cursors at their start. */
+  select(selector: VectorSelector, series: readonly Series[]): void {
+    this.#data.set(selector, {
+      series,
+      start: new Int32Array(series.length).fill(-1),
+      end: new Int32Array(series.length).fill(-1),
+    });
   }
 
   checkDeadline(): void {
@@ -227,7 +243,11 @@ class Run {
           reject(e as Error);
         }
       };
-      if (this.#abort.aborted) return onAbort();
+      if (this.#abort.aborted) {
+        work.catch(() => undefined); // its outcome no longer matters
+        onAbort();
+        return;
+      }
       this.#abort.addEventListener("abort", onAbort, { once: true });
       work.then(resolve, reject).finally(() => this.#abort.removeEventListener("abort", onAbort));
     });
@@ -278,12 +298,13 @@ class Run {
   #instantVector(sel: VectorSelector, t: number): InstantSample[] {
     const ref = t - sel.offsetMs;
     const out: InstantSample[] = [];
-    for (const series of this.data.get(sel) ?? []) {
-      const i = lastAtOrBefore(series.samples, ref);
+    const selected = this.#data.get(sel);
+    selected?.series.forEach((series, k) => {
+      const i = (selected.end[k] = seek(series.samples, ref, selected.end[k] as number));
       const s = series.samples[i];
-      if (s === undefined || s.t < ref - this.#opts.lookbackMs) continue;
-      out.push({ labels: series.labels, v: s.v, t: s.t });
-    }
+      if (s !== undefined && s.t >= ref - this.#opts.lookbackMs)
+        out.push({ labels: series.labels, v: s.v, t: s.t });
+    });
     return out;
   }
 
@@ -291,9 +312,11 @@ class Run {
   #rangeVector(m: MatrixSelector, t: number): (Window & { labels: Labels })[] {
     const endMs = t - m.selector.offsetMs;
     const startMs = endMs - m.rangeMs;
-    return (this.data.get(m.selector) ?? []).map((series) => {
-      const from = lastAtOrBefore(series.samples, startMs - 1) + 1;
-      const to = lastAtOrBefore(series.samples, endMs) + 1;
+    const selected = this.#data.get(m.selector);
+    if (selected === undefined) return [];
+    return selected.series.map((series, k) => {
+      const from = (selected.start[k] = seek(series.samples, startMs - 1, selected.start[k] as number)) + 1;
+      const to = (selected.end[k] = seek(series.samples, endMs, selected.end[k] as number)) + 1;
       const samples = series.samples.slice(from, to);
       return { labels: series.labels, startMs, endMs, rangeMs: m.rangeMs, evalMs: t, samples };
     });
@@ -563,4 +586,16 @@ function lastAtOrBefore(samples: readonly Sample[], t: number): number {
     else hi = mid;
   }
   return lo - 1;
+}
+
+/**
+ * lastAtOrBefore, starting from the index found for the previous step: a range query's steps only move forward,
+ * so walking on from there reads each sample about once, in order, instead of a binary search's scattered reads
+ * per step. The first call (cursor -1) and a time that moved back search.
+ */
+function seek(samples: readonly Sample[], t: number, cursor: number): number {
+  if (cursor < 0 || (samples[cursor] as Sample).t > t) return lastAtOrBefore(samples, t);
+  let i = cursor;
+  while (i + 1 < samples.length && (samples[i + 1] as Sample).t <= t) i++;
+  return i;
 }

@@ -3,18 +3,33 @@ import type { Labels } from "../storage/types.ts";
 
 const SEP = "\xff";
 
+// Label sets are immutable and the same objects come back at every step of a range query, so what is derived
+// from one (its key, its set without the name) is computed once per object.
+const keys = new WeakMap<Labels, string>();
+const withoutName = new WeakMap<Labels, Labels>();
+
 /** A string equal for equal label sets (any key order): the identity used for maps and duplicate checks. */
 export function labelsKey(labels: Labels): string {
-  return Object.keys(labels)
-    .sort()
-    .map((k) => `${k}${SEP}${labels[k] ?? ""}`)
-    .join(SEP);
+  let key = keys.get(labels);
+  if (key === undefined) {
+    key = Object.keys(labels)
+      .sort()
+      .map((k) => `${k}${SEP}${labels[k] ?? ""}`)
+      .join(SEP);
+    keys.set(labels, key);
+  }
+  return key;
 }
 
 /** The labels without `__name__`: what functions and arithmetic return, since the result is no longer that metric. */
 export function dropName(labels: Labels): Labels {
   if (!("__name__" in labels)) return labels;
-  const { __name__: _, ...rest } = labels;
+  let rest = withoutName.get(labels);
+  if (rest === undefined) {
+    const { __name__: _, ...others } = labels;
+    rest = others;
+    withoutName.set(labels, rest);
+  }
   return rest;
 }
 
