@@ -118,6 +118,9 @@ const FROM_BEFORE_WINDOW =
 const EMPTY_WHILE_PRESENT =
   "empty while every series has samples, which is where VictoriaMetrics is compared";
 
+const SUBQUERY_STEPS =
+  "VictoriaMetrics chooses a subquery's default step and aligns its steps its own way, not to the epoch";
+
 const QUERIES: readonly Query[] = [
   { q: "1+1" },
   { q: "time()" },
@@ -195,6 +198,10 @@ const QUERIES: readonly Query[] = [
   { q: 'label_replace(kvmon_host_cpus, "site", "dc-$1", "host", "h(.*)")' },
   { q: 'label_replace(kvmon_host_info, "rack", "", "rack", "r1")' },
   { q: 'label_join(kvmon_host_info, "where", "/", "rack", "host")' },
+  { q: "max_over_time(rate(kvmon_domain_cpu_seconds_total[5m])[30m:1m])", notVm: NO_EXTRAPOLATION },
+  { q: "avg_over_time(sum by (host) (kvmon_domain_memory_used_bytes)[10m:])", notVm: SUBQUERY_STEPS },
+  { q: "min_over_time(kvmon_domain_memory_used_bytes[10m:45s] offset 5m)", notVm: SUBQUERY_STEPS },
+  { q: "rate(kvmon_domain_cpu_seconds_total[10m:15s])", notVm: NO_EXTRAPOLATION },
 ];
 
 type Result = Map<string, { labels: Labels; points: [number, number][] }>;

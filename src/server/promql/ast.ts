@@ -9,7 +9,15 @@ import type { Span } from "./errors.ts";
 export type ValueType = "scalar" | "vector" | "matrix" | "string";
 
 export type Expr =
-  NumberLiteral | StringLiteral | VectorSelector | MatrixSelector | Call | Aggregate | Binary | Unary;
+  | NumberLiteral
+  | StringLiteral
+  | VectorSelector
+  | MatrixSelector
+  | Subquery
+  | Call
+  | Aggregate
+  | Binary
+  | Unary;
 
 export interface NumberLiteral {
   readonly kind: "number";
@@ -36,6 +44,17 @@ export interface MatrixSelector {
   readonly kind: "matrixSelector";
   readonly selector: VectorSelector;
   readonly rangeMs: number;
+  readonly span: Span;
+}
+
+/** `expr[range:step]`: the inner expression evaluated at step-aligned times of the range, as a range vector. */
+export interface Subquery {
+  readonly kind: "subquery";
+  readonly expr: Expr;
+  readonly rangeMs: number;
+  /** 0: the default step (Prometheus' default evaluation interval, 1 minute). */
+  readonly stepMs: number;
+  readonly offsetMs: number;
   readonly span: Span;
 }
 

@@ -382,7 +382,6 @@ test("bad queries and parameters fail before reading the store, with the positio
     e.instant("histogram_quantile(0.9, x)", 0),
     /1:1: parse error: function "histogram_quantile" is not supported/,
   );
-  await assert.rejects(e.instant("x[5m:1m]", 0), /subqueries are not supported/);
   await assert.rejects(
     e.instant("rate(x)", 0),
     /1:6: parse error: expected type range vector in call to function "rate", got instant vector/,
@@ -586,4 +585,46 @@ test("timestamp, absent, sort, label_replace and label_join", async () => {
     e.instant('label_replace(g, "1bad", "x", "host", ".*")', 10 * S),
     /invalid destination label name/,
   );
+});
+
+test("subqueries: the inner expression at step-aligned times of the window, each time evaluated once", async () => {
+  const spy = new SpyStore(
+    await storeOf([
+      [
+        { __name__: "g", k: "a" },
+        [
+          [0, 1],
+          [25, 5],
+          [50, 2],
+          [75, 9],
+          [100, 4],
+        ],
+      ],
+      [{ __name__: "g", k: "b" }, [[0, 3]]],
+    ]),
+  );
+  const e = new Engine(spy);
+  // g at 40, 60, 80, 100 (multiples of 20 s in [40, 100]): a = 5, 2, 9, 4
+  assert.deepEqual(vector(await e.instant('max_over_time(g{k="a"}[1m:20s])', 100 * S)), [
+    { labels: { k: "a" }, v: 9 },
+  ]);
+  assert.equal(await value(e, 'count_over_time(g{k="a"}[1m:20s])', 100), 4);
+  assert.equal(await value(e, 'count_over_time(g{k="a"}[1m:20s] offset 30s)', 100), 3, "10..70: 20, 40, 60");
+  assert.equal(await value(e, "max_over_time(sum(g)[100s:50s])", 100), 7, "sums 4, 5, 7 at 0, 50, 100");
+  const raw = await e.instant('g{k="a"}[40s:20s]', 100 * S);
+  assert.deepEqual(raw.resultType === "matrix" && raw.series, [
+    {
+      labels: { __name__: "g", k: "a" },
+      samples: [60, 80, 100].map((t, i) => ({ t: t * S, v: [2, 9, 4][i] })),
+    },
+  ]);
+  spy.calls.length = 0;
+  const r = await e.range('max_over_time(g{k="a"}[1m:])', 0, 600 * S, 60 * S);
+  assert.equal(r.resultType, "matrix");
+  assert.deepEqual(
+    spy.calls[0]?.range,
+    { startMs: -60 * S - 300 * S, endMs: 600 * S },
+    "the window reaches back by the range",
+  );
+  assert.deepEqual(spy.calls[0]?.hints, { stepMs: 60 * S }, "the subquery's default step of 1 minute");
 });

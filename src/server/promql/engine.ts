@@ -11,7 +11,16 @@
  */
 import { TimeoutError } from "../../shared/errors.ts";
 import type { Labels, Sample, Series, SeriesStore } from "../storage/types.ts";
-import type { Aggregate, Binary, Call, Expr, MatrixSelector, ValueType, VectorSelector } from "./ast.ts";
+import type {
+  Aggregate,
+  Binary,
+  Call,
+  Expr,
+  MatrixSelector,
+  Subquery,
+  ValueType,
+  VectorSelector,
+} from "./ast.ts";
 import { PromqlBadParamError, PromqlExecutionError, PromqlLimitError } from "./errors.ts";
 import { aggregate } from "./aggregate.ts";
 import { FUNCTIONS, type Window } from "./functions.ts";
@@ -144,11 +153,14 @@ export class Engine {
     const abort = signal === undefined ? deadline : AbortSignal.any([signal, deadline]);
     const run = new Run(this.#opts, abort, limitMs);
     let seriesRead = 0;
-    for (const { selector, rangeMs, func } of selectorsOf(expr)) {
+    for (const { selector, rangeMs, func, evaluated } of selectorsOf(expr, { startMs, endMs, stepMs })) {
       run.checkDeadline();
       const lookback = rangeMs ?? this.#opts.lookbackMs;
-      const range = { startMs: startMs - selector.offsetMs - lookback, endMs: endMs - selector.offsetMs };
-      const hints = { stepMs, ...(func === undefined ? {} : { func }) };
+      const range = {
+        startMs: evaluated.startMs - selector.offsetMs - lookback,
+        endMs: evaluated.endMs - selector.offsetMs,
+      };
+      const hints = { stepMs: evaluated.stepMs, ...(func === undefined ? {} : { func }) };
       const series = await run.untilDeadline(this.#store.select(selector.matchers, range, hints));
       seriesRead += series.length;
       if (seriesRead > this.#opts.maxSeries) {
@@ -163,37 +175,57 @@ export class Engine {
   }
 }
 
+/** Prometheus' default evaluation interval: the step of a subquery that names none (`x[1h:]`). */
+export const DEFAULT_SUBQUERY_STEP_MS = 60_000;
+
+/** The times an expression is evaluated at: from startMs to endMs, every stepMs (0: once). */
+interface EvalSpan {
+  readonly startMs: number;
+  readonly endMs: number;
+  readonly stepMs: number;
+}
+
 interface SelectorUse {
   readonly selector: VectorSelector;
   /** A range vector's range; undefined for an instant vector (which looks back by the lookback delta). */
   readonly rangeMs?: number;
   /** The function the range vector feeds, for SelectHints. */
   readonly func?: string;
+  /** When the selector is evaluated: the query's times, or a subquery's. */
+  readonly evaluated: EvalSpan;
 }
 
-function selectorsOf(e: Expr): SelectorUse[] {
+function selectorsOf(e: Expr, at: EvalSpan): SelectorUse[] {
   switch (e.kind) {
     case "number":
     case "string":
       return [];
     case "vectorSelector":
-      return [{ selector: e }];
+      return [{ selector: e, evaluated: at }];
     case "matrixSelector":
-      return [{ selector: e.selector, rangeMs: e.rangeMs }];
+      return [{ selector: e.selector, rangeMs: e.rangeMs, evaluated: at }];
+    case "subquery":
+      return selectorsOf(e.expr, {
+        startMs: at.startMs - e.offsetMs - e.rangeMs,
+        endMs: at.endMs - e.offsetMs,
+        stepMs: subqueryStep(e),
+      });
     case "call":
       return e.args.flatMap((a) =>
         a.kind === "matrixSelector"
-          ? [{ selector: a.selector, rangeMs: a.rangeMs, func: e.func }]
-          : selectorsOf(a),
+          ? [{ selector: a.selector, rangeMs: a.rangeMs, func: e.func, evaluated: at }]
+          : selectorsOf(a, at),
       );
     case "aggregate":
-      return [...(e.param === undefined ? [] : selectorsOf(e.param)), ...selectorsOf(e.expr)];
+      return [...(e.param === undefined ? [] : selectorsOf(e.param, at)), ...selectorsOf(e.expr, at)];
     case "binary":
-      return [...selectorsOf(e.lhs), ...selectorsOf(e.rhs)];
+      return [...selectorsOf(e.lhs, at), ...selectorsOf(e.rhs, at)];
     case "unary":
-      return selectorsOf(e.expr);
+      return selectorsOf(e.expr, at);
   }
 }
+
+const subqueryStep = (e: Subquery): number => (e.stepMs > 0 ? e.stepMs : DEFAULT_SUBQUERY_STEP_MS);
 
 /** A selector's series, and per series where the last step's window started and ended (sample indexes). */
 interface Selected {
@@ -205,6 +237,8 @@ interface Selected {
 /** One query's evaluation: the selected samples, the deadline, and evaluation at one time. */
 class Run {
   readonly #data = new Map<VectorSelector, Selected>();
+  /** Each subquery's inner vectors by evaluation time: overlapping windows of later steps reuse them. */
+  readonly #subqueryResults = new Map<Subquery, Map<number, readonly InstantSample[]>>();
   readonly #opts: Required<EngineOptions>;
   readonly #abort: AbortSignal;
   readonly #timeoutMs: number;
@@ -262,9 +296,10 @@ class Run {
       case "vectorSelector":
         return { type: "vector", samples: this.#instantVector(e, t) };
       case "matrixSelector":
+      case "subquery":
         return {
           type: "matrix",
-          series: this.#rangeVector(e, t).map((w) => ({ labels: w.labels, samples: w.samples })),
+          series: this.#windows(e, t).map((w) => ({ labels: w.labels, samples: w.samples })),
         };
       case "call":
         return this.#call(e, t);
@@ -322,17 +357,51 @@ class Run {
     });
   }
 
+  #windows(e: MatrixSelector | Subquery, t: number): (Window & { labels: Labels })[] {
+    return e.kind === "matrixSelector" ? this.#rangeVector(e, t) : this.#subqueryWindows(e, t);
+  }
+
+  /**
+   * A subquery's series over `[t - offset - range, t - offset]`: the inner expression at every multiple of the
+   * step inside (aligned to the epoch, as Prometheus aligns them), each inner time evaluated once per query.
+   */
+  #subqueryWindows(e: Subquery, t: number): (Window & { labels: Labels })[] {
+    const endMs = t - e.offsetMs;
+    const startMs = endMs - e.rangeMs;
+    const step = subqueryStep(e);
+    let cache = this.#subqueryResults.get(e);
+    if (cache === undefined) this.#subqueryResults.set(e, (cache = new Map()));
+    const out = new Map<string, Window & { labels: Labels; samples: Sample[] }>();
+    for (let at = Math.ceil(startMs / step) * step; at <= endMs; at += step) {
+      let samples = cache.get(at);
+      if (samples === undefined) cache.set(at, (samples = this.#vector(this.evalAt(e.expr, at))));
+      for (const s of samples) {
+        const key = labelsKey(s.labels);
+        let w = out.get(key);
+        if (w === undefined) {
+          out.set(
+            key,
+            (w = { labels: s.labels, startMs, endMs, rangeMs: e.rangeMs, evalMs: t, samples: [] }),
+          );
+        }
+        w.samples.push({ t: at, v: s.v });
+      }
+    }
+    return [...out.values()];
+  }
+
   #call(e: Call, t: number): Value {
     const def = FUNCTIONS[e.func];
     if (def === undefined) throw new PromqlExecutionError(`unknown function ${e.func}`);
     if (def.kind === "range") {
       const at = def.args.indexOf("matrix");
       const arg = e.args[at];
-      if (arg?.kind !== "matrixSelector")
-        throw new PromqlExecutionError(`${e.func} needs a range vector selector`);
+      if (arg?.kind !== "matrixSelector" && arg?.kind !== "subquery") {
+        throw new PromqlExecutionError(`${e.func} needs a range vector`);
+      }
       const params = e.args.filter((_, i) => i !== at).map((a) => this.#scalar(this.evalAt(a, t)));
       const samples: InstantSample[] = [];
-      for (const w of this.#rangeVector(arg, t)) {
+      for (const w of this.#windows(arg, t)) {
         const v = def.apply(w, params);
         if (v !== undefined)
           samples.push({ labels: def.keepName === true ? w.labels : dropName(w.labels), v });
@@ -341,10 +410,12 @@ class Run {
     }
     if (e.func === "absent_over_time") {
       const arg = e.args[0];
-      if (arg?.kind !== "matrixSelector")
-        throw new PromqlExecutionError("absent_over_time needs a range vector selector");
-      const present = this.#rangeVector(arg, t).some((w) => w.samples.length > 0);
-      return { type: "vector", samples: present ? [] : [{ labels: absentLabels(arg.selector), v: 1 }] };
+      if (arg?.kind !== "matrixSelector" && arg?.kind !== "subquery") {
+        throw new PromqlExecutionError("absent_over_time needs a range vector");
+      }
+      const present = this.#windows(arg, t).some((w) => w.samples.length > 0);
+      const labels = absentLabels(arg.kind === "matrixSelector" ? arg.selector : undefined);
+      return { type: "vector", samples: present ? [] : [{ labels, v: 1 }] };
     }
     const args = e.args.map((a) => this.evalAt(a, t));
     if (def.kind === "value") {

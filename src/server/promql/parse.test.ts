@@ -68,6 +68,8 @@ test("errors name the position and the problem; constructs outside the subset ar
     ["x offset 1m offset 2m", /parse error/],
     ["sum(x) offset 1m", /offset modifier must be preceded by/],
     ["foo @ 100", /the @ modifier is not supported/],
+    ["(1 + 1)[5m:1m]", /subquery is only allowed on instant vector, got scalar/],
+    ["x[5m:1m] offset 1m offset 2m", /parse error/],
     ["a and on(x) group_left b", /no grouping allowed for "and" operation/],
     ["a + bool b", /bool modifier can only be used on comparison operators/],
     ["1 + on(a) 2", /vector matching only allowed between instant vectors/],

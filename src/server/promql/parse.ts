@@ -69,7 +69,6 @@ const SET_OPS: ReadonlySet<BinaryOp> = new Set(["and", "or", "unless"]);
 
 /** Node names of constructs the grammar knows and kvmon does not evaluate, with what to say. */
 const UNSUPPORTED: Readonly<Record<string, string>> = {
-  SubqueryExpr: "subqueries are not supported",
   StepInvariantExpr: "the @ modifier is not supported",
   AnchoredExpr: "the anchored modifier is not supported",
   SmoothedExpr: "the smoothed modifier is not supported",
@@ -149,6 +148,14 @@ class TreeReader {
         return this.vectorSelector(n);
       case "MatrixSelector":
         return this.matrixSelector(n);
+      case "SubqueryExpr": {
+        const [inner, range, step] = this.children(n);
+        if (inner === undefined || range === undefined) this.fail(n, "malformed subquery");
+        const rangeMs = this.duration(range);
+        const stepMs = step === undefined ? 0 : this.duration(step);
+        if (rangeMs <= 0) this.fail(range, "range must be greater than 0");
+        return { kind: "subquery", expr: this.expr(inner), rangeMs, stepMs, offsetMs: 0, span };
+      }
       case "OffsetExpr":
         return this.offset(n);
       case "FunctionCall":
@@ -274,9 +281,16 @@ class TreeReader {
     }
     const offsetMs = sign * this.duration(d);
     const target = this.expr(inner);
+    if (target.kind === "subquery") {
+      if (target.offsetMs !== 0) this.fail(n, "offset may not be set multiple times");
+      return { ...target, offsetMs };
+    }
     const selector = target.kind === "matrixSelector" ? target.selector : target;
     if (selector.kind !== "vectorSelector") {
-      this.fail(n, "offset modifier must be preceded by an instant vector selector or range vector selector");
+      this.fail(
+        n,
+        "offset modifier must be preceded by an instant vector selector or range vector selector or a subquery",
+      );
     }
     if (selector.offsetMs !== 0) this.fail(n, "offset may not be set multiple times");
     const moved: VectorSelector = { ...selector, offsetMs };
@@ -446,6 +460,12 @@ export function typeOf(query: string, e: Expr): ValueType {
       return "vector";
     case "matrixSelector":
       return "matrix";
+    case "subquery": {
+      const t = typeOf(query, e.expr);
+      if (t !== "vector")
+        fail(e.span.from, `subquery is only allowed on instant vector, got ${TYPE_NAMES[t]}`);
+      return "matrix";
+    }
     case "unary": {
       const t = typeOf(query, e.expr);
       if (t !== "scalar" && t !== "vector")
