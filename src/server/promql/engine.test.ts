@@ -462,6 +462,9 @@ test("limits: too many series is an error, a store that hangs ends in TimeoutErr
   const few = new Engine(await storeOf(fleet), { maxSeries: 5 });
   await few.instant("cpu", 0);
   await assert.rejects(few.instant("cpu + mem", 0), PromqlLimitError);
+  const small = new Engine(await storeOf(fleet), { maxSamples: 3 });
+  await small.instant("cpu", 0);
+  await assert.rejects(small.instant("cpu + mem", 0), /too many samples/);
   const spy = new SpyStore(await storeOf(fleet));
   spy.hang = true;
   const slow = new Engine(spy, { timeoutMs: 50 });

@@ -34,6 +34,8 @@ export interface EngineOptions {
   readonly lookbackMs?: number;
   /** Series one query may read from the store, over all its selectors. */
   readonly maxSeries?: number;
+  /** Samples one query may hold in memory (Prometheus' --query.max-samples, 50 million). */
+  readonly maxSamples?: number;
   /** Steps of a range query (Prometheus refuses more than 11 000 points per series). */
   readonly maxPoints?: number;
   /** Deadline of one query. */
@@ -58,6 +60,7 @@ export type QueryResult =
 const DEFAULTS: Required<EngineOptions> = {
   lookbackMs: 5 * 60_000,
   maxSeries: 50_000,
+  maxSamples: 50_000_000,
   maxPoints: 11_000,
   timeoutMs: 2 * 60_000,
 };
@@ -153,6 +156,7 @@ export class Engine {
     const abort = signal === undefined ? deadline : AbortSignal.any([signal, deadline]);
     const run = new Run(this.#opts, abort, limitMs);
     let seriesRead = 0;
+    let samplesRead = 0;
     for (const { selector, rangeMs, func, evaluated } of selectorsOf(expr, { startMs, endMs, stepMs })) {
       run.checkDeadline();
       const lookback = rangeMs ?? this.#opts.lookbackMs;
@@ -167,6 +171,13 @@ export class Engine {
         throw new PromqlLimitError(
           `query reads more than ${this.#opts.maxSeries} series`,
           "narrow the selectors' label matchers",
+        );
+      }
+      for (const x of series) samplesRead += x.samples.length;
+      if (samplesRead > this.#opts.maxSamples) {
+        throw new PromqlLimitError(
+          "query processing would load too many samples into memory in query execution",
+          "shorten the range, narrow the selectors, or use a longer step (a store may then answer from rollups)",
         );
       }
       run.select(selector, series);
