@@ -202,6 +202,12 @@ const QUERIES: readonly Query[] = [
   { q: "avg_over_time(sum by (host) (kvmon_domain_memory_used_bytes)[10m:])", notVm: SUBQUERY_STEPS },
   { q: "min_over_time(kvmon_domain_memory_used_bytes[10m:45s] offset 5m)", notVm: SUBQUERY_STEPS },
   { q: "rate(kvmon_domain_cpu_seconds_total[10m:15s])", notVm: NO_EXTRAPOLATION },
+  { q: `kvmon_domain_memory_used_bytes{host="h1"} @ ${(BASE + 61 * 60_000) / 1000}` },
+  { q: "rate(kvmon_domain_cpu_seconds_total[5m] @ end())", notVm: NO_EXTRAPOLATION },
+  {
+    q: 'kvmon_domain_memory_used_bytes{domain="db-2"} - kvmon_domain_memory_used_bytes{domain="db-2"} @ start()',
+  },
+  { q: "max_over_time(kvmon_domain_memory_used_bytes[10m:1m] @ end())", notVm: SUBQUERY_STEPS },
 ];
 
 type Result = Map<string, { labels: Labels; points: [number, number][] }>;

@@ -31,12 +31,16 @@ export interface StringLiteral {
   readonly span: Span;
 }
 
+/** `@ <unix seconds>`, `@ start()`, `@ end()`: evaluate at that time, whatever the step. */
+export type AtModifier = { readonly ms: number } | "start" | "end";
+
 export interface VectorSelector {
   readonly kind: "vectorSelector";
   /** Every matcher, the metric name as `__name__="..."` included. */
   readonly matchers: readonly Matcher[];
   /** `offset 5m` moves the selection back by this much (negative: forward). */
   readonly offsetMs: number;
+  readonly at?: AtModifier;
   readonly span: Span;
 }
 
@@ -55,6 +59,7 @@ export interface Subquery {
   /** 0: the default step (Prometheus' default evaluation interval, 1 minute). */
   readonly stepMs: number;
   readonly offsetMs: number;
+  readonly at?: AtModifier;
   readonly span: Span;
 }
 

@@ -631,3 +631,24 @@ test("subqueries: the inner expression at step-aligned times of the window, each
   );
   assert.deepEqual(spy.calls[0]?.hints, { stepMs: 60 * S }, "the subquery's default step of 1 minute");
 });
+
+test("the @ modifier fixes a selector's or subquery's time: a number, start() or end()", async () => {
+  const e = await engineOf([
+    [
+      { __name__: "g" },
+      [
+        [0, 1],
+        [60, 2],
+        [120, 3],
+        [180, 4],
+      ],
+    ],
+  ]);
+  const r = await e.range("g @ 60 + g", 0, 180 * S, 60 * S);
+  assert.deepEqual(r.resultType === "matrix" && r.series[0]?.samples.map((p) => p.v), [3, 4, 5, 6]);
+  const ends = await e.range("g @ end() - g @ start()", 0, 120 * S, 60 * S);
+  assert.deepEqual(ends.resultType === "matrix" && ends.series[0]?.samples.map((p) => p.v), [2, 2, 2]);
+  assert.equal(await value(e, "max_over_time(g[1m] @ 120)", 0), 3);
+  assert.equal(await value(e, "count_over_time(g[2m:1m] @ 180 offset 60s)", 0), 3, "0, 60, 120");
+  assert.equal(await value(e, "g @ 60 offset 60s", 999), 1);
+});

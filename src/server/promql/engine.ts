@@ -10,9 +10,10 @@
  * step over those samples. Limits: series read per query, points per series, and a deadline.
  */
 import { TimeoutError } from "../../shared/errors.ts";
-import type { Labels, Sample, Series, SeriesStore } from "../storage/types.ts";
+import type { Labels, Sample, Series, SeriesStore, TimeRange } from "../storage/types.ts";
 import type {
   Aggregate,
+  AtModifier,
   Binary,
   Call,
   Expr,
@@ -154,10 +155,14 @@ export class Engine {
     const limitMs = Math.min(timeoutMs ?? Infinity, this.#opts.timeoutMs);
     const deadline = AbortSignal.timeout(limitMs);
     const abort = signal === undefined ? deadline : AbortSignal.any([signal, deadline]);
-    const run = new Run(this.#opts, abort, limitMs);
+    const run = new Run(this.#opts, abort, limitMs, { startMs, endMs });
     let seriesRead = 0;
     let samplesRead = 0;
-    for (const { selector, rangeMs, func, evaluated } of selectorsOf(expr, { startMs, endMs, stepMs })) {
+    for (const { selector, rangeMs, func, evaluated } of selectorsOf(
+      expr,
+      { startMs, endMs, stepMs },
+      { startMs, endMs },
+    )) {
       run.checkDeadline();
       const lookback = rangeMs ?? this.#opts.lookbackMs;
       const range = {
@@ -206,33 +211,64 @@ interface SelectorUse {
   readonly evaluated: EvalSpan;
 }
 
-function selectorsOf(e: Expr, at: EvalSpan): SelectorUse[] {
+/** Where `@` puts an evaluation: the modifier's time, or the query's start or end; no modifier: `t` itself. */
+function fixedTime(at: AtModifier | undefined, t: number, query: TimeRange): number {
+  if (at === undefined) return t;
+  if (at === "start") return query.startMs;
+  if (at === "end") return query.endMs;
+  return at.ms;
+}
+
+/** The span of an expression fixed by `@`: that one time. */
+function fixedSpan(at: AtModifier | undefined, span: EvalSpan, query: TimeRange): EvalSpan {
+  if (at === undefined) return span;
+  const t = fixedTime(at, 0, query);
+  return { startMs: t, endMs: t, stepMs: 0 };
+}
+
+function selectorsOf(e: Expr, span: EvalSpan, query: TimeRange): SelectorUse[] {
   switch (e.kind) {
     case "number":
     case "string":
       return [];
     case "vectorSelector":
-      return [{ selector: e, evaluated: at }];
+      return [{ selector: e, evaluated: fixedSpan(e.at, span, query) }];
     case "matrixSelector":
-      return [{ selector: e.selector, rangeMs: e.rangeMs, evaluated: at }];
-    case "subquery":
-      return selectorsOf(e.expr, {
-        startMs: at.startMs - e.offsetMs - e.rangeMs,
-        endMs: at.endMs - e.offsetMs,
-        stepMs: subqueryStep(e),
-      });
+      return [{ selector: e.selector, rangeMs: e.rangeMs, evaluated: fixedSpan(e.selector.at, span, query) }];
+    case "subquery": {
+      const outer = fixedSpan(e.at, span, query);
+      return selectorsOf(
+        e.expr,
+        {
+          startMs: outer.startMs - e.offsetMs - e.rangeMs,
+          endMs: outer.endMs - e.offsetMs,
+          stepMs: subqueryStep(e),
+        },
+        query,
+      );
+    }
     case "call":
       return e.args.flatMap((a) =>
         a.kind === "matrixSelector"
-          ? [{ selector: a.selector, rangeMs: a.rangeMs, func: e.func, evaluated: at }]
-          : selectorsOf(a, at),
+          ? [
+              {
+                selector: a.selector,
+                rangeMs: a.rangeMs,
+                func: e.func,
+                evaluated: fixedSpan(a.selector.at, span, query),
+              },
+            ]
+          : selectorsOf(a, span, query),
       );
     case "aggregate":
-      return [...(e.param === undefined ? [] : selectorsOf(e.param, at)), ...selectorsOf(e.expr, at)];
+      return [
+        ...(e.param === undefined ? [] : selectorsOf(e.param, span, query)),
+        ...selectorsOf(e.expr, span, query),
+      ];
     case "binary":
-      return [...selectorsOf(e.lhs, at), ...selectorsOf(e.rhs, at)];
+      return [...selectorsOf(e.lhs, span, query), ...selectorsOf(e.rhs, span, query)];
     case "unary":
-      return selectorsOf(e.expr, at);
+      return selectorsOf(e.expr, span, query);
   }
 }
 
@@ -254,8 +290,12 @@ class Run {
   readonly #abort: AbortSignal;
   readonly #timeoutMs: number;
 
-  constructor(opts: Required<EngineOptions>, abort: AbortSignal, timeoutMs: number) {
+  /** The query's start and end, where `@ start()` and `@ end()` point. */
+  readonly #query: TimeRange;
+
+  constructor(opts: Required<EngineOptions>, abort: AbortSignal, timeoutMs: number, query: TimeRange) {
     this.#opts = opts;
+    this.#query = query;
     this.#abort = abort;
     this.#timeoutMs = timeoutMs;
   }
@@ -342,7 +382,7 @@ class Run {
 
   /** Each series' newest sample in `[t - offset - lookback, t - offset]`. */
   #instantVector(sel: VectorSelector, t: number): InstantSample[] {
-    const ref = t - sel.offsetMs;
+    const ref = fixedTime(sel.at, t, this.#query) - sel.offsetMs;
     const out: InstantSample[] = [];
     const selected = this.#data.get(sel);
     selected?.series.forEach((series, k) => {
@@ -355,7 +395,8 @@ class Run {
   }
 
   /** Each series' samples in `[t - offset - range, t - offset]`; empty windows too. */
-  #rangeVector(m: MatrixSelector, t: number): (Window & { labels: Labels })[] {
+  #rangeVector(m: MatrixSelector, at: number): (Window & { labels: Labels })[] {
+    const t = fixedTime(m.selector.at, at, this.#query);
     const endMs = t - m.selector.offsetMs;
     const startMs = endMs - m.rangeMs;
     const selected = this.#data.get(m.selector);
@@ -376,7 +417,8 @@ class Run {
    * A subquery's series over `[t - offset - range, t - offset]`: the inner expression at every multiple of the
    * step inside (aligned to the epoch, as Prometheus aligns them), each inner time evaluated once per query.
    */
-  #subqueryWindows(e: Subquery, t: number): (Window & { labels: Labels })[] {
+  #subqueryWindows(e: Subquery, at: number): (Window & { labels: Labels })[] {
+    const t = fixedTime(e.at, at, this.#query);
     const endMs = t - e.offsetMs;
     const startMs = endMs - e.rangeMs;
     const step = subqueryStep(e);

@@ -67,7 +67,8 @@ test("errors name the position and the problem; constructs outside the subset ar
     ["", /no expression found/],
     ["x offset 1m offset 2m", /parse error/],
     ["sum(x) offset 1m", /offset modifier must be preceded by/],
-    ["foo @ 100", /the @ modifier is not supported/],
+    ["sum(foo) @ 100", /@ modifier must be preceded by an instant vector selector/],
+    ["foo @ 100 @ 200", /parse error/],
     ["(1 + 1)[5m:1m]", /subquery is only allowed on instant vector, got scalar/],
     ["x[5m:1m] offset 1m offset 2m", /parse error/],
     ["a and on(x) group_left b", /no grouping allowed for "and" operation/],
@@ -101,4 +102,21 @@ test("durations: Prometheus units combined, and plain seconds for API parameters
   assert.equal(parseDurationOrSeconds("0.25"), 250);
   assert.equal(parseDurationOrSeconds("1y"), 365 * 86_400_000);
   assert.equal(parseDurationOrSeconds("soon"), undefined);
+});
+
+test("offset, @, [range] and [range:step] bind to the nearest operand, as in Prometheus (not as Lezer groups them)", () => {
+  const b = parseQuery("a - b offset 5m @ 10");
+  assert.ok(b.kind === "binary" && b.lhs.kind === "vectorSelector" && b.rhs.kind === "vectorSelector");
+  assert.deepEqual(
+    b.kind === "binary" && [b.lhs.offsetMs, b.rhs.offsetMs, b.rhs.kind === "vectorSelector" && b.rhs.at],
+    [0, 300_000, { ms: 10_000 }],
+  );
+  const u = parseQuery("-a offset 1m");
+  assert.ok(u.kind === "unary" && u.expr.kind === "vectorSelector" && u.expr.offsetMs === 60_000);
+  assert.throws(() => parseQuery("(a - b) offset 5m"), /offset modifier must be preceded by/);
+  assert.throws(() => parseQuery("a - (b + c) offset 5m"), /offset modifier must be preceded by/);
+  assert.throws(
+    () => parseQuery("a * b[5m]"),
+    /binary expression must contain only scalar and instant vector types/,
+  );
 });

@@ -8,6 +8,7 @@ import { parser } from "@prometheus-io/lezer-promql";
 import type { Matcher } from "../storage/types.ts";
 import type {
   AggregateOp,
+  AtModifier,
   BinaryOp,
   Expr,
   Grouping,
@@ -69,7 +70,6 @@ const SET_OPS: ReadonlySet<BinaryOp> = new Set(["and", "or", "unless"]);
 
 /** Node names of constructs the grammar knows and kvmon does not evaluate, with what to say. */
 const UNSUPPORTED: Readonly<Record<string, string>> = {
-  StepInvariantExpr: "the @ modifier is not supported",
   AnchoredExpr: "the anchored modifier is not supported",
   SmoothedExpr: "the smoothed modifier is not supported",
   FillModifier: "fill modifiers are not supported",
@@ -107,6 +107,18 @@ export function parseSelector(text: string): Matcher[] {
     throw new PromqlParseError(text, 0, 'expected a series selector such as up{job="x"}');
   }
   return [...expr.matchers];
+}
+
+const MODIFIERS: ReadonlySet<string> = new Set([
+  "MatrixSelector",
+  "SubqueryExpr",
+  "OffsetExpr",
+  "StepInvariantExpr",
+]);
+
+interface Modifier {
+  readonly inner: SyntaxNode;
+  readonly apply: (target: Expr, node: SyntaxNode) => Expr;
 }
 
 class TreeReader {
@@ -147,28 +159,20 @@ class TreeReader {
       case "VectorSelector":
         return this.vectorSelector(n);
       case "MatrixSelector":
-        return this.matrixSelector(n);
-      case "SubqueryExpr": {
-        const [inner, range, step] = this.children(n);
-        if (inner === undefined || range === undefined) this.fail(n, "malformed subquery");
-        const rangeMs = this.duration(range);
-        const stepMs = step === undefined ? 0 : this.duration(step);
-        if (rangeMs <= 0) this.fail(range, "range must be greater than 0");
-        return { kind: "subquery", expr: this.expr(inner), rangeMs, stepMs, offsetMs: 0, span };
-      }
+      case "SubqueryExpr":
       case "OffsetExpr":
-        return this.offset(n);
+      case "StepInvariantExpr": {
+        const { inner, apply } = this.modifier(n);
+        return this.postfix(inner, apply);
+      }
       case "FunctionCall":
         return this.call(n);
       case "AggregateExpr":
         return this.aggregate(n);
       case "BinaryExpr":
         return this.binary(n);
-      case "UnaryExpr": {
-        const [op, operand] = this.children(n);
-        if (op === undefined || operand === undefined) this.fail(n, "malformed unary expression");
-        return { kind: "unary", op: this.text(op) === "-" ? "-" : "+", expr: this.expr(operand), span };
-      }
+      case "UnaryExpr":
+        return this.unary(n);
       default:
         return this.fail(n, `unsupported expression ${JSON.stringify(this.text(n))}`);
     }
@@ -260,27 +264,98 @@ class TreeReader {
     return { kind: "vectorSelector", matchers, offsetMs: 0, span: { from: n.from, to: n.to } };
   }
 
-  private matrixSelector(n: SyntaxNode): MatrixSelector {
-    const [inner, range] = this.children(n);
-    if (inner === undefined || range === undefined) this.fail(n, "malformed range selector");
-    const selector = this.expr(inner);
-    if (selector.kind !== "vectorSelector") this.fail(inner, "ranges only allowed for vector selectors");
-    const rangeMs = this.duration(range);
-    if (rangeMs <= 0) this.fail(range, "range must be greater than 0");
-    return { kind: "matrixSelector", selector, rangeMs, span: { from: n.from, to: n.to } };
+  /** A postfix modifier node (`[range]`, `[range:step]`, `offset`, `@`): what it follows, and how it changes it. */
+  private modifier(n: SyntaxNode): Modifier {
+    const [inner, second, third] = this.children(n);
+    if (inner === undefined || second === undefined) this.fail(n, `malformed ${n.name}`);
+    switch (n.name) {
+      case "MatrixSelector": {
+        const rangeMs = this.positiveDuration(second);
+        return {
+          inner,
+          apply: (selector, node): MatrixSelector => {
+            if (selector.kind !== "vectorSelector")
+              this.fail(node, "ranges only allowed for vector selectors");
+            return { kind: "matrixSelector", selector, rangeMs, span: { from: node.from, to: n.to } };
+          },
+        };
+      }
+      case "SubqueryExpr": {
+        const rangeMs = this.positiveDuration(second);
+        const stepMs = third === undefined ? 0 : this.duration(third);
+        return {
+          inner,
+          apply: (expr, node) => ({
+            kind: "subquery",
+            expr,
+            rangeMs,
+            stepMs,
+            offsetMs: 0,
+            span: { from: node.from, to: n.to },
+          }),
+        };
+      }
+      case "OffsetExpr": {
+        if (third === undefined) this.fail(n, "malformed offset");
+        let sign = 1;
+        let d = third;
+        while (d.firstChild?.name === "UnaryOp") {
+          if (this.text(d.firstChild) === "-") sign = -sign;
+          d = this.children(d)[1] ?? this.fail(d, "malformed offset");
+        }
+        const offsetMs = sign * this.duration(d);
+        return { inner, apply: (target) => this.withOffset(n, target, offsetMs) };
+      }
+      default: {
+        if (third === undefined) this.fail(n, "malformed @ modifier");
+        const at: AtModifier =
+          third.name === "AtModifierPreprocessors"
+            ? third.firstChild?.name === "AtStart"
+              ? "start"
+              : "end"
+            : { ms: Math.round(this.number(third) * 1000) };
+        if (typeof at === "object" && !Number.isFinite(at.ms)) {
+          this.fail(third, "timestamp out of bounds for @ modifier");
+        }
+        return { inner, apply: (target) => this.withAt(n, target, at) };
+      }
+    }
   }
 
-  private offset(n: SyntaxNode): Expr {
-    const [inner, , amount] = this.children(n);
-    if (inner === undefined || amount === undefined) this.fail(n, "malformed offset");
-    let sign = 1;
-    let d = amount;
-    while (d.firstChild?.name === "UnaryOp") {
-      if (this.text(d.firstChild) === "-") sign = -sign;
-      d = this.children(d)[1] ?? this.fail(d, "malformed offset");
+  private positiveDuration(n: SyntaxNode): number {
+    const ms = this.duration(n);
+    if (ms <= 0) this.fail(n, "range must be greater than 0");
+    return ms;
+  }
+
+  /**
+   * Applies a postfix modifier (`[range]`, `[range:step]`, `offset`, `@`) to what it follows. Prometheus' parser
+   * binds it to the nearest operand (`a - b offset 5m` is `a - (b offset 5m)`); the Lezer grammar to the whole
+   * binary or unary expression before it, so the modifier is pushed down to the rightmost operand.
+   */
+  private postfix(inner: SyntaxNode, apply: (target: Expr, node: SyntaxNode) => Expr): Expr {
+    if (inner.name === "BinaryExpr") return this.binary(inner, (rhs) => this.postfix(rhs, apply));
+    if (inner.name === "UnaryExpr") return this.unary(inner, (operand) => this.postfix(operand, apply));
+    if (MODIFIERS.has(inner.name)) {
+      // `a - b offset 5m @ 10`: the inner modifier is pushed down too, then this one on top of it.
+      const m = this.modifier(inner);
+      return this.postfix(m.inner, (target, node) => apply(m.apply(target, node), node));
     }
-    const offsetMs = sign * this.duration(d);
-    const target = this.expr(inner);
+    return apply(this.expr(inner), inner);
+  }
+
+  private unary(n: SyntaxNode, operandOf = (o: SyntaxNode): Expr => this.expr(o)): Expr {
+    const [op, operand] = this.children(n);
+    if (op === undefined || operand === undefined) this.fail(n, "malformed unary expression");
+    return {
+      kind: "unary",
+      op: this.text(op) === "-" ? "-" : "+",
+      expr: operandOf(operand),
+      span: { from: n.from, to: n.to },
+    };
+  }
+
+  private withOffset(n: SyntaxNode, target: Expr, offsetMs: number): Expr {
     if (target.kind === "subquery") {
       if (target.offsetMs !== 0) this.fail(n, "offset may not be set multiple times");
       return { ...target, offsetMs };
@@ -295,6 +370,20 @@ class TreeReader {
     if (selector.offsetMs !== 0) this.fail(n, "offset may not be set multiple times");
     const moved: VectorSelector = { ...selector, offsetMs };
     return target.kind === "matrixSelector" ? { ...target, selector: moved } : moved;
+  }
+
+  private withAt(n: SyntaxNode, target: Expr, at: AtModifier): Expr {
+    const selector = target.kind === "matrixSelector" ? target.selector : target;
+    if (selector.kind !== "vectorSelector" && selector.kind !== "subquery") {
+      this.fail(
+        n,
+        "@ modifier must be preceded by an instant vector selector or range vector selector or a subquery",
+      );
+    }
+    if (selector.at !== undefined) this.fail(n, "@ <timestamp> may not be set multiple times");
+    if (selector.kind === "subquery") return { ...selector, at };
+    const fixed: VectorSelector = { ...selector, at };
+    return target.kind === "matrixSelector" ? { ...target, selector: fixed } : fixed;
   }
 
   private call(n: SyntaxNode): Expr {
@@ -342,7 +431,7 @@ class TreeReader {
     };
   }
 
-  private binary(n: SyntaxNode): Expr {
+  private binary(n: SyntaxNode, rhsOf = (r: SyntaxNode): Expr => this.expr(r)): Expr {
     const parts = this.children(n);
     const lhsNode = parts[0];
     const rhsNode = parts[parts.length - 1];
@@ -383,7 +472,7 @@ class TreeReader {
       this.fail(opNode, "bool modifier can only be used on comparison operators");
     const span = { from: n.from, to: n.to };
     const lhs = this.expr(lhsNode);
-    const rhs = this.expr(rhsNode);
+    const rhs = rhsOf(rhsNode);
     // The Lezer grammar reads `-2 ^ 2` as (-2) ^ 2; Prometheus' own parser has no signed literals, so the minus
     // is a unary operator there and binds looser than ^: -(2 ^ 2) = -4. Answer as Prometheus does.
     const signed = /^[+-]/.exec(this.text(lhsNode))?.[0];
