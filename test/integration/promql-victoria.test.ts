@@ -208,6 +208,8 @@ const QUERIES: readonly Query[] = [
     q: 'kvmon_domain_memory_used_bytes{domain="db-2"} - kvmon_domain_memory_used_bytes{domain="db-2"} @ start()',
   },
   { q: "max_over_time(kvmon_domain_memory_used_bytes[10m:1m] @ end())", notVm: SUBQUERY_STEPS },
+  { q: 'kvmon_domain_memory_used_bytes{host="h2"} - kvmon_domain_memory_used_bytes{host="h2"} offset 10m' },
+  { q: "-kvmon_host_cpus offset 5m" },
 ];
 
 type Result = Map<string, { labels: Labels; points: [number, number][] }>;
