@@ -208,6 +208,24 @@ test("metadata filters by metric and limit; label values across several match[] 
     success(z.array(z.string())),
   );
   assert.deepEqual(vals.data, ["db", "web-2"]);
+  // Grafana's POST variant: repeated match[] in the form body, merged with the query string's.
+  const body = new URLSearchParams([
+    ["match[]", `${mem.name}{domain="db"}`],
+    ["match[]", `${mem.name}{domain="web-1"}`],
+  ]);
+  const posted = await json(
+    await a.request(`/api/v1/series?match[]=${encodeURIComponent(`${cpu.name}{domain="db"}`)}`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: body.toString(),
+    }),
+    success(z.array(labels)),
+  );
+  assert.deepEqual(posted.data.map((l) => `${l.__name__}/${l.domain}`).sort(), [
+    `${cpu.name}/db`,
+    `${mem.name}/db`,
+    `${mem.name}/web-1`,
+  ]);
 });
 
 test("values are written as Prometheus writes them: shortest decimal, no exponent", () => {
