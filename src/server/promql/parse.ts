@@ -100,10 +100,10 @@ export function parseQuery(query: string): Expr {
   return expr;
 }
 
-/** Parses a series selector (`match[]` of the series/labels APIs): a plain vector selector, no offset. */
+/** Parses a series selector (`match[]` of the series/labels APIs): a plain vector selector, no offset or @. */
 export function parseSelector(text: string): Matcher[] {
   const expr = parseQuery(text);
-  if (expr.kind !== "vectorSelector" || expr.offsetMs !== 0) {
+  if (expr.kind !== "vectorSelector" || expr.offsetMs !== 0 || expr.at !== undefined) {
     throw new PromqlParseError(text, 0, 'expected a series selector such as up{job="x"}');
   }
   return [...expr.matchers];
