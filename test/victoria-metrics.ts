@@ -9,6 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, startDaemon } from "./daemon.ts";
 
+export { freePort };
+
 export const VICTORIA_METRICS_BIN = "/usr/bin/victoria-metrics";
 
 export interface RunningVictoriaMetrics {
