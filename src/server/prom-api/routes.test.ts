@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import type { Server } from "node:http";
 import { test } from "node:test";
 import { z } from "zod";
 import { counter, gauge } from "../../metrics/catalog.ts";
@@ -251,4 +252,31 @@ test("a query past its `timeout` answers 503 timeout; a store that fails answers
   const down = promApiRoutes({ store: broken, now: () => NOW });
   const unavailable = await json(await down.request("/api/v1/labels"), failure, 503);
   assert.deepEqual([unavailable.errorType, unavailable.error], ["unavailable", "connect ECONNREFUSED"]);
+});
+
+test("over a real HTTP server, a slow POST query completes; a client that goes away cancels its query", async () => {
+  const { serve } = await import("@hono/node-server");
+  const slow = new MemoryStore();
+  let selects = 0;
+  slow.select = () => {
+    selects++;
+    return new Promise((resolve) => setTimeout(() => resolve([]), 300));
+  };
+  const server = serve({ fetch: promApiRoutes({ store: slow }).fetch, port: 0, hostname: "127.0.0.1" });
+  try {
+    await new Promise((resolve) => server.once("listening", resolve));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/api/v1/query`;
+    const res = await fetch(url, { ...form({ query: "up + up" }) });
+    assert.equal(res.status, 200, "the request signal is not aborted once the form body is read");
+    assert.equal(selects, 2);
+    const gone = new AbortController();
+    const pending = fetch(url, { ...form({ query: "a + b + c" }), signal: gone.signal });
+    setTimeout(() => gone.abort(), 100);
+    await assert.rejects(pending);
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    assert.equal(selects, 3, "the cancelled query did not go on to its second and third selects");
+  } finally {
+    (server as Server).closeAllConnections();
+    server.close();
+  }
 });
