@@ -456,6 +456,13 @@ test("select gets the window each selector needs and hints (step, function) for 
       hints: { stepMs: 60 * S },
     },
   ]);
+  spy.calls.length = 0;
+  await e.range("timestamp(cpu) + abs(mem)", 3600 * S, 7200 * S, 60 * S);
+  assert.deepEqual(
+    spy.calls.map((c) => c.hints),
+    [{ stepMs: 60 * S, func: "timestamp" }, { stepMs: 60 * S }],
+    "timestamp() needs the samples' own times; abs() can take any sample",
+  );
 });
 
 test("limits: too many series is an error, a store that hangs ends in TimeoutError, a caller can abort", async () => {

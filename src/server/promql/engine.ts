@@ -248,18 +248,17 @@ function selectorsOf(e: Expr, span: EvalSpan, query: TimeRange): SelectorUse[] {
       );
     }
     case "call":
-      return e.args.flatMap((a) =>
-        a.kind === "matrixSelector"
-          ? [
-              {
-                selector: a.selector,
-                rangeMs: a.rangeMs,
-                func: e.func,
-                evaluated: fixedSpan(a.selector.at, span, query),
-              },
-            ]
-          : selectorsOf(a, span, query),
-      );
+      return e.args.flatMap((a): SelectorUse[] => {
+        if (a.kind === "matrixSelector") {
+          const evaluated = fixedSpan(a.selector.at, span, query);
+          return [{ selector: a.selector, rangeMs: a.rangeMs, func: e.func, evaluated }];
+        }
+        // timestamp() reads the samples' own times: a store must not answer it from a rollup's bucket ends.
+        if (a.kind === "vectorSelector" && e.func === "timestamp") {
+          return [{ selector: a, func: e.func, evaluated: fixedSpan(a.at, span, query) }];
+        }
+        return selectorsOf(a, span, query);
+      });
     case "aggregate":
       return [
         ...(e.param === undefined ? [] : selectorsOf(e.param, span, query)),
