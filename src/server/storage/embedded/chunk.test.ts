@@ -9,7 +9,11 @@ function assertSameSamples(actual: readonly Sample[], expected: readonly Sample[
   assert.equal(actual.length, expected.length);
   for (let i = 0; i < expected.length; i++) {
     assert.equal(actual[i]!.t, expected[i]!.t, `t[${i}]`);
-    assert.deepEqual(floatBits(actual[i]!.v), floatBits(expected[i]!.v), `v[${i}] ${actual[i]!.v} vs ${expected[i]!.v}`);
+    assert.deepEqual(
+      floatBits(actual[i]!.v),
+      floatBits(expected[i]!.v),
+      `v[${i}] ${actual[i]!.v} vs ${expected[i]!.v}`,
+    );
   }
 }
 
@@ -34,7 +38,24 @@ const STALE = bitsFloat(0x7ff00000, 0x00000002);
 
 describe("Gorilla chunk codec", () => {
   it("round-trips the edge values: NaN, the stale marker, infinities, -0, extremes", () => {
-    const values = [0, -0, 1, -1, NaN, STALE, Infinity, -Infinity, Number.MAX_VALUE, Number.MIN_VALUE, -Number.MAX_VALUE, 2 ** 53, 0.1, STALE, STALE, 42];
+    const values = [
+      0,
+      -0,
+      1,
+      -1,
+      NaN,
+      STALE,
+      Infinity,
+      -Infinity,
+      Number.MAX_VALUE,
+      Number.MIN_VALUE,
+      -Number.MAX_VALUE,
+      2 ** 53,
+      0.1,
+      STALE,
+      STALE,
+      42,
+    ];
     roundTrip(values.map((v, i) => ({ t: 1_700_000_000_000 + i * 10_000, v })));
   });
 
@@ -45,7 +66,25 @@ describe("Gorilla chunk codec", () => {
   });
 
   it("round-trips irregular intervals: negative delta-of-deltas in every bucket and huge gaps", () => {
-    const deltas = [10_000, 1, 9_999, 10_063, 10_064, 10_065, 9_937, 1, 8_000, 16_192, 1, 524_000, 1, 1e12, 1, 30 * 86_400_000, 2];
+    const deltas = [
+      10_000,
+      1,
+      9_999,
+      10_063,
+      10_064,
+      10_065,
+      9_937,
+      1,
+      8_000,
+      16_192,
+      1,
+      524_000,
+      1,
+      1e12,
+      1,
+      30 * 86_400_000,
+      2,
+    ];
     let t = -86_400_000; // before the epoch too
     const samples: Sample[] = [{ t, v: 1 }];
     for (const d of deltas) samples.push({ t: (t += d), v: samples.length });
@@ -86,9 +125,12 @@ describe("Gorilla chunk codec", () => {
   it("stays near Gorilla's 1.3-2 bytes a sample on realistic series (reported)", () => {
     const r = rng(7);
     const kinds = {
-      "counter (cpu ns, 10 s, +-5 ms jitter)": (i: number, prev: number) => prev + 2e8 + Math.floor(r() * 1e8),
-      "gauge (memory bytes, mostly flat)": (_i: number, prev: number) => (r() < 0.1 ? prev + 4096 * Math.floor(r() * 100) : prev),
-      "gauge (ratio, wandering float)": (_i: number, prev: number) => Math.min(1, Math.max(0, prev + (r() - 0.5) * 0.05)),
+      "counter (cpu ns, 10 s, +-5 ms jitter)": (i: number, prev: number) =>
+        prev + 2e8 + Math.floor(r() * 1e8),
+      "gauge (memory bytes, mostly flat)": (_i: number, prev: number) =>
+        r() < 0.1 ? prev + 4096 * Math.floor(r() * 100) : prev,
+      "gauge (ratio, wandering float)": (_i: number, prev: number) =>
+        Math.min(1, Math.max(0, prev + (r() - 0.5) * 0.05)),
       "counter (packets, small increments)": (_i: number, prev: number) => prev + Math.floor(r() * 30),
       "constant (state)": (_i: number, prev: number) => prev,
     };

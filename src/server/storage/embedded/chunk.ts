@@ -9,12 +9,15 @@ import type { Sample } from "../types.ts";
 import { BitReader, BitWriter, bitsFloat, floatBits } from "./bits.ts";
 
 /** Delta-of-delta buckets: control-bit prefix length and payload width; the last holds any value. */
-const DOD_BUCKETS: readonly { readonly prefix: number; readonly prefixBits: number; readonly bits: number }[] =
-  [
-    { prefix: 0b10, prefixBits: 2, bits: 7 },
-    { prefix: 0b110, prefixBits: 3, bits: 14 },
-    { prefix: 0b1110, prefixBits: 4, bits: 20 },
-  ];
+const DOD_BUCKETS: readonly {
+  readonly prefix: number;
+  readonly prefixBits: number;
+  readonly bits: number;
+}[] = [
+  { prefix: 0b10, prefixBits: 2, bits: 7 },
+  { prefix: 0b110, prefixBits: 3, bits: 14 },
+  { prefix: 0b1110, prefixBits: 4, bits: 20 },
+];
 
 const HEADER_BYTES = 2;
 export const MAX_CHUNK_SAMPLES = 0xffff;

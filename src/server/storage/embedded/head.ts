@@ -62,7 +62,11 @@ export class SeriesState {
 const RECORD_BYTES = 20;
 
 /** A head-WAL record: the samples of one append that went to heads, as (series id u32, time f64, value f64). */
-export function encodeWalRecord(ids: readonly number[], ts: readonly number[], vs: readonly number[]): Uint8Array {
+export function encodeWalRecord(
+  ids: readonly number[],
+  ts: readonly number[],
+  vs: readonly number[],
+): Uint8Array {
   const out = new Uint8Array(ids.length * RECORD_BYTES);
   const view = new DataView(out.buffer);
   for (let i = 0; i < ids.length; i++) {

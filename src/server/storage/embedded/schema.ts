@@ -4,7 +4,8 @@
  * - `chunks`: closed Gorilla chunks (chunk.ts), ~120 samples or 2 h each, found by (series, max_t);
  * - `head_wal`: the raw samples of each append (one row per batch) not yet in a closed chunk, replayed at open
  *   to rebuild the in-memory head; truncated as heads are cut;
- * - `rollup_1m`: per closed chunk, its 1-minute buckets (rollup.ts, Gorilla-encoded columns);
+ * - `rollup_1m`: per closed chunk, its 1-minute buckets (rollup.ts, Gorilla-encoded columns) and the chunk's
+ *   newest time (`last_t`: after the raw chunk expires it still tells the head-WAL replay what was closed);
  * - `rollup_1h`: one row per series and completed hour.
  */
 import type { DatabaseSync } from "node:sqlite";
@@ -19,7 +20,8 @@ CREATE TABLE IF NOT EXISTS chunks (series_id INTEGER NOT NULL, min_t INTEGER NOT
 CREATE INDEX IF NOT EXISTS chunks_by_series ON chunks (series_id, max_t);
 CREATE INDEX IF NOT EXISTS chunks_by_age ON chunks (max_t);
 CREATE TABLE IF NOT EXISTS head_wal (seq INTEGER PRIMARY KEY, data BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS rollup_1m (series_id INTEGER NOT NULL, min_t INTEGER NOT NULL, max_t INTEGER NOT NULL, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS rollup_1m (series_id INTEGER NOT NULL, min_t INTEGER NOT NULL, max_t INTEGER NOT NULL,
+  last_t INTEGER NOT NULL, data BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS rollup_1m_by_series ON rollup_1m (series_id, max_t);
 CREATE INDEX IF NOT EXISTS rollup_1m_by_age ON rollup_1m (max_t);
 CREATE TABLE IF NOT EXISTS rollup_1h (series_id INTEGER NOT NULL, bucket INTEGER NOT NULL, count REAL NOT NULL,
@@ -45,7 +47,10 @@ export function prepareStatements(db: DatabaseSync) {
   return {
     insertSeries: db.prepare("INSERT INTO series (id, labels) VALUES (?, ?)"),
     allSeries: db.prepare("SELECT id, labels FROM series"),
-    closedMaxT: db.prepare("SELECT series_id AS id, max(max_t) AS maxT FROM chunks GROUP BY series_id"),
+    closedMaxT: db.prepare(
+      `SELECT id, max(t) AS maxT FROM (SELECT series_id AS id, max(max_t) AS t FROM chunks GROUP BY series_id
+        UNION ALL SELECT series_id, max(last_t) FROM rollup_1m GROUP BY series_id) GROUP BY id`,
+    ),
     insertChunk: db.prepare("INSERT INTO chunks (series_id, min_t, max_t, data) VALUES (?, ?, ?, ?)"),
     chunksInRange: db.prepare(
       "SELECT data FROM chunks WHERE series_id = ? AND max_t >= ? AND min_t <= ? ORDER BY min_t",
@@ -54,7 +59,9 @@ export function prepareStatements(db: DatabaseSync) {
     insertWal: db.prepare("INSERT INTO head_wal (seq, data) VALUES (?, ?)"),
     walRecords: db.prepare("SELECT seq, data FROM head_wal ORDER BY seq"),
     truncateWal: db.prepare("DELETE FROM head_wal WHERE seq < ?"),
-    insertMinute: db.prepare("INSERT INTO rollup_1m (series_id, min_t, max_t, data) VALUES (?, ?, ?, ?)"),
+    insertMinute: db.prepare(
+      "INSERT INTO rollup_1m (series_id, min_t, max_t, last_t, data) VALUES (?, ?, ?, ?, ?)",
+    ),
     minutesInRange: db.prepare(
       "SELECT data FROM rollup_1m WHERE series_id = ? AND max_t >= ? AND min_t <= ? ORDER BY min_t",
     ),

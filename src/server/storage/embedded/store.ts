@@ -29,7 +29,13 @@ import {
   mergeBuckets,
   rollupAnswers,
 } from "./rollup.ts";
-import { LAYOUT_VERSION, type Statements, type Synchronous, prepareSchema, prepareStatements } from "./schema.ts";
+import {
+  LAYOUT_VERSION,
+  type Statements,
+  type Synchronous,
+  prepareSchema,
+  prepareStatements,
+} from "./schema.ts";
 
 const DAY_MS = 86_400_000;
 
@@ -42,7 +48,11 @@ export interface Retention {
   readonly hourMs: number;
 }
 
-export const DEFAULT_RETENTION: Retention = { rawMs: 15 * DAY_MS, minuteMs: 90 * DAY_MS, hourMs: 730 * DAY_MS };
+export const DEFAULT_RETENTION: Retention = {
+  rawMs: 15 * DAY_MS,
+  minuteMs: 90 * DAY_MS,
+  hourMs: 730 * DAY_MS,
+};
 
 export interface EmbeddedStoreOptions {
   /** The database file (created when missing). */
@@ -118,12 +128,16 @@ export class EmbeddedStore implements SeriesStore {
       db = new DatabaseSync(options.path);
       const layout = prepareSchema(db, options.synchronous ?? "NORMAL");
       if (layout !== LAYOUT_VERSION) {
-        throw new StorageOpenError(options.path, `layout ${layout}, this kvmon reads layout ${LAYOUT_VERSION}`);
+        throw new StorageOpenError(
+          options.path,
+          `layout ${layout}, this kvmon reads layout ${LAYOUT_VERSION}`,
+        );
       }
       const store = new EmbeddedStore(db, options);
       store.transaction(() => {
+        const now = store.now();
         store.load();
-        store.applyRetention(store.now());
+        store.applyRetention(now);
       });
       return store;
     } catch (cause) {
@@ -175,7 +189,8 @@ export class EmbeddedStore implements SeriesStore {
   async labelNames(matchers: readonly Matcher[], range: TimeRange): Promise<string[]> {
     this.assertOpen();
     const names = new Set<string>();
-    for (const st of this.matching(matchers, range)) for (const name of Object.keys(st.labels)) names.add(name);
+    for (const st of this.matching(matchers, range))
+      for (const name of Object.keys(st.labels)) names.add(name);
     return [...names].sort();
   }
 
@@ -304,7 +319,7 @@ export class EmbeddedStore implements SeriesStore {
     const minutes = bucketize(samples, prev, MINUTE_MS);
     if (minutes.length > 0) {
       const last = minutes[minutes.length - 1]!.start + MINUTE_MS - 1;
-      this.sql.insertMinute.run(st.id, minutes[0]!.start, last, encodeBuckets(minutes));
+      this.sql.insertMinute.run(st.id, minutes[0]!.start, last, head.maxT, encodeBuckets(minutes));
     }
     st.head = undefined;
     st.closedMaxT = head.maxT;
@@ -356,18 +371,25 @@ export class EmbeddedStore implements SeriesStore {
   /** Cuts heads idle for a chunk span, truncates the head-WAL below the oldest open head, applies retention. */
   private maintain(now: number): void {
     this.appendsSinceMaintenance = 0;
+    this.closeHeadsBefore(this.newestT - this.chunkSpanMs);
+    if (now - this.lastRetentionAt >= RETENTION_EVERY_MS) this.applyRetention(now);
+  }
+
+  /** Closes the heads whose newest sample is older than `t`, then truncates the head-WAL below the oldest head. */
+  private closeHeadsBefore(t: number): void {
     let keepFrom = this.walSeq + 1;
     for (const st of this.byId.values()) {
       if (!st.head) continue;
-      if (st.head.maxT + this.chunkSpanMs < this.newestT) this.closeHead(st);
+      if (st.head.maxT < t) this.closeHead(st);
       else if (st.headFirstSeq < keepFrom) keepFrom = st.headFirstSeq;
     }
     this.sql.truncateWal.run(keepFrom);
-    if (now - this.lastRetentionAt >= RETENTION_EVERY_MS) this.applyRetention(now);
   }
 
   private applyRetention(now: number): void {
     this.lastRetentionAt = now;
+    // Heads past retention are closed first, so their samples reach the rollups before the raw chunk goes.
+    this.closeHeadsBefore(now - this.retention.rawMs);
     this.sql.expireChunks.run(now - this.retention.rawMs);
     this.sql.expireMinutes.run(now - this.retention.minuteMs);
     this.sql.expireHours.run(now - this.retention.hourMs - HOUR_MS + 1);
@@ -403,7 +425,7 @@ export class EmbeddedStore implements SeriesStore {
       this.walSeq = row.seq;
       forEachWalSample(row.data, (id, t, v) => {
         const st = this.byId.get(id);
-        if (!st || t <= st.closedMaxT) return; // already in a closed chunk
+        if (!st || t <= st.closedMaxT) return; // already closed (its chunk may have expired since)
         this.cutIfDue(st, t);
         st.insert(t, v, row.seq);
         if (t > this.newestT) this.newestT = t;
@@ -426,7 +448,9 @@ export class EmbeddedStore implements SeriesStore {
 
   private rawSamples(st: SeriesState, startMs: number, endMs: number): Sample[] {
     const parts: Sample[][] = [];
-    for (const row of this.sql.chunksInRange.iterate(st.id, startMs, endMs) as Iterable<{ data: Uint8Array }>) {
+    for (const row of this.sql.chunksInRange.iterate(st.id, startMs, endMs) as Iterable<{
+      data: Uint8Array;
+    }>) {
       parts.push(decodeChunk(row.data));
     }
     if (st.head && st.head.maxT >= startMs && st.head.minT <= endMs) parts.push(st.headSamples());
@@ -451,7 +475,9 @@ export class EmbeddedStore implements SeriesStore {
 
   private storedMinutes(st: SeriesState, fromMs: number, toMs: number): Bucket[] {
     const parts: Bucket[][] = [];
-    for (const row of this.sql.minutesInRange.iterate(st.id, fromMs, toMs) as Iterable<{ data: Uint8Array }>) {
+    for (const row of this.sql.minutesInRange.iterate(st.id, fromMs, toMs) as Iterable<{
+      data: Uint8Array;
+    }>) {
       parts.push(decodeBuckets(row.data));
     }
     return mergeBuckets(parts).filter((b) => b.start >= fromMs && b.start <= toMs);
@@ -495,7 +521,8 @@ function mergeSamples(parts: Sample[][], startMs: number, endMs: number): Sample
   let ordered = true;
   for (let i = 1; i < parts.length && ordered; i++) {
     const prev = parts[i - 1]!;
-    if (prev.length > 0 && parts[i]!.length > 0 && parts[i]![0]!.t <= prev[prev.length - 1]!.t) ordered = false;
+    if (prev.length > 0 && parts[i]!.length > 0 && parts[i]![0]!.t <= prev[prev.length - 1]!.t)
+      ordered = false;
   }
   const all = parts.flat().filter((s) => s.t >= startMs && s.t <= endMs);
   if (ordered) return all;
