@@ -27,7 +27,7 @@ export class BitWriter {
   /** Bits already used in that byte (0..7). */
   private bit = 0;
 
-  constructor(initialBytes = 32) {
+  constructor(initialBytes = 256) {
     this.buf = new Uint8Array(initialBytes);
   }
 

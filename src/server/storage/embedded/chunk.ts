@@ -83,7 +83,7 @@ export class ChunkAppender {
       return;
     }
     for (const b of DOD_BUCKETS) {
-      const half = 2 ** (b.bits - 1);
+      const half = 1 << (b.bits - 1);
       if (dod > -half && dod <= half) {
         this.w.write(b.prefix, b.prefixBits);
         this.w.write(dod & ((1 << b.bits) - 1), b.bits);

@@ -23,6 +23,69 @@ export function labelsOfKey(key: string): Labels {
   return out;
 }
 
+/** The murmur3 finaliser: spreads FNV's low-entropy high bits. */
+function mix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/**
+ * A 30-bit hash of a label set (a small integer, V8's fastest Map key) that does not depend on the pairs'
+ * order (a sum of per-pair FNV-1a hashes), so a lookup needs neither a sort nor a key string: the ingest
+ * path's hot spot. Equal hashes are told apart by comparing the labels.
+ */
+export function labelsHash(labels: Labels): number {
+  let sum = 0;
+  for (const name in labels) {
+    const value = labels[name]!;
+    let h = 0x811c9dc5;
+    for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
+    h = Math.imul(h ^ 0xffff, 0x01000193);
+    for (let i = 0; i < value.length; i++) h = Math.imul(h ^ value.charCodeAt(i), 0x01000193);
+    sum = (sum + mix(h)) | 0;
+  }
+  return sum & 0x3fffffff;
+}
+
+function sameLabels(a: Labels, b: Labels): boolean {
+  let n = 0;
+  for (const name in b) {
+    if (a[name] !== b[name]) return false;
+    n++;
+  }
+  for (const _ in a) n--;
+  return n === 0;
+}
+
+/** The series dictionary's lookup by label set: hash buckets (almost always of one entry). */
+export class SeriesDictionary<T extends { readonly labels: Labels }> {
+  private readonly byHash = new Map<number, T[]>();
+
+  get(labels: Labels): T | undefined {
+    const bucket = this.byHash.get(labelsHash(labels));
+    if (!bucket) return undefined;
+    for (const entry of bucket) if (sameLabels(entry.labels, labels)) return entry;
+    return undefined;
+  }
+
+  add(entry: T): void {
+    const h = labelsHash(entry.labels);
+    const bucket = this.byHash.get(h);
+    if (bucket) bucket.push(entry);
+    else this.byHash.set(h, [entry]);
+  }
+
+  delete(entry: T): void {
+    const h = labelsHash(entry.labels);
+    const bucket = this.byHash.get(h)?.filter((e) => e !== entry);
+    if (bucket?.length) this.byHash.set(h, bucket);
+    else this.byHash.delete(h);
+  }
+}
+
 /** A matcher as a predicate on one label's value ("" when the series lacks the label, as in Prometheus). */
 export function matcherPredicate(m: Matcher): (value: string) => boolean {
   switch (m.op) {

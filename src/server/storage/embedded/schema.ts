@@ -80,7 +80,7 @@ export function prepareStatements(db: DatabaseSync) {
     expireMinutes: db.prepare("DELETE FROM rollup_1m WHERE max_t < ?"),
     expireHours: db.prepare("DELETE FROM rollup_1h WHERE bucket < ?"),
     orphanSeries: db.prepare(
-      `SELECT id, labels FROM series s WHERE NOT EXISTS (SELECT 1 FROM chunks WHERE series_id = s.id)
+      `SELECT id FROM series s WHERE NOT EXISTS (SELECT 1 FROM chunks WHERE series_id = s.id)
         AND NOT EXISTS (SELECT 1 FROM rollup_1m WHERE series_id = s.id)
         AND NOT EXISTS (SELECT 1 FROM rollup_1h WHERE series_id = s.id)`,
     ),

@@ -118,6 +118,12 @@ describe("EmbeddedStore", () => {
     );
     await store.append([{ labels: cpu("a"), samples: a }]); // a replay after a lost ack
     assert.equal(store.stats().duplicateSamples, 25);
+    store.flush();
+    assert.equal(store.stats().headSeries, 0);
+    assert.deepEqual(
+      (await store.select([], ALL)).map((s) => s.samples),
+      [a, b],
+    );
     await store.close();
     await assert.rejects(store.select([], ALL), StorageClosedError);
   });

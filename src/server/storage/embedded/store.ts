@@ -16,7 +16,7 @@ import {
 import type { Labels, Matcher, Sample, SelectHints, Series, SeriesStore, TimeRange } from "../types.ts";
 import { decodeChunk, encodeChunk } from "./chunk.ts";
 import { SeriesState, encodeWalRecord, forEachWalSample } from "./head.ts";
-import { Postings, canonicalKey, labelsOfKey } from "./labels.ts";
+import { Postings, SeriesDictionary, canonicalKey, labelsOfKey } from "./labels.ts";
 import {
   type Bucket,
   HOUR_MS,
@@ -99,7 +99,7 @@ export class EmbeddedStore implements SeriesStore {
   private readonly seriesLimit: EmbeddedStoreOptions["seriesLimit"];
   private readonly now: () => number;
 
-  private byKey = new Map<string, SeriesState>();
+  private dictionary = new SeriesDictionary<SeriesState>();
   private byId = new Map<number, SeriesState>();
   private postings = new Postings();
   private nextId = 1;
@@ -221,6 +221,16 @@ export class EmbeddedStore implements SeriesStore {
     this.transaction(() => this.applyRetention(this.now()));
   }
 
+  /**
+   * Closes every open head into chunks and rollups, truncates the head-WAL and checkpoints SQLite's WAL into the
+   * database file: before a backup, or to measure bytes on disk. Later samples of those series open new heads.
+   */
+  flush(): void {
+    this.assertOpen();
+    this.transaction(() => this.closeHeadsBefore(Infinity));
+    this.db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -229,13 +239,13 @@ export class EmbeddedStore implements SeriesStore {
 
   // --- writing -------------------------------------------------------------------------------------------
 
-  /** The state of every series of the batch; new ones are created only in memory by write(). */
+  /** The state of every series of the batch, or for a new one its canonical key (created by write()). */
   private resolveSeries(batch: readonly Series[]): (SeriesState | string)[] {
     const fresh = new Map<string, Labels>();
     const out = batch.map((s) => {
-      const key = canonicalKey(s.labels);
-      const st = this.byKey.get(key);
+      const st = this.dictionary.get(s.labels);
       if (st) return st;
+      const key = canonicalKey(s.labels);
       if (!fresh.has(key)) fresh.set(key, labelsOfKey(key));
       return key;
     });
@@ -260,9 +270,15 @@ export class EmbeddedStore implements SeriesStore {
     const walTs: number[] = [];
     const walVs: number[] = [];
     const late = new Map<SeriesState, Sample[]>();
+    const created = new Map<string, SeriesState>();
     for (let i = 0; i < batch.length; i++) {
       const r = resolved[i]!;
-      const st = typeof r === "string" ? (this.byKey.get(r) ?? this.createSeries(r)) : r;
+      let st: SeriesState;
+      if (typeof r !== "string") st = r;
+      else {
+        st = created.get(r) ?? this.createSeries(r);
+        created.set(r, st);
+      }
       for (const { t, v } of batch[i]!.samples) {
         if (!(t >= oldest) || !Number.isFinite(t)) {
           this.counters.droppedSamples++;
@@ -291,12 +307,12 @@ export class EmbeddedStore implements SeriesStore {
   private createSeries(key: string): SeriesState {
     const st = new SeriesState(this.nextId++, labelsOfKey(key));
     this.sql.insertSeries.run(st.id, key);
-    this.register(key, st);
+    this.register(st);
     return st;
   }
 
-  private register(key: string, st: SeriesState): void {
-    this.byKey.set(key, st);
+  private register(st: SeriesState): void {
+    this.dictionary.add(st);
     this.byId.set(st.id, st);
     this.postings.add(st.id, st.labels);
   }
@@ -393,13 +409,13 @@ export class EmbeddedStore implements SeriesStore {
     this.sql.expireChunks.run(now - this.retention.rawMs);
     this.sql.expireMinutes.run(now - this.retention.minuteMs);
     this.sql.expireHours.run(now - this.retention.hourMs - HOUR_MS + 1);
-    for (const row of this.sql.orphanSeries.all() as { id: number; labels: string }[]) {
+    for (const row of this.sql.orphanSeries.all() as { id: number }[]) {
       const st = this.byId.get(row.id);
       if (st?.head) continue;
       this.sql.deleteSeries.run(row.id);
       if (!st) continue;
       this.byId.delete(st.id);
-      this.byKey.delete(row.labels);
+      this.dictionary.delete(st);
       this.postings.remove(st.id, st.labels);
     }
   }
@@ -408,12 +424,12 @@ export class EmbeddedStore implements SeriesStore {
 
   /** Rebuilds memory from the database: dictionary, index, closed-chunk ends, then the head from its WAL. */
   private load(): void {
-    this.byKey = new Map();
+    this.dictionary = new SeriesDictionary();
     this.byId = new Map();
     this.postings = new Postings();
     this.newestT = -Infinity;
     for (const row of this.sql.allSeries.iterate() as Iterable<{ id: number; labels: string }>) {
-      this.register(row.labels, new SeriesState(row.id, labelsOfKey(row.labels)));
+      this.register(new SeriesState(row.id, labelsOfKey(row.labels)));
       if (row.id >= this.nextId) this.nextId = row.id + 1;
     }
     for (const row of this.sql.closedMaxT.iterate() as Iterable<{ id: number; maxT: number }>) {
