@@ -1,12 +1,15 @@
 /**
  * The SQLite layout of the embedded store, in one file (WAL journal):
- * - `series`: the dictionary, id <-> canonical label set (labels.ts);
- * - `chunks`: closed Gorilla chunks (chunk.ts), ~120 samples or 2 h each, found by (series, max_t);
+ * - `series`: the dictionary, id <-> canonical label set (labels.ts; unique by construction: the store looks a
+ *   label set up in memory before it inserts one, so no second copy of the text in a UNIQUE index);
+ * - `chunks`: closed Gorilla chunks (chunk.ts), ~120 samples or 2 h each, found by (series, max_t), with the
+ *   value before the chunk (`prev_v`, for the first increase when it is rolled up at expiry);
  * - `head_wal`: the raw samples of each append (one row per batch) not yet in a closed chunk, replayed at open
  *   to rebuild the in-memory head; truncated as heads are cut;
- * - `rollup_1m`: per closed chunk, its 1-minute buckets (rollup.ts, Gorilla-encoded columns) and the chunk's
- *   newest time (`last_t`: after the raw chunk expires it still tells the head-WAL replay what was closed);
- * - `rollup_1h`: one row per series and completed hour.
+ * - `rollup_1m`: 1-minute buckets (rollup.ts, Gorilla-encoded columns) of raw chunks, written as they expire
+ *   (until then raw answers exactly), with their newest time (`last_t`, which tells the head-WAL replay what was
+ *   closed after the raw chunk is gone);
+ * - `rollup_1h`: one row per series and completed hour, written as the chunk that completes the hour closes.
  */
 import type { DatabaseSync } from "node:sqlite";
 
@@ -15,8 +18,9 @@ export const LAYOUT_VERSION = 1;
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS series (id INTEGER PRIMARY KEY, labels TEXT NOT NULL UNIQUE);
-CREATE TABLE IF NOT EXISTS chunks (series_id INTEGER NOT NULL, min_t INTEGER NOT NULL, max_t INTEGER NOT NULL, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS series (id INTEGER PRIMARY KEY, labels TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS chunks (series_id INTEGER NOT NULL, min_t INTEGER NOT NULL, max_t INTEGER NOT NULL,
+  prev_v REAL, data BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS chunks_by_series ON chunks (series_id, max_t);
 CREATE INDEX IF NOT EXISTS chunks_by_age ON chunks (max_t);
 CREATE TABLE IF NOT EXISTS head_wal (seq INTEGER PRIMARY KEY, data BLOB NOT NULL);
@@ -33,6 +37,7 @@ export type Synchronous = "NORMAL" | "FULL";
 
 /** Opens the layout (creating it in an empty file) and returns the layout version found. */
 export function prepareSchema(db: DatabaseSync, synchronous: Synchronous): number {
+  db.exec("PRAGMA auto_vacuum = INCREMENTAL"); // takes effect in a new file only: flush() gives free pages back
   db.exec("PRAGMA journal_mode = WAL");
   db.exec(`PRAGMA synchronous = ${synchronous}`);
   db.exec("PRAGMA busy_timeout = 5000");
@@ -51,7 +56,12 @@ export function prepareStatements(db: DatabaseSync) {
       `SELECT id, max(t) AS maxT FROM (SELECT series_id AS id, max(max_t) AS t FROM chunks GROUP BY series_id
         UNION ALL SELECT series_id, max(last_t) FROM rollup_1m GROUP BY series_id) GROUP BY id`,
     ),
-    insertChunk: db.prepare("INSERT INTO chunks (series_id, min_t, max_t, data) VALUES (?, ?, ?, ?)"),
+    insertChunk: db.prepare(
+      "INSERT INTO chunks (series_id, min_t, max_t, prev_v, data) VALUES (?, ?, ?, ?, ?)",
+    ),
+    expiringChunks: db.prepare(
+      "SELECT series_id AS id, prev_v AS prevV, data FROM chunks WHERE max_t < ? ORDER BY series_id, min_t",
+    ),
     chunksInRange: db.prepare(
       "SELECT data FROM chunks WHERE series_id = ? AND max_t >= ? AND min_t <= ? ORDER BY min_t",
     ),

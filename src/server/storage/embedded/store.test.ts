@@ -194,8 +194,12 @@ function bruteForce(samples: Sample[], width: number) {
 }
 
 describe("EmbeddedStore rollups", () => {
-  it("match a brute-force computation (1 min and 1 h; avg, max, last, counter increase with resets)", async () => {
-    const store = open();
+  it("match a brute-force computation (1 min and 1 h; avg, max, last, counter increase with resets), before and after raw expires", async () => {
+    let now = T0 + 86_400_000;
+    const store = open({
+      now: () => now,
+      retention: { rawMs: 2 * 86_400_000, minuteMs: 10 * 86_400_000, hourMs: 20 * 86_400_000 },
+    });
     let v = 0;
     let seed = 11;
     const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
@@ -206,37 +210,44 @@ describe("EmbeddedStore rollups", () => {
     for (let i = 0; i < samples.length; i += 50)
       await store.append([{ labels: cpu("a"), samples: samples.slice(i, i + 50) }]);
     const range = { startMs: T0, endMs: T0 + 8 * HOUR_MS };
-    for (const width of [MINUTE_MS, HOUR_MS]) {
-      const expected = bruteForce(samples, width);
-      const get = async (func?: string) =>
-        (await store.select([], range, { stepMs: width, func }))[0]!.samples;
-      const [last, max, avg, rate] = await Promise.all([
-        get(),
-        get("max_over_time"),
-        get("avg_over_time"),
-        get("rate"),
-      ]);
-      assert.deepEqual(
-        last.map((s) => s.t),
-        expected.map(([start]) => start + width - 1),
-      );
-      assert.deepEqual(
-        last.map((s) => s.v),
-        expected.map(([, b]) => b.last),
-      );
-      assert.deepEqual(
-        max.map((s) => s.v),
-        expected.map(([, b]) => b.max),
-      );
-      avg.forEach((s, i) =>
-        assert.ok(Math.abs(s.v - expected[i]![1].sum / expected[i]![1].count) < 1e-6 * Math.abs(s.v)),
-      );
-      let running = 0;
-      rate.forEach((s, i) => {
-        running += expected[i]![1].inc;
-        assert.ok(Math.abs(s.v - running) < 1e-6 * running, `${width} bucket ${i}: ${s.v} vs ${running}`);
-      });
-    }
+    const compare = async (when: string) => {
+      for (const width of [MINUTE_MS, HOUR_MS]) {
+        const expected = bruteForce(samples, width);
+        const get = async (func?: string) =>
+          (await store.select([], range, { stepMs: width, func }))[0]!.samples;
+        const [last, max, avg, rate] = await Promise.all([
+          get(),
+          get("max_over_time"),
+          get("avg_over_time"),
+          get("rate"),
+        ]);
+        const what = `${when}, ${width / MINUTE_MS} min buckets`;
+        assert.deepEqual(
+          last.map((s) => s.t),
+          expected.map(([start]) => start + width - 1),
+          what,
+        );
+        assert.deepEqual(
+          last.map((s) => s.v),
+          expected.map(([, b]) => b.last),
+          what,
+        );
+        assert.deepEqual(
+          max.map((s) => s.v),
+          expected.map(([, b]) => b.max),
+          what,
+        );
+        avg.forEach((s, i) =>
+          assert.ok(Math.abs(s.v - expected[i]![1].sum / expected[i]![1].count) < 1e-6 * Math.abs(s.v), what),
+        );
+        let running = 0;
+        rate.forEach((s, i) => {
+          running += expected[i]![1].inc;
+          assert.ok(Math.abs(s.v - running) < 1e-6 * running, `${what} bucket ${i}: ${s.v} vs ${running}`);
+        });
+      }
+    };
+    await compare("from raw");
     // raw for the functions a rollup would get wrong, and for fine steps
     const raw = (await store.select([], range, { stepMs: HOUR_MS, func: "irate" }))[0]!.samples;
     assert.equal(raw.length, samples.length);
@@ -244,6 +255,15 @@ describe("EmbeddedStore rollups", () => {
       (await store.select([], range, { stepMs: 30_000, func: "max_over_time" }))[0]!.samples.length,
       samples.length,
     );
+
+    now += 5 * 86_400_000; // raw expires: the minute rollups are written from it first
+    store.compact();
+    assert.deepEqual(await store.select([], range), [], "raw is gone");
+    await compare("from stored rollups");
+    now += 8 * 86_400_000; // minutes expire too: hours remain
+    store.compact();
+    assert.deepEqual(await store.select([], range, { stepMs: MINUTE_MS }), []);
+    assert.equal((await store.select([], range, { stepMs: HOUR_MS }))[0]!.samples.length, 8);
     await store.close();
   });
 });

@@ -39,6 +39,12 @@ import {
 
 const DAY_MS = 86_400_000;
 
+interface ExpiringChunk {
+  id: number;
+  prevV: number | null;
+  data: Uint8Array;
+}
+
 export interface Retention {
   /** Raw samples (chunks). */
   readonly rawMs: number;
@@ -222,12 +228,13 @@ export class EmbeddedStore implements SeriesStore {
   }
 
   /**
-   * Closes every open head into chunks and rollups, truncates the head-WAL and checkpoints SQLite's WAL into the
-   * database file: before a backup, or to measure bytes on disk. Later samples of those series open new heads.
+   * Closes every open head into chunks and rollups, truncates the head-WAL, returns free pages to the file system
+   * and checkpoints SQLite's WAL into the database file: before a backup, or to measure bytes on disk. Later samples of those series open new heads.
    */
   flush(): void {
     this.assertOpen();
     this.transaction(() => this.closeHeadsBefore(Infinity));
+    this.db.exec("PRAGMA incremental_vacuum");
     this.db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
   }
 
@@ -324,35 +331,28 @@ export class EmbeddedStore implements SeriesStore {
     }
   }
 
-  /** Writes the head as a closed chunk with its 1-minute rollup, and the hours it completes. */
+  /** Writes the head as a closed chunk, and the hour rollups it completes. */
   private closeHead(st: SeriesState): void {
     const head = st.head!;
     const bytes = head.bytes();
-    const samples = decodeChunk(bytes);
     const prev = this.lastClosed(st);
-    const prevClosedMaxT = st.closedMaxT;
-    this.sql.insertChunk.run(st.id, head.minT, head.maxT, bytes);
-    const minutes = bucketize(samples, prev, MINUTE_MS);
-    if (minutes.length > 0) {
-      const last = minutes[minutes.length - 1]!.start + MINUTE_MS - 1;
-      this.sql.insertMinute.run(st.id, minutes[0]!.start, last, head.maxT, encodeBuckets(minutes));
-    }
+    this.sql.insertChunk.run(st.id, head.minT, head.maxT, prev?.v ?? null, bytes);
     st.head = undefined;
     st.closedMaxT = head.maxT;
-    st.lastClosed = samples[samples.length - 1];
-    // Hours that end inside this chunk are complete: later samples are newer than head.maxT.
-    const hours = new Set<number>();
-    if (prevClosedMaxT > -Infinity) hours.add(floorTo(prevClosedMaxT + 1, HOUR_MS));
-    for (let h = floorTo(head.minT, HOUR_MS); h <= head.maxT; h += HOUR_MS) hours.add(h);
-    for (const h of hours) {
-      if (h + HOUR_MS - 1 <= head.maxT && h + HOUR_MS - 1 > prevClosedMaxT) this.rollHour(st, h);
-    }
+    st.lastClosed = decodeChunk(bytes).at(-1);
+    this.rollHours(st, head.minT, head.maxT);
   }
 
-  private rollHour(st: SeriesState, hour: number): void {
-    const minutes = this.storedMinutes(st, hour, hour + HOUR_MS - 1);
-    const [b] = coarsen(minutes, HOUR_MS);
-    if (b) this.sql.insertHour.run(st.id, b.start, b.count, b.sum, b.max, b.last, b.inc);
+  /**
+   * (Re)writes the hour rows of the hours [minT, maxT] touches from the raw samples (and the hour before, for the
+   * first increase), so the rows always hold everything closed; an hour still open is rewritten at each close.
+   */
+  private rollHours(st: SeriesState, minT: number, maxT: number): void {
+    const from = floorTo(minT, HOUR_MS);
+    const samples = this.rawSamples(st, from - HOUR_MS, floorTo(maxT, HOUR_MS) + HOUR_MS - 1);
+    for (const b of bucketize(samples, undefined, HOUR_MS)) {
+      if (b.start >= from) this.sql.insertHour.run(st.id, b.start, b.count, b.sum, b.max, b.last, b.inc);
+    }
   }
 
   /** The newest closed sample (read from the last chunk once after open). */
@@ -365,7 +365,7 @@ export class EmbeddedStore implements SeriesStore {
 
   /**
    * Samples at or before the newest closed chunk: stored as a chunk of their own, minus exact duplicates of
-   * stored samples (a replayed batch). They are not rolled up (the rollups of that time are already written).
+   * stored samples (a replayed batch). The rollups see them: minutes are made from raw, hours rewritten.
    */
   private writeLate(st: SeriesState, samples: Sample[]): void {
     samples.sort((a, b) => a.t - b.t);
@@ -381,7 +381,8 @@ export class EmbeddedStore implements SeriesStore {
     }
     if (fresh.length === 0) return;
     this.counters.lateSamples += fresh.length;
-    this.sql.insertChunk.run(st.id, fresh[0]!.t, fresh[fresh.length - 1]!.t, encodeChunk(fresh));
+    this.sql.insertChunk.run(st.id, fresh[0]!.t, fresh[fresh.length - 1]!.t, null, encodeChunk(fresh));
+    this.rollHours(st, fresh[0]!.t, fresh[fresh.length - 1]!.t);
   }
 
   /** Cuts heads idle for a chunk span, truncates the head-WAL below the oldest open head, applies retention. */
@@ -404,9 +405,11 @@ export class EmbeddedStore implements SeriesStore {
 
   private applyRetention(now: number): void {
     this.lastRetentionAt = now;
+    const rawCutoff = now - this.retention.rawMs;
     // Heads past retention are closed first, so their samples reach the rollups before the raw chunk goes.
-    this.closeHeadsBefore(now - this.retention.rawMs);
-    this.sql.expireChunks.run(now - this.retention.rawMs);
+    this.closeHeadsBefore(rawCutoff);
+    if (this.retention.minuteMs > this.retention.rawMs) this.rollExpiringMinutes(rawCutoff);
+    this.sql.expireChunks.run(rawCutoff);
     this.sql.expireMinutes.run(now - this.retention.minuteMs);
     this.sql.expireHours.run(now - this.retention.hourMs - HOUR_MS + 1);
     for (const row of this.sql.orphanSeries.all() as { id: number }[]) {
@@ -418,6 +421,38 @@ export class EmbeddedStore implements SeriesStore {
       this.dictionary.delete(st);
       this.postings.remove(st.id, st.labels);
     }
+  }
+
+  /**
+   * Writes the 1-minute rollups of the chunks about to expire (ending before `cutoff`), one row per series. Until
+   * then the raw samples answer minute-step queries exactly, so a stored 1-minute rollup beside them would only
+   * double the bytes on disk (10 s scrapes: 6 samples a bucket vs 5 rollup values). Each chunk's `prev_v` (the
+   * value before it) keeps the first increase exact.
+   */
+  private rollExpiringMinutes(cutoff: number): void {
+    let id = -1;
+    let prev: number | null = null;
+    let parts: Sample[][] = [];
+    const flush = () => {
+      if (parts.length === 0) return;
+      const samples = mergeSamples(parts, -Infinity, Infinity);
+      const minutes = bucketize(samples, prev === null ? undefined : { t: -Infinity, v: prev }, MINUTE_MS);
+      if (minutes.length > 0) {
+        const last = minutes[minutes.length - 1]!.start + MINUTE_MS - 1;
+        const lastT = samples[samples.length - 1]!.t;
+        this.sql.insertMinute.run(id, minutes[0]!.start, last, lastT, encodeBuckets(minutes));
+      }
+      parts = [];
+    };
+    for (const row of this.sql.expiringChunks.iterate(cutoff) as Iterable<ExpiringChunk>) {
+      if (row.id !== id) {
+        flush();
+        id = row.id;
+        prev = row.prevV;
+      }
+      parts.push(decodeChunk(row.data));
+    }
+    flush();
   }
 
   // --- opening -------------------------------------------------------------------------------------------
@@ -473,20 +508,22 @@ export class EmbeddedStore implements SeriesStore {
     return mergeSamples(parts, startMs, endMs);
   }
 
-  /** Buckets of `width` starting in [fromMs, toMs]: stored rollups, then the head's (and for hours, minutes'). */
+  /** Buckets of `width` starting in [fromMs, toMs]: stored rollups, and the raw samples' where they remain. */
   private buckets(st: SeriesState, width: number, fromMs: number, toMs: number): Bucket[] {
     if (width === MINUTE_MS) return this.minutes(st, fromMs, toMs);
     const hours = this.sql.hoursInRange.all(st.id, fromMs, toMs) as unknown as Bucket[];
-    const tailFrom = hours.length > 0 ? hours[hours.length - 1]!.start + HOUR_MS : fromMs;
+    // From the last stored hour on (it may still be open), what minutes and raw hold now replaces the rows.
+    const tailFrom = hours.length > 0 ? hours[hours.length - 1]!.start : fromMs;
     const tail = coarsen(this.minutes(st, tailFrom, toMs), HOUR_MS).filter((b) => b.start >= tailFrom);
+    if (tail[0]?.start === tailFrom) hours.pop();
     return [...hours, ...tail];
   }
 
+  /** Minute buckets: stored ones (of expired raw) merged with those of the raw samples (from one bucket before). */
   private minutes(st: SeriesState, fromMs: number, toMs: number): Bucket[] {
     const stored = this.storedMinutes(st, fromMs, toMs);
-    if (!st.head || st.head.maxT < fromMs) return stored;
-    const head = bucketize(st.headSamples(), this.lastClosed(st), MINUTE_MS);
-    return mergeBuckets([stored, head]).filter((b) => b.start >= fromMs && b.start <= toMs);
+    const raw = bucketize(this.rawSamples(st, fromMs - MINUTE_MS, toMs), undefined, MINUTE_MS);
+    return mergeBuckets([stored, raw.filter((b) => b.start >= fromMs)]);
   }
 
   private storedMinutes(st: SeriesState, fromMs: number, toMs: number): Bucket[] {
