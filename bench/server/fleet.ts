@@ -2,8 +2,8 @@
  * The synthetic fleet: every domain carries the families the agent's domain collectors register (src/collectors
  * registry, the metric catalog), with label values a real 3-vCPU, 2-disk, 1-NIC guest gives them, plus the
  * `host`/`instance` labels naming its agent. Values move as they do on a host: counters rise by a random amount
- * each interval (and never fall), ratios wander in [0, 1], byte gauges move by pages now and then, info and
- * limit series stay constant. Timestamps are one per host per interval, with a few ms of scrape jitter.
+ * each interval (and never fall; seconds counters are whole nanoseconds / 1e9, as the agent computes them),
+ * ratios wander in [0, 1], byte gauges move by pages now and then, info and limit series stay constant. Timestamps are one per host per interval, with a few ms of scrape jitter.
  */
 import { collectors } from "../../src/collectors/registry.ts";
 import type { MetricSpec } from "../../src/metrics/catalog.ts";
@@ -114,8 +114,8 @@ export class FleetValues {
     const v = this.values;
     for (let i = 0; i < v.length; i++) {
       switch (this.series[i]!.kind) {
-        case "counter-seconds":
-          v[i]! += intervalS * r() * 0.4;
+        case "counter-seconds": // the agent divides nanoseconds by 1e9
+          v[i] = Math.round(v[i]! * 1e9 + intervalS * r() * 0.4e9) / 1e9;
           break;
         case "counter-large":
           v[i]! += Math.floor(r() * 2e6);

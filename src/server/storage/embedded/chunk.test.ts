@@ -110,6 +110,15 @@ describe("Gorilla chunk codec", () => {
     }
   });
 
+  it("decodes only the samples inside a range, ends included", () => {
+    const samples = Array.from({ length: 50 }, (_, i) => ({ t: 1000 + i * 10, v: i }));
+    const bytes = encodeChunk(samples);
+    assert.deepEqual(decodeChunk(bytes, 1100, 1200), samples.slice(10, 21));
+    assert.deepEqual(decodeChunk(bytes, 1101, 1109), []);
+    assert.deepEqual(decodeChunk(bytes, 0, 999), []);
+    assert.deepEqual(decodeChunk(bytes, 1490, 9999), samples.slice(49));
+  });
+
   it("refuses a sample not after the last one", () => {
     const a = new ChunkAppender();
     a.append(10, 1);

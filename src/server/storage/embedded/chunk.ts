@@ -157,16 +157,20 @@ export function chunkCount(bytes: Uint8Array): number {
   return (bytes[0]! << 8) | bytes[1]!;
 }
 
-/** Decodes a whole chunk, oldest first. Throws RangeError on a truncated stream. */
-export function decodeChunk(bytes: Uint8Array): Sample[] {
+/**
+ * Decodes a chunk's samples inside [startMs, endMs] (all by default), oldest first; stops at the first sample
+ * after the range. Throws RangeError on a truncated stream.
+ */
+export function decodeChunk(bytes: Uint8Array, startMs = -Infinity, endMs = Infinity): Sample[] {
   const count = chunkCount(bytes);
-  const out: Sample[] = new Array<Sample>(count);
+  const out: Sample[] = [];
   if (count === 0) return out;
   const r = new BitReader(bytes, HEADER_BYTES);
   let t = bitsFloat(r.read(32), r.read(32));
   let hi = r.read(32);
   let lo = r.read(32);
-  out[0] = { t, v: bitsFloat(hi, lo) };
+  if (t > endMs) return out;
+  if (t >= startMs) out.push({ t, v: bitsFloat(hi, lo) });
   let delta = 0;
   let leading = 0;
   let trailing = 0;
@@ -183,7 +187,8 @@ export function decodeChunk(bytes: Uint8Array): Sample[] {
       hi = (hi ^ xh) >>> 0;
       lo = (lo ^ xl) >>> 0;
     }
-    out[i] = { t, v: bitsFloat(hi, lo) };
+    if (t > endMs) break;
+    if (t >= startMs) out.push({ t, v: bitsFloat(hi, lo) });
   }
   return out;
 }

@@ -65,6 +65,10 @@ export function prepareStatements(db: DatabaseSync) {
     chunksInRange: db.prepare(
       "SELECT data FROM chunks WHERE series_id = ? AND max_t >= ? AND min_t <= ? ORDER BY min_t",
     ),
+    chunksOfSeriesInRange: db.prepare(
+      `SELECT series_id AS id, data FROM chunks WHERE series_id IN (SELECT value FROM json_each(?))
+        AND max_t >= ? AND min_t <= ? ORDER BY series_id, min_t`,
+    ),
     lastChunk: db.prepare("SELECT data FROM chunks WHERE series_id = ? ORDER BY max_t DESC LIMIT 1"),
     insertWal: db.prepare("INSERT INTO head_wal (seq, data) VALUES (?, ?)"),
     walRecords: db.prepare("SELECT seq, data FROM head_wal ORDER BY seq"),

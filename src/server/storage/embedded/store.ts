@@ -39,11 +39,8 @@ import {
 
 const DAY_MS = 86_400_000;
 
-interface ExpiringChunk {
-  id: number;
-  prevV: number | null;
-  data: Uint8Array;
-}
+type ChunkRow = { id: number; data: Uint8Array };
+type ExpiringChunk = ChunkRow & { prevV: number | null };
 
 export interface Retention {
   /** Raw samples (chunks). */
@@ -169,19 +166,18 @@ export class EmbeddedStore implements SeriesStore {
   async select(matchers: readonly Matcher[], range: TimeRange, hints?: SelectHints): Promise<Series[]> {
     this.assertOpen();
     const width = rollupWidth(hints);
+    const states = this.postings.select(matchers).map((id) => this.byId.get(id)!);
     const out: Series[] = [];
-    for (const id of this.postings.select(matchers)) {
-      const st = this.byId.get(id)!;
-      const samples =
-        width === 0
-          ? this.rawSamples(st, range.startMs, range.endMs)
-          : bucketSamples(
-              this.buckets(st, width, range.startMs - width + 1, range.endMs),
-              width,
-              hints?.func,
-              range.startMs,
-              range.endMs,
-            );
+    if (width === 0) {
+      const raw = this.rawSamplesOf(states, range.startMs, range.endMs);
+      states.forEach((st, i) => {
+        if (raw[i]!.length > 0) out.push({ labels: st.labels, samples: raw[i]! });
+      });
+      return out;
+    }
+    for (const st of states) {
+      const buckets = this.buckets(st, width, range.startMs - width + 1, range.endMs);
+      const samples = bucketSamples(buckets, width, hints?.func, range.startMs, range.endMs);
       if (samples.length > 0) out.push({ labels: st.labels, samples });
     }
     return out;
@@ -435,7 +431,7 @@ export class EmbeddedStore implements SeriesStore {
     let parts: Sample[][] = [];
     const flush = () => {
       if (parts.length === 0) return;
-      const samples = mergeSamples(parts, -Infinity, Infinity);
+      const samples = mergeSamples(parts);
       const minutes = bucketize(samples, prev === null ? undefined : { t: -Infinity, v: prev }, MINUTE_MS);
       if (minutes.length > 0) {
         const last = minutes[minutes.length - 1]!.start + MINUTE_MS - 1;
@@ -498,14 +494,31 @@ export class EmbeddedStore implements SeriesStore {
   }
 
   private rawSamples(st: SeriesState, startMs: number, endMs: number): Sample[] {
-    const parts: Sample[][] = [];
-    for (const row of this.sql.chunksInRange.iterate(st.id, startMs, endMs) as Iterable<{
-      data: Uint8Array;
-    }>) {
-      parts.push(decodeChunk(row.data));
+    const rows = this.sql.chunksInRange.all(st.id, startMs, endMs) as { data: Uint8Array }[];
+    return this.withHead(
+      st,
+      rows.map((row) => decodeChunk(row.data, startMs, endMs)),
+      startMs,
+      endMs,
+    );
+  }
+
+  /** rawSamples of many series with one query (a statement per series costs more than decoding its chunk). */
+  private rawSamplesOf(states: readonly SeriesState[], startMs: number, endMs: number): Sample[][] {
+    if (states.length < 2) return states.map((st) => this.rawSamples(st, startMs, endMs));
+    const parts = new Map<number, Sample[][]>(states.map((st) => [st.id, []]));
+    const ids = JSON.stringify(states.map((st) => st.id));
+    for (const row of this.sql.chunksOfSeriesInRange.all(ids, startMs, endMs) as ChunkRow[]) {
+      parts.get(row.id)!.push(decodeChunk(row.data, startMs, endMs));
     }
-    if (st.head && st.head.maxT >= startMs && st.head.minT <= endMs) parts.push(st.headSamples());
-    return mergeSamples(parts, startMs, endMs);
+    return states.map((st) => this.withHead(st, parts.get(st.id)!, startMs, endMs));
+  }
+
+  private withHead(st: SeriesState, parts: Sample[][], startMs: number, endMs: number): Sample[] {
+    if (st.head && st.head.maxT >= startMs && st.head.minT <= endMs) {
+      parts.push(decodeChunk(st.head.bytes(), startMs, endMs));
+    }
+    return mergeSamples(parts);
   }
 
   /** Buckets of `width` starting in [fromMs, toMs]: stored rollups, and the raw samples' where they remain. */
@@ -569,15 +582,16 @@ function floorTo(t: number, width: number): number {
   return t - (((t % width) + width) % width);
 }
 
-/** Samples of several chunks inside [startMs, endMs], ascending, one per time (chunks may overlap: late ones). */
-function mergeSamples(parts: Sample[][], startMs: number, endMs: number): Sample[] {
+/** Samples of several chunks, ascending, one per time (chunks may overlap: late ones). */
+function mergeSamples(parts: Sample[][]): Sample[] {
+  if (parts.length === 1) return parts[0]!;
   let ordered = true;
   for (let i = 1; i < parts.length && ordered; i++) {
     const prev = parts[i - 1]!;
     if (prev.length > 0 && parts[i]!.length > 0 && parts[i]![0]!.t <= prev[prev.length - 1]!.t)
       ordered = false;
   }
-  const all = parts.flat().filter((s) => s.t >= startMs && s.t <= endMs);
+  const all = parts.flat();
   if (ordered) return all;
   all.sort((a, b) => a.t - b.t);
   return all.filter((s, i) => i === 0 || s.t !== all[i - 1]!.t);
