@@ -1,7 +1,7 @@
 /**
  * The SQLite layout of the embedded store, in one file (WAL journal):
- * - `series`: the dictionary, id <-> canonical label set (labels.ts; unique by construction: the store looks a
- *   label set up in memory before it inserts one, so no second copy of the text in a UNIQUE index);
+ * - `symbols` and `series`: the dictionary, id <-> sorted label set as symbol ids (symbols.ts; unique by
+ *   construction: the store looks a label set up in memory before it inserts one, so no UNIQUE index);
  * - `chunks`: closed Gorilla chunks (chunk.ts), ~120 samples or 2 h each, found by (series, max_t), with the
  *   value before the chunk (`prev_v`, for the first increase when it is rolled up at expiry);
  * - `head_wal`: the raw samples of each append (one row per batch) not yet in a closed chunk, replayed at open
@@ -18,7 +18,8 @@ export const LAYOUT_VERSION = 1;
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS series (id INTEGER PRIMARY KEY, labels TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS symbols (id INTEGER PRIMARY KEY, text TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS series (id INTEGER PRIMARY KEY, labels BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS chunks (series_id INTEGER NOT NULL, min_t INTEGER NOT NULL, max_t INTEGER NOT NULL,
   prev_v REAL, data BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS chunks_by_series ON chunks (series_id, max_t);
@@ -28,7 +29,7 @@ CREATE TABLE IF NOT EXISTS rollup_1m (series_id INTEGER NOT NULL, min_t INTEGER 
   last_t INTEGER NOT NULL, data BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS rollup_1m_by_series ON rollup_1m (series_id, max_t);
 CREATE INDEX IF NOT EXISTS rollup_1m_by_age ON rollup_1m (max_t);
-CREATE TABLE IF NOT EXISTS rollup_1h (series_id INTEGER NOT NULL, bucket INTEGER NOT NULL, count REAL NOT NULL,
+CREATE TABLE IF NOT EXISTS rollup_1h (series_id INTEGER NOT NULL, bucket INTEGER NOT NULL, count INTEGER NOT NULL,
   sum REAL NOT NULL, max REAL NOT NULL, last REAL NOT NULL, inc REAL NOT NULL, PRIMARY KEY (series_id, bucket)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS rollup_1h_by_age ON rollup_1h (bucket);
 `;
@@ -50,6 +51,8 @@ export function prepareSchema(db: DatabaseSync, synchronous: Synchronous): numbe
 /** The statements the store runs, prepared once. */
 export function prepareStatements(db: DatabaseSync) {
   return {
+    insertSymbol: db.prepare("INSERT INTO symbols (id, text) VALUES (?, ?)"),
+    allSymbols: db.prepare("SELECT id, text FROM symbols"),
     insertSeries: db.prepare("INSERT INTO series (id, labels) VALUES (?, ?)"),
     allSeries: db.prepare("SELECT id, labels FROM series"),
     closedMaxT: db.prepare(

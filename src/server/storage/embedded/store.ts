@@ -17,6 +17,7 @@ import type { Labels, Matcher, Sample, SelectHints, Series, SeriesStore, TimeRan
 import { decodeChunk, encodeChunk } from "./chunk.ts";
 import { SeriesState, encodeWalRecord, forEachWalSample } from "./head.ts";
 import { Postings, SeriesDictionary, canonicalKey, labelsOfKey } from "./labels.ts";
+import { SymbolTable } from "./symbols.ts";
 import {
   type Bucket,
   HOUR_MS,
@@ -103,6 +104,7 @@ export class EmbeddedStore implements SeriesStore {
   private readonly now: () => number;
 
   private dictionary = new SeriesDictionary<SeriesState>();
+  private symbols: SymbolTable;
   private byId = new Map<number, SeriesState>();
   private postings = new Postings();
   private nextId = 1;
@@ -117,6 +119,7 @@ export class EmbeddedStore implements SeriesStore {
   private constructor(db: DatabaseSync, options: EmbeddedStoreOptions) {
     this.db = db;
     this.sql = prepareStatements(db);
+    this.symbols = this.newSymbolTable();
     this.retention = { ...DEFAULT_RETENTION, ...options.retention };
     this.chunkSamples = options.chunkSamples ?? 120;
     this.chunkSpanMs = options.chunkSpanMs ?? 2 * HOUR_MS;
@@ -309,7 +312,7 @@ export class EmbeddedStore implements SeriesStore {
 
   private createSeries(key: string): SeriesState {
     const st = new SeriesState(this.nextId++, labelsOfKey(key));
-    this.sql.insertSeries.run(st.id, key);
+    this.sql.insertSeries.run(st.id, this.symbols.encode(st.labels));
     this.register(st);
     return st;
   }
@@ -451,6 +454,10 @@ export class EmbeddedStore implements SeriesStore {
     flush();
   }
 
+  private newSymbolTable(): SymbolTable {
+    return new SymbolTable((id, text) => this.sql.insertSymbol.run(id, text));
+  }
+
   // --- opening -------------------------------------------------------------------------------------------
 
   /** Rebuilds memory from the database: dictionary, index, closed-chunk ends, then the head from its WAL. */
@@ -459,8 +466,12 @@ export class EmbeddedStore implements SeriesStore {
     this.byId = new Map();
     this.postings = new Postings();
     this.newestT = -Infinity;
-    for (const row of this.sql.allSeries.iterate() as Iterable<{ id: number; labels: string }>) {
-      this.register(new SeriesState(row.id, labelsOfKey(row.labels)));
+    this.symbols = this.newSymbolTable();
+    for (const row of this.sql.allSymbols.iterate() as Iterable<{ id: number; text: string }>) {
+      this.symbols.load(row.id, row.text);
+    }
+    for (const row of this.sql.allSeries.iterate() as Iterable<{ id: number; labels: Uint8Array }>) {
+      this.register(new SeriesState(row.id, this.symbols.decode(row.labels)));
       if (row.id >= this.nextId) this.nextId = row.id + 1;
     }
     for (const row of this.sql.closedMaxT.iterate() as Iterable<{ id: number; maxT: number }>) {
