@@ -5,6 +5,7 @@
  */
 import type { Labels, Sample } from "../types.ts";
 import { ChunkAppender, decodeChunk } from "./chunk.ts";
+import type { Bucket } from "./rollup.ts";
 
 export class SeriesState {
   readonly id: number;
@@ -16,6 +17,11 @@ export class SeriesState {
   closedMaxT = -Infinity;
   /** The newest closed sample (for the first increase of the next rollup), loaded lazily. */
   lastClosed: Sample | undefined;
+  /**
+   * The hour rollup of the hour `closedMaxT` falls in, as far as closed chunks go (null: none; undefined: not
+   * loaded yet), so closing the next chunk adds to it without reading raw samples back.
+   */
+  openHour: Bucket | null | undefined;
 
   constructor(id: number, labels: Labels) {
     this.id = id;

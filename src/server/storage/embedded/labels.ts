@@ -32,6 +32,20 @@ function mix(h: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
+/** FNV-1a state after each label name and a separator: names are few (and, as object keys, interned strings). */
+const nameStates = new Map<string, number>();
+
+function nameState(name: string): number {
+  let h = nameStates.get(name);
+  if (h === undefined) {
+    h = 0x811c9dc5;
+    for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
+    h = Math.imul(h ^ 0xffff, 0x01000193);
+    if (nameStates.size < 10_000) nameStates.set(name, h);
+  }
+  return h;
+}
+
 /**
  * A 30-bit hash of a label set (a small integer, V8's fastest Map key) that does not depend on the pairs'
  * order (a sum of per-pair FNV-1a hashes), so a lookup needs neither a sort nor a key string: the ingest
@@ -41,9 +55,7 @@ export function labelsHash(labels: Labels): number {
   let sum = 0;
   for (const name in labels) {
     const value = labels[name]!;
-    let h = 0x811c9dc5;
-    for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
-    h = Math.imul(h ^ 0xffff, 0x01000193);
+    let h = nameState(name);
     for (let i = 0; i < value.length; i++) h = Math.imul(h ^ value.charCodeAt(i), 0x01000193);
     sum = (sum + mix(h)) | 0;
   }

@@ -196,10 +196,12 @@ function bruteForce(samples: Sample[], width: number) {
 describe("EmbeddedStore rollups", () => {
   it("match a brute-force computation (1 min and 1 h; avg, max, last, counter increase with resets), before and after raw expires", async () => {
     let now = T0 + 86_400_000;
-    const store = open({
+    const options = {
       now: () => now,
       retention: { rawMs: 2 * 86_400_000, minuteMs: 10 * 86_400_000, hourMs: 20 * 86_400_000 },
-    });
+    };
+    const path = join(dir, "rollups.db");
+    let store = open(options, path);
     let v = 0;
     let seed = 11;
     const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
@@ -207,8 +209,17 @@ describe("EmbeddedStore rollups", () => {
       v = rnd() < 0.005 ? rnd() * 10 : v + rnd() * 100; // a counter with resets
       return v;
     }).map((s) => ({ t: s.t + Math.floor(rnd() * 20), v: s.v }));
-    for (let i = 0; i < samples.length; i += 50)
-      await store.append([{ labels: cpu("a"), samples: samples.slice(i, i + 50) }]);
+    const late = samples[1000]!; // in hour 2, appended after its chunk closed
+    for (let i = 0; i < samples.length; i += 50) {
+      if (i === 1500) {
+        await store.close(); // the open hour's running total is read back after a reopen
+        store = open(options, path);
+      }
+      const batch = samples.slice(i, i + 50).filter((s) => s !== late);
+      await store.append([{ labels: cpu("a"), samples: batch }]);
+    }
+    await store.append([{ labels: cpu("a"), samples: [late] }]);
+    assert.equal(store.stats().lateSamples, 1);
     const range = { startMs: T0, endMs: T0 + 8 * HOUR_MS };
     const compare = async (when: string) => {
       for (const width of [MINUTE_MS, HOUR_MS]) {

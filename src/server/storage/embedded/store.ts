@@ -330,21 +330,34 @@ export class EmbeddedStore implements SeriesStore {
     }
   }
 
-  /** Writes the head as a closed chunk, and the hour rollups it completes. */
+  /** Writes the head as a closed chunk, and the hour rows it adds to (the open hour's row is rewritten). */
   private closeHead(st: SeriesState): void {
     const head = st.head!;
     const bytes = head.bytes();
+    const samples = decodeChunk(bytes);
     const prev = this.lastClosed(st);
+    const open = this.openHour(st);
     this.sql.insertChunk.run(st.id, head.minT, head.maxT, prev?.v ?? null, bytes);
+    const hours = bucketize(samples, prev, HOUR_MS);
+    if (open && hours[0]?.start === open.start) hours[0] = mergeBuckets([[open], [hours[0]]])[0]!;
+    for (const b of hours) this.sql.insertHour.run(st.id, b.start, b.count, b.sum, b.max, b.last, b.inc);
     st.head = undefined;
     st.closedMaxT = head.maxT;
-    st.lastClosed = decodeChunk(bytes).at(-1);
-    this.rollHours(st, head.minT, head.maxT);
+    st.lastClosed = samples[samples.length - 1];
+    st.openHour = hours[hours.length - 1] ?? open;
+  }
+
+  /** The stored row of the hour the newest closed sample is in (read once after open). */
+  private openHour(st: SeriesState): Bucket | null {
+    if (st.openHour !== undefined) return st.openHour;
+    if (st.closedMaxT === -Infinity) return (st.openHour = null);
+    const hour = floorTo(st.closedMaxT, HOUR_MS);
+    return (st.openHour = (this.sql.hoursInRange.get(st.id, hour, hour) as Bucket | undefined) ?? null);
   }
 
   /**
-   * (Re)writes the hour rows of the hours [minT, maxT] touches from the raw samples (and the hour before, for the
-   * first increase), so the rows always hold everything closed; an hour still open is rewritten at each close.
+   * Rewrites the hour rows of the hours [minT, maxT] touches from the raw samples (and the hour before, for the
+   * first increase): after late samples, which closeHead's running total did not see.
    */
   private rollHours(st: SeriesState, minT: number, maxT: number): void {
     const from = floorTo(minT, HOUR_MS);
@@ -382,6 +395,7 @@ export class EmbeddedStore implements SeriesStore {
     this.counters.lateSamples += fresh.length;
     this.sql.insertChunk.run(st.id, fresh[0]!.t, fresh[fresh.length - 1]!.t, null, encodeChunk(fresh));
     this.rollHours(st, fresh[0]!.t, fresh[fresh.length - 1]!.t);
+    st.openHour = undefined; // its row may have been rewritten
   }
 
   /** Cuts heads idle for a chunk span, truncates the head-WAL below the oldest open head, applies retention. */
