@@ -8,16 +8,10 @@
 import type { Sample } from "../types.ts";
 import { BitReader, BitWriter, bitsFloat, floatBits } from "./bits.ts";
 
-/** Delta-of-delta buckets: control-bit prefix length and payload width; the last holds any value. */
-const DOD_BUCKETS: readonly {
-  readonly prefix: number;
-  readonly prefixBits: number;
-  readonly bits: number;
-}[] = [
-  { prefix: 0b10, prefixBits: 2, bits: 7 },
-  { prefix: 0b110, prefixBits: 3, bits: 14 },
-  { prefix: 0b1110, prefixBits: 4, bits: 20 },
-];
+/*
+ * Delta-of-delta buckets (Prometheus' widths for millisecond times): '0' for 0; '10' + 7 bits for
+ * (-64, 64]; '110' + 14 bits for (-8192, 8192]; '1110' + 20 bits for (-524288, 524288]; '1111' + 64 bits.
+ */
 
 const HEADER_BYTES = 2;
 export const MAX_CHUNK_SAMPLES = 0xffff;
@@ -78,21 +72,16 @@ export class ChunkAppender {
   }
 
   private writeDod(dod: number): void {
-    if (dod === 0) {
-      this.w.writeBit(0);
-      return;
+    const w = this.w;
+    if (dod === 0) w.writeBit(0);
+    else if (dod > -64 && dod <= 64) w.write((0b10 << 7) | (dod & 0x7f), 9);
+    else if (dod > -8192 && dod <= 8192) w.write((0b110 << 14) | (dod & 0x3fff), 17);
+    else if (dod > -524288 && dod <= 524288) w.write((0b1110 << 20) | (dod & 0xfffff), 24);
+    else {
+      w.write(0b1111, 4);
+      const [hi, lo] = floatBits(dod);
+      w.writeWord64(hi, lo);
     }
-    for (const b of DOD_BUCKETS) {
-      const half = 1 << (b.bits - 1);
-      if (dod > -half && dod <= half) {
-        this.w.write(b.prefix, b.prefixBits);
-        this.w.write(dod & ((1 << b.bits) - 1), b.bits);
-        return;
-      }
-    }
-    this.w.write(0b1111, 4);
-    const [hi, lo] = floatBits(dod);
-    this.w.writeWord64(hi, lo);
   }
 
   private writeXor(hi: number, lo: number): void {
@@ -195,13 +184,9 @@ export function decodeChunk(bytes: Uint8Array, startMs = -Infinity, endMs = Infi
 
 function readDod(r: BitReader): number {
   if (r.readBit() === 0) return 0;
-  for (let i = 1; i < DOD_BUCKETS.length; i++) {
-    if (r.readBit() === 0) return signed(r.read(DOD_BUCKETS[i - 1]!.bits), DOD_BUCKETS[i - 1]!.bits);
-  }
-  if (r.readBit() === 0) {
-    const bits = DOD_BUCKETS[DOD_BUCKETS.length - 1]!.bits;
-    return signed(r.read(bits), bits);
-  }
+  if (r.readBit() === 0) return signed(r.read(7), 7);
+  if (r.readBit() === 0) return signed(r.read(14), 14);
+  if (r.readBit() === 0) return signed(r.read(20), 20);
   return bitsFloat(r.read(32), r.read(32));
 }
 
