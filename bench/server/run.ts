@@ -14,7 +14,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -81,6 +81,8 @@ function* windowBatches(): Generator<Series[]> {
 
 interface SideResult {
   name: string;
+  /** The machine's 1-minute load average when its ingest ended (the wall-clock rate is only as good as it). */
+  load: number;
   samplesPerS: number;
   cpuMsPerM: number;
   cpuHow: string;
@@ -121,6 +123,7 @@ async function embeddedSide(dir: string): Promise<SideResult> {
   wallMs += performance.now() - t0;
   const c = process.cpuUsage(c0);
   cpuUs += c.user + c.system;
+  const load = loadavg()[0]!;
   const bytes = statSync(path).size;
   const db = new DatabaseSync(path, { readOnly: true });
   const chunkBytes = (db.prepare("SELECT sum(length(data)) AS n FROM chunks").get() as { n: number }).n;
@@ -170,6 +173,7 @@ async function embeddedSide(dir: string): Promise<SideResult> {
   await store.close();
   return {
     name: "kvmon embedded (SeriesStore.append, in process)",
+    load,
     samplesPerS: windowSamples / (wallMs / 1000),
     cpuMsPerM: cpuUs / 1000 / (windowSamples / 1e6),
     cpuHow: "process.cpuUsage around append + flush",
@@ -232,6 +236,7 @@ async function victoriaSide(): Promise<SideResult> {
     await vmGet(vm, "/internal/force_flush").catch(() => undefined); // answers with no JSON
     const wallMs = performance.now() - t0;
     const vmCpuMs = cpuMs(vm.pid) - cpu0;
+    const load = loadavg()[0]!;
     await fetch(`${vm.url}/internal/force_merge`);
     let bytes = duBytes(vm.dataDir);
     for (let stable = 0, i = 0; stable < 3 && i < 120; i++) {
@@ -264,6 +269,7 @@ async function victoriaSide(): Promise<SideResult> {
     }
     return {
       name: "VictoriaMetrics (remote_write over HTTP)",
+      load,
       samplesPerS: windowSamples / (wallMs / 1000),
       cpuMsPerM: vmCpuMs / (windowSamples / 1e6),
       cpuHow: `its process (${cpuSource(vm.pid)}), bodies pre-encoded`,
@@ -286,11 +292,11 @@ try {
   const lines = [
     `## bench/server: ${opt.domains} domains x ${fleet.length / opt.domains} series every ${opt.interval} s; ingest window ${opt["window-min"]} min = ${windowSamples} samples; ${QUERIED}'s ${history.length} CPU series also ${opt["history-days"]} days of history (${historySamples} samples); ${opt.rounds} query rounds`,
     "",
-    "| store (ingest method) | samples/s | CPU ms per million samples | bytes per sample |",
+    "| store (ingest method) | samples/s (load avg) | CPU ms per million samples | bytes per sample |",
     "|---|---|---|---|",
     ...sides.map(
       (s) =>
-        `| ${s.name} | ${Math.round(s.samplesPerS)} | ${f2(s.cpuMsPerM)} (${s.cpuHow}) | ${f2(s.bytesPerSample)} (${s.bytesNote}) |`,
+        `| ${s.name} | ${Math.round(s.samplesPerS)} (${s.load.toFixed(1)}) | ${f2(s.cpuMsPerM)} (${s.cpuHow}) | ${f2(s.bytesPerSample)} (${s.bytesNote}) |`,
     ),
     ...(vm
       ? [
