@@ -38,6 +38,7 @@ const opt = benchArgs("bench/server/run.ts", {
     rounds: 10,
     concurrency: 4,
   },
+  strings: { synchronous: "NORMAL" },
   flags: { "skip-vm": false },
 });
 const log = logger("bench");
@@ -102,7 +103,8 @@ const PROMQL: Record<QueryName, string> = {
 
 async function embeddedSide(dir: string): Promise<SideResult> {
   const path = join(dir, "kvmon.db");
-  const store = openEmbeddedStore({ path });
+  const synchronous = opt.synchronous === "FULL" ? "FULL" : "NORMAL";
+  const store = openEmbeddedStore({ path, synchronous });
   log(`embedded: history ${historySamples} samples (untimed)`);
   for (const batch of historyBatches()) await store.append(batch);
   log(`embedded: window ${windowSamples} samples (${fleet.length} series x ${steps} intervals), timed`);
@@ -172,7 +174,7 @@ async function embeddedSide(dir: string): Promise<SideResult> {
   }
   await store.close();
   return {
-    name: "kvmon embedded (SeriesStore.append, in process)",
+    name: `kvmon embedded (SeriesStore.append, in process, synchronous=${synchronous})`,
     load,
     samplesPerS: windowSamples / (wallMs / 1000),
     cpuMsPerM: cpuUs / 1000 / (windowSamples / 1e6),
@@ -184,8 +186,18 @@ async function embeddedSide(dir: string): Promise<SideResult> {
   };
 }
 
-async function post(vm: RunningVictoriaMetrics, body: Buffer): Promise<void> {
-  const res = await fetch(`${vm.url}/api/v1/write`, { method: "POST", headers: REMOTE_WRITE_HEADERS, body });
+/**
+ * POSTs one body. A connection VictoriaMetrics closed under us (it ends keep-alive connections after
+ * -http.connTimeout, 2 min) fails the fetch before any answer: that one is sent again, as a sender would.
+ */
+async function post(vm: RunningVictoriaMetrics, body: Buffer, attempt = 1): Promise<void> {
+  let res: Response;
+  try {
+    res = await fetch(`${vm.url}/api/v1/write`, { method: "POST", headers: REMOTE_WRITE_HEADERS, body });
+  } catch (e) {
+    if (attempt >= 3) throw e;
+    return post(vm, body, attempt + 1);
+  }
   if (!res.ok) throw new Error(`victoria-metrics /api/v1/write: ${res.status} ${await res.text()}`);
 }
 
@@ -215,6 +227,7 @@ async function victoriaSide(): Promise<SideResult> {
   const vm = await startVictoriaMetrics(["-search.disableCache", "-search.latencyOffset=0s"]);
   try {
     meterProcess("victoria-metrics", vm.pid);
+    vm.process.once("exit", (code, signal) => log(`victoria-metrics exited: code ${code}, signal ${signal}`));
     const labelCache = new Map<string, Uint8Array>();
     log(`victoria-metrics ${vm.url}: history (untimed)`);
     for (const batch of historyBatches()) await post(vm, encodeBatch(batch, labelCache));

@@ -41,7 +41,7 @@ import {
 const DAY_MS = 86_400_000;
 
 type ChunkRow = { id: number; data: Uint8Array };
-type ExpiringChunk = ChunkRow & { prevV: number | null };
+type ExpiringChunk = { prevV: number | null; data: Uint8Array };
 
 export interface Retention {
   /** Raw samples (chunks). */
@@ -52,10 +52,11 @@ export interface Retention {
   readonly hourMs: number;
 }
 
+/** Per series at a 10 s interval: raw ~43 KB a day, 1-minute rollups ~39 KB a day, an hour row ~60 B. */
 export const DEFAULT_RETENTION: Retention = {
   rawMs: 15 * DAY_MS,
-  minuteMs: 90 * DAY_MS,
-  hourMs: 730 * DAY_MS,
+  minuteMs: 30 * DAY_MS,
+  hourMs: 365 * DAY_MS,
 };
 
 export interface EmbeddedStoreOptions {
@@ -92,7 +93,8 @@ export interface StoreStats {
 
 /** Appends between two maintenance passes (idle heads cut, head-WAL truncated, retention when due). */
 const MAINTAIN_EVERY = 64;
-const RETENTION_EVERY_MS = 10 * 60_000;
+/** Retention runs hourly: each run writes one minute-rollup row per series for the raw chunks it expires. */
+const RETENTION_EVERY_MS = 60 * 60_000;
 
 export class EmbeddedStore implements SeriesStore {
   private readonly db: DatabaseSync;
@@ -220,7 +222,7 @@ export class EmbeddedStore implements SeriesStore {
     return { series: this.byId.size, headSeries, ...this.counters };
   }
 
-  /** Deletes what retention no longer keeps (also run on open and every 10 minutes of appends). */
+  /** Deletes what retention no longer keeps (also run on open and hourly while appends come). */
   compact(): void {
     this.assertOpen();
     this.transaction(() => this.applyRetention(this.now()));
@@ -419,12 +421,15 @@ export class EmbeddedStore implements SeriesStore {
   private applyRetention(now: number): void {
     this.lastRetentionAt = now;
     const rawCutoff = now - this.retention.rawMs;
+    const rollMinutes = this.retention.minuteMs > this.retention.rawMs;
     // Heads past retention are closed first, so their samples reach the rollups before the raw chunk goes.
     this.closeHeadsBefore(rawCutoff);
-    if (this.retention.minuteMs > this.retention.rawMs) this.rollExpiringMinutes(rawCutoff);
-    this.sql.expireChunks.run(rawCutoff);
-    this.sql.expireMinutes.run(now - this.retention.minuteMs);
-    this.sql.expireHours.run(now - this.retention.hourMs - HOUR_MS + 1);
+    for (const st of this.byId.values()) {
+      if (rollMinutes) this.rollExpiringMinutes(st, rawCutoff);
+      this.sql.expireChunks.run(st.id, rawCutoff);
+      this.sql.expireMinutes.run(st.id, now - this.retention.minuteMs);
+      this.sql.expireHours.run(st.id, now - this.retention.hourMs - HOUR_MS + 1);
+    }
     for (const row of this.sql.orphanSeries.all() as { id: number }[]) {
       const st = this.byId.get(row.id);
       if (st?.head) continue;
@@ -437,35 +442,26 @@ export class EmbeddedStore implements SeriesStore {
   }
 
   /**
-   * Writes the 1-minute rollups of the chunks about to expire (ending before `cutoff`), one row per series. Until
+   * Writes the 1-minute rollups of a series' chunks about to expire (ending before `cutoff`) as one row. Until
    * then the raw samples answer minute-step queries exactly, so a stored 1-minute rollup beside them would only
-   * double the bytes on disk (10 s scrapes: 6 samples a bucket vs 5 rollup values). Each chunk's `prev_v` (the
-   * value before it) keeps the first increase exact.
+   * double the bytes on disk (10 s scrapes: 6 samples a bucket vs 5 rollup values). The first chunk's `prev_v`
+   * (the value before it) keeps the first increase exact.
    */
-  private rollExpiringMinutes(cutoff: number): void {
-    let id = -1;
-    let prev: number | null = null;
-    let parts: Sample[][] = [];
-    const flush = () => {
-      if (parts.length === 0) return;
-      const samples = mergeSamples(parts);
-      const minutes = bucketize(samples, prev === null ? undefined : { t: -Infinity, v: prev }, MINUTE_MS);
-      if (minutes.length > 0) {
-        const last = minutes[minutes.length - 1]!.start + MINUTE_MS - 1;
-        const lastT = samples[samples.length - 1]!.t;
-        this.sql.insertMinute.run(id, minutes[0]!.start, last, lastT, encodeBuckets(minutes));
-      }
-      parts = [];
-    };
-    for (const row of this.sql.expiringChunks.iterate(cutoff) as Iterable<ExpiringChunk>) {
-      if (row.id !== id) {
-        flush();
-        id = row.id;
-        prev = row.prevV;
-      }
-      parts.push(decodeChunk(row.data));
-    }
-    flush();
+  private rollExpiringMinutes(st: SeriesState, cutoff: number): void {
+    const rows = this.sql.expiringChunks.all(st.id, cutoff) as ExpiringChunk[];
+    if (rows.length === 0) return;
+    const samples = mergeSamples(rows.map((row) => decodeChunk(row.data)));
+    const prev = rows[0]!.prevV;
+    const minutes = bucketize(samples, prev === null ? undefined : { t: -Infinity, v: prev }, MINUTE_MS);
+    if (minutes.length === 0) return;
+    const last = minutes[minutes.length - 1]!.start + MINUTE_MS - 1;
+    this.sql.insertMinute.run(
+      st.id,
+      minutes[0]!.start,
+      last,
+      samples[samples.length - 1]!.t,
+      encodeBuckets(minutes),
+    );
   }
 
   private newSymbolTable(): SymbolTable {
