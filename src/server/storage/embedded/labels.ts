@@ -56,8 +56,13 @@ export function labelsHash(labels: Labels): number {
   for (const name in labels) {
     const value = labels[name]!;
     let h = nameState(name);
-    for (let i = 0; i < value.length; i++) h = Math.imul(h ^ value.charCodeAt(i), 0x01000193);
-    sum = (sum + mix(h)) | 0;
+    // Two UTF-16 units a step (FNV-style, 32-bit words): half the multiplications of one a step.
+    const n = value.length;
+    let i = 0;
+    for (; i + 1 < n; i += 2)
+      h = Math.imul(h ^ (value.charCodeAt(i) | (value.charCodeAt(i + 1) << 16)), 0x01000193);
+    if (i < n) h = Math.imul(h ^ value.charCodeAt(i), 0x01000193);
+    sum = (sum + mix(h ^ n)) | 0;
   }
   return sum & 0x3fffffff;
 }
