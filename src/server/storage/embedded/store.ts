@@ -52,7 +52,7 @@ export interface Retention {
   readonly hourMs: number;
 }
 
-/** Per series at a 10 s interval: raw ~43 KB a day, 1-minute rollups ~39 KB a day, an hour row ~60 B. */
+/** Per series at a 10 s interval: raw ~43 KB a day, 1-minute rollups ~37 KB a day, an hour row ~60 B. */
 export const DEFAULT_RETENTION: Retention = {
   rawMs: 15 * DAY_MS,
   minuteMs: 30 * DAY_MS,
