@@ -31,11 +31,6 @@ export class BitWriter {
     this.buf = new Uint8Array(initialBytes);
   }
 
-  /** Bits written so far. */
-  get length(): number {
-    return this.byte * 8 + this.bit;
-  }
-
   /** Writes the low `n` bits of `value` (0 <= n <= 32), most significant first. */
   write(value: number, n: number): void {
     if (this.byte + 5 >= this.buf.length) this.grow();
@@ -76,14 +71,12 @@ export class BitWriter {
 }
 
 export class BitReader {
-  private byte = 0;
+  private byte: number;
   private bit = 0;
   private readonly buf: Uint8Array;
-  private readonly startByte: number;
 
   constructor(buf: Uint8Array, startByte = 0) {
     this.buf = buf;
-    this.startByte = startByte;
     this.byte = startByte;
   }
 
@@ -108,10 +101,5 @@ export class BitReader {
 
   readBit(): number {
     return this.read(1);
-  }
-
-  /** Bits consumed since the start. */
-  get position(): number {
-    return (this.byte - this.startByte) * 8 + this.bit;
   }
 }

@@ -14,7 +14,7 @@ import { BitReader, BitWriter, bitsFloat, floatBits } from "./bits.ts";
  */
 
 const HEADER_BYTES = 2;
-export const MAX_CHUNK_SAMPLES = 0xffff;
+const MAX_CHUNK_SAMPLES = 0xffff;
 
 function clz64(hi: number, lo: number): number {
   return hi !== 0 ? Math.clz32(hi) : 32 + Math.clz32(lo);
@@ -142,7 +142,7 @@ function readSlice(r: BitReader, shift: number, n: number): [number, number] {
   return [hi >>> 0, lo >>> 0];
 }
 
-export function chunkCount(bytes: Uint8Array): number {
+function chunkCount(bytes: Uint8Array): number {
   return (bytes[0]! << 8) | bytes[1]!;
 }
 

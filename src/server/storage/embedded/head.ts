@@ -28,7 +28,7 @@ export class SeriesState {
     this.labels = labels;
   }
 
-  headSamples(): Sample[] {
+  private headSamples(): Sample[] {
     return this.head ? decodeChunk(this.head.bytes()) : [];
   }
 

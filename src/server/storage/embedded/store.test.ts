@@ -194,6 +194,23 @@ function bruteForce(samples: Sample[], width: number) {
 }
 
 describe("EmbeddedStore rollups", () => {
+  it("count a late sample once in the hour the head is still filling", async () => {
+    const store = open({ chunkSamples: 5 });
+    const samples = regular(12, T0, 60_000, (i) => i * 10); // one hour, chunks of 5, the head holds the last 2
+    await store.append([{ labels: cpu("a"), samples: samples.filter((_, i) => i !== 3) }]);
+    await store.append([{ labels: cpu("a"), samples: [samples[3]!] }]); // late: before the newest closed chunk
+    assert.equal(store.stats().lateSamples, 1);
+    store.flush(); // closes the head into the same hour
+    // A later hour, so hour 0 is answered from its stored row (the newest hour is recomputed from raw).
+    await store.append([{ labels: cpu("a"), samples: regular(3, T0 + HOUR_MS, 60_000, () => 500) }]);
+    store.flush();
+    const [hour] = (await store.select([], ALL, { stepMs: HOUR_MS, func: "avg_over_time" }))[0]!.samples;
+    assert.equal(hour!.v, samples.reduce((sum, s) => sum + s.v, 0) / samples.length);
+    const [max] = (await store.select([], ALL, { stepMs: HOUR_MS, func: "max_over_time" }))[0]!.samples;
+    assert.equal(max!.v, 110);
+    await store.close();
+  });
+
   it("match a brute-force computation (1 min and 1 h; avg, max, last, counter increase with resets), before and after raw expires", async () => {
     let now = T0 + 86_400_000;
     const options = {

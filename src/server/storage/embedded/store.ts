@@ -1,8 +1,8 @@
 /**
  * The embedded `SeriesStore`: SQLite in one file (schema.ts), series dictionary and inverted index in memory
- * (labels.ts), samples in Gorilla chunks (chunk.ts) cut from an in-memory head (head.ts) that the head-WAL
- * makes durable before `append` resolves, rollups of 1 minute and 1 hour (rollup.ts) written as chunks close,
- * and retention. One transaction per append; everything runs synchronously on the caller's thread (node:sqlite
+ * (labels.ts, symbols.ts), samples in Gorilla chunks (chunk.ts) cut from an in-memory head (head.ts) that the
+ * head-WAL makes durable before `append` resolves, hour rollups (rollup.ts) written as chunks close, minute
+ * rollups as raw chunks expire, and retention. One transaction per append; everything runs synchronously on the caller's thread (node:sqlite
  * is synchronous), so appends never interleave.
  */
 import { DatabaseSync } from "node:sqlite";
@@ -85,7 +85,7 @@ export interface StoreStats {
   readonly headSeries: number;
   /** Samples ignored as exact duplicates of stored ones. */
   readonly duplicateSamples: number;
-  /** Samples older than a closed chunk, stored in a chunk of their own (not in the rollups). */
+  /** Samples at or before a series' newest closed chunk, stored in a chunk of their own. */
   readonly lateSamples: number;
   /** Samples older than the raw retention (or with a non-finite time), not stored. */
   readonly droppedSamples: number;
@@ -229,8 +229,9 @@ export class EmbeddedStore implements SeriesStore {
   }
 
   /**
-   * Closes every open head into chunks and rollups, truncates the head-WAL, returns free pages to the file system
-   * and checkpoints SQLite's WAL into the database file: before a backup, or to measure bytes on disk. Later samples of those series open new heads.
+   * Closes every open head into chunks and rollups, truncates the head-WAL, returns free pages to the file
+   * system and checkpoints SQLite's WAL into the database file: before a backup, or to measure bytes on disk.
+   * Later samples of those series open new heads.
    */
   flush(): void {
     this.assertOpen();
@@ -363,7 +364,8 @@ export class EmbeddedStore implements SeriesStore {
    */
   private rollHours(st: SeriesState, minT: number, maxT: number): void {
     const from = floorTo(minT, HOUR_MS);
-    const samples = this.rawSamples(st, from - HOUR_MS, floorTo(maxT, HOUR_MS) + HOUR_MS - 1);
+    // Closed chunks only: the head's samples join the open hour's row when the head closes.
+    const samples = mergeSamples(this.closedParts(st, from - HOUR_MS, floorTo(maxT, HOUR_MS) + HOUR_MS - 1));
     for (const b of bucketize(samples, undefined, HOUR_MS)) {
       if (b.start >= from) this.sql.insertHour.run(st.id, b.start, b.count, b.sum, b.max, b.last, b.inc);
     }
@@ -515,13 +517,13 @@ export class EmbeddedStore implements SeriesStore {
   }
 
   private rawSamples(st: SeriesState, startMs: number, endMs: number): Sample[] {
+    return this.withHead(st, this.closedParts(st, startMs, endMs), startMs, endMs);
+  }
+
+  /** The closed chunks' samples inside the range, one list per chunk. */
+  private closedParts(st: SeriesState, startMs: number, endMs: number): Sample[][] {
     const rows = this.sql.chunksInRange.all(st.id, startMs, endMs) as { data: Uint8Array }[];
-    return this.withHead(
-      st,
-      rows.map((row) => decodeChunk(row.data, startMs, endMs)),
-      startMs,
-      endMs,
-    );
+    return rows.map((row) => decodeChunk(row.data, startMs, endMs));
   }
 
   /** rawSamples of many series with one query (a statement per series costs more than decoding its chunk). */
