@@ -72,6 +72,8 @@ describe("EmbeddedStore", () => {
       "h2",
     ]);
     assert.equal(store.seriesCount([{ name: "host", op: "=", value: "h1" }]), 3);
+    await store.append([{ labels: cpu("empty"), samples: [] }]);
+    assert.equal(store.seriesCount(), 4, "a series without samples is not created");
     await assert.rejects(store.select([{ name: "domain", op: "=~", value: "(" }], ALL), StorageQueryError);
     await store.close();
   });

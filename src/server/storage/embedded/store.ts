@@ -255,7 +255,7 @@ export class EmbeddedStore implements SeriesStore {
       const st = this.dictionary.get(s.labels);
       if (st) return st;
       const key = canonicalKey(s.labels);
-      if (!fresh.has(key)) fresh.set(key, labelsOfKey(key));
+      if (s.samples.length > 0 && !fresh.has(key)) fresh.set(key, labelsOfKey(key));
       return key;
     });
     if (this.seriesLimit && fresh.size > 0) this.checkLimit(this.seriesLimit, fresh.values());
@@ -281,6 +281,7 @@ export class EmbeddedStore implements SeriesStore {
     const late = new Map<SeriesState, Sample[]>();
     const created = new Map<string, SeriesState>();
     for (let i = 0; i < batch.length; i++) {
+      if (batch[i]!.samples.length === 0) continue; // no series without samples
       const r = resolved[i]!;
       let st: SeriesState;
       if (typeof r !== "string") st = r;
