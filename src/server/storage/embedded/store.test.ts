@@ -1,9 +1,10 @@
 import { strict as assert } from "node:assert";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { after, describe, it } from "node:test";
-import { SeriesLimitError, StorageClosedError, StorageQueryError } from "../errors.ts";
+import { SeriesLimitError, StorageClosedError, StorageOpenError, StorageQueryError } from "../errors.ts";
 import type { Labels, Sample, Series } from "../types.ts";
 import { HOUR_MS, MINUTE_MS } from "./rollup.ts";
 import { type EmbeddedStoreOptions, openEmbeddedStore } from "./store.ts";
@@ -128,6 +129,22 @@ describe("EmbeddedStore", () => {
     );
     await store.close();
     await assert.rejects(store.select([], ALL), StorageClosedError);
+  });
+
+  it("refuses a file that is not a store, and a store of another layout", () => {
+    const garbage = join(dir, "garbage.db");
+    writeFileSync(garbage, "not a database".repeat(100));
+    assert.throws(
+      () => open({}, garbage),
+      (e: unknown) => e instanceof StorageOpenError && e.code === "STORAGE_OPEN",
+    );
+    const other = join(dir, "layout.db");
+    const db = new DatabaseSync(other);
+    db.exec(
+      "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID; INSERT INTO meta VALUES ('layout', '99')",
+    );
+    db.close();
+    assert.throws(() => open({}, other), /layout 99/);
   });
 
   it("refuses a batch that exceeds the per-host series limit, storing none of it", async () => {
