@@ -99,7 +99,15 @@ export class BitReader {
     return out >>> 0;
   }
 
+  /** One bit: the decoder's control bits, on every sample. */
   readBit(): number {
-    return this.read(1);
+    const byte = this.buf[this.byte];
+    if (byte === undefined) throw new RangeError("bit stream ends early");
+    const b = (byte >>> (7 - this.bit)) & 1;
+    if (++this.bit === 8) {
+      this.byte++;
+      this.bit = 0;
+    }
+    return b;
   }
 }
