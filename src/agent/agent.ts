@@ -89,6 +89,7 @@ export class Agent {
   private readonly statsGroups: number;
   private nowait = true;
   private readonly clock: () => number;
+  private readonly listeners: ((snap: Snapshot) => void)[] = [];
 
   constructor(opts: AgentOptions) {
     this.opts = opts;
@@ -131,6 +132,11 @@ export class Agent {
   /** The last published snapshot (null before the first collection succeeds). */
   snapshot(): Snapshot | null {
     return this.current;
+  }
+
+  /** Calls `listener` with each snapshot of a successful collection (not the stale ones of a failed call). */
+  onSnapshot(listener: (snap: Snapshot) => void): void {
+    this.listeners.push(listener);
   }
 
   /** Starts the connection, the event consumer and the interval timer. */
@@ -274,6 +280,7 @@ export class Agent {
     for (const d of this.current.domains) if (d.stats.status === "ok") this.metadata.checkDevices(d);
     void this.metadata.refresh(records.map((r) => r.domain));
     this.status.lastSuccessAt = this.clock();
+    for (const listener of this.listeners) listener(this.current);
   }
 
   /**

@@ -1,0 +1,143 @@
+/**
+ * The agent's push path: after each collection, every target whose interval is due gets the snapshot as one
+ * remote_write batch (the /metrics series plus the agent's own, with `host` and `instance` labels) and, for a
+ * kvmon server, the snapshot JSON too. Batches go to the target's spool first (fsync'd), then its sender takes
+ * them in order; a slow or absent target never delays collection or the other targets.
+ */
+import type { Collector } from "../../collectors/types.ts";
+import type { Emit } from "../../metrics/catalog.ts";
+import type { Snapshot } from "../../model/types.ts";
+import { encodeWrite } from "../../protocol/remote-write/index.ts";
+import { readSecretFile } from "../control/token.ts";
+import type { Logger, ProblemLog } from "../log.ts";
+import { PushStats } from "./metrics.ts";
+import { type Backoff, BatchKind, Sender, type TargetKind } from "./sender.ts";
+import { identityLabels, SeriesCollector, snapshotSeries } from "./series.ts";
+import { Spool } from "./spool.ts";
+
+/** One push target as the agent config gives it (src/agent/config.ts). */
+export interface PushTargetConfig {
+  name: string;
+  url: string;
+  kind: TargetKind;
+  tokenFile: string | null;
+  intervalSeconds: number;
+  timeoutSeconds: number;
+  spoolDir: string;
+  spoolMaxBytes: number;
+}
+
+export interface PusherOptions {
+  targets: readonly PushTargetConfig[];
+  collectors: readonly Collector[];
+  /** The agent-level series of /metrics (status, connection, process, tracer, push), emitted at push time. */
+  agentLines: (snap: Snapshot, emit: Emit) => void;
+  /** The agent's HTTP port, for the `instance` label. */
+  port: number;
+  logger: Logger;
+  problems: ProblemLog;
+  backoff?: Backoff;
+  clock?: () => number;
+}
+
+interface Target {
+  readonly config: PushTargetConfig;
+  readonly spool: Spool;
+  readonly stats: PushStats;
+  readonly sender: Sender;
+  /** Interval slot (startedAt / interval) of the last pushed snapshot. */
+  lastSlot: number | null;
+}
+
+export class Pusher {
+  private readonly opts: PusherOptions;
+  private readonly targets: Target[];
+  private readonly clock: () => number;
+
+  constructor(opts: PusherOptions) {
+    this.opts = opts;
+    this.clock = opts.clock ?? Date.now;
+    this.targets = opts.targets.map((config) => {
+      const token = config.tokenFile === null ? null : readSecretFile(config.tokenFile, "push.tokenFile");
+      const stats = new PushStats();
+      const spool = new Spool({
+        dir: config.spoolDir,
+        maxBytes: config.spoolMaxBytes,
+        onProblem: (message, fields) => opts.logger.warn(message, { target: config.name, ...fields }),
+      });
+      const sender = new Sender({
+        target: {
+          name: config.name,
+          url: config.url,
+          kind: config.kind,
+          token,
+          timeoutMs: config.timeoutSeconds * 1000,
+        },
+        spool,
+        stats,
+        logger: opts.logger,
+        problems: opts.problems,
+        backoff: opts.backoff,
+        clock: this.clock,
+      });
+      if (spool.batches > 0)
+        opts.logger.info("push: replaying spooled batches", { target: config.name, batches: spool.batches });
+      return { config, spool, stats, sender, lastSlot: null };
+    });
+  }
+
+  start(): void {
+    for (const t of this.targets) t.sender.start();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.targets.map((t) => t.sender.stop()));
+    for (const t of this.targets) t.spool.close();
+  }
+
+  /** Queues the snapshot for every target whose interval is due; called after each successful collection. */
+  push(snap: Snapshot): void {
+    const due = this.targets.filter(
+      (t) => t.lastSlot !== Math.floor(snap.startedAt / (t.config.intervalSeconds * 1000)),
+    );
+    if (due.length === 0) return;
+    const identity = identityLabels(snap, this.opts.port);
+    const series = snapshotSeries(snap, this.opts.collectors, identity);
+    const own = new SeriesCollector(identity, this.clock());
+    this.opts.agentLines(snap, own.emitter([], []));
+    series.push(...own.series);
+    const write = { kind: BatchKind.write, samples: series.length, payload: encodeWrite(series) };
+    const json = Buffer.from(JSON.stringify(snap));
+    for (const t of due) {
+      t.lastSlot = Math.floor(snap.startedAt / (t.config.intervalSeconds * 1000));
+      this.enqueue(t, write);
+      if (t.config.kind === "kvmon") this.enqueue(t, { kind: BatchKind.snapshot, samples: 0, payload: json });
+      t.sender.notify();
+    }
+  }
+
+  private enqueue(t: Target, batch: { kind: number; samples: number; payload: Uint8Array }): void {
+    try {
+      const dropped = t.spool.append(batch);
+      if (dropped > 0) t.stats.drop("spool_full", dropped);
+      this.opts.problems.resolve(`push-spool:${t.config.name}`, "push spool writable again");
+    } catch (e) {
+      // Nothing is sent that is not spooled first: a batch the spool cannot take is lost, and said so.
+      t.stats.drop("spool_error");
+      this.opts.problems.problem(
+        `push-spool:${t.config.name}`,
+        "cannot write the push spool; batch dropped",
+        e,
+        {
+          target: t.config.name,
+          dir: t.config.spoolDir,
+        },
+      );
+    }
+  }
+
+  /** The push metrics of every target. */
+  expose(emit: Emit): void {
+    for (const t of this.targets) t.stats.expose(t.config.name, t.spool, emit);
+  }
+}
