@@ -5,27 +5,13 @@ import { collectors } from "../../collectors/registry.ts";
 import { parseSnapshot } from "../../model/schema.ts";
 import { decodeWrite, encodeWrite, validateSeries } from "../../protocol/remote-write/index.ts";
 import { renderSnapshot } from "../exposition.ts";
+import { labelKey as key, parseExposition } from "../testing/exposition-lines.ts";
 import { identityLabels, snapshotSeries } from "./series.ts";
 
 // The golden snapshot of src/agent/exposition.test.ts: four real fixture domains (nova metadata, quotes in values).
 const snap = parseSnapshot(
   JSON.parse(readFileSync(new URL("../../model/testdata/snapshot.golden.json", import.meta.url), "utf8")),
 );
-
-/** `name{a="b",...} value` lines of the exposition text as label records (an independent reading). */
-function parseExposition(text: string): { labels: Record<string, string>; value: number }[] {
-  const unescape = (v: string) => v.replace(/\\(.)/g, (_, c: string) => (c === "n" ? "\n" : c));
-  return text
-    .split("\n")
-    .filter((l) => l !== "" && !l.startsWith("#"))
-    .map((line) => {
-      const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-      assert.ok(m, line);
-      const labels: Record<string, string> = { __name__: m[1]! };
-      for (const [, n, v] of (m[2] ?? "").matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[n!] = unescape(v!);
-      return { labels, value: m[3] === "NaN" ? Number.NaN : Number(m[3]) };
-    });
-}
 
 test("the pushed series are exactly the /metrics lines, with host and instance, at the snapshot's time", () => {
   const identity = identityLabels(snap, 9477);
@@ -34,12 +20,6 @@ test("the pushed series are exactly the /metrics lines, with host and instance, 
   validateSeries(series);
   const lines = parseExposition(renderSnapshot(snap, collectors));
   assert.ok(lines.length > 100, `${lines.length}`);
-  const key = (labels: Record<string, string>) =>
-    JSON.stringify(
-      Object.entries(labels)
-        .filter(([, v]) => v !== "")
-        .sort(),
-    );
   const pushed = new Map(
     decodeWrite(encodeWrite(series), 1 << 24).map((s) => {
       assert.equal(s.samples.length, 1);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import test from "node:test";
 import protobuf from "protobufjs";
-import { compressSync } from "snappy";
+import { compressSync, uncompressSync } from "snappy";
 import {
   decodeWrite,
   decodeWriteRequest,
@@ -75,6 +75,12 @@ test("golden bytes of a one-sample request", () => {
     Buffer.from(bytes).toString("hex"),
     "0a1e" + "0a0e0a085f5f6e616d655f5f12027570" + "120c09000000000000f03f10e807",
   );
+});
+
+test("the native snappy addon (an independent implementation) reads our blocks, and we read its", () => {
+  const pb = encodeWriteRequest(series);
+  assert.ok((uncompressSync(encodeWrite(series)) as Buffer).equals(pb));
+  assert.deepEqual(decodeWrite(compressSync(Buffer.from(pb)), 1 << 20), series);
 });
 
 test("unknown fields (Prometheus' metadata, field 3) are skipped", () => {
