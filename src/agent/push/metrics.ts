@@ -18,7 +18,7 @@ export const pushMetrics = {
   ),
   dropped: counter(
     "kvmon_push_dropped_batches_total",
-    "Batches given up: reason=spool_full (the oldest, when the spool's byte bound was hit), spool_error (the spool could not be written) or rejected (the target answered 4xx other than 429).",
+    "Batches given up: reason=spool_full (the oldest, when the spool's byte bound was hit), spool_error (the spool could not be written), encode_error (a bug: the snapshot could not be encoded) or rejected (the target answered 4xx other than 429).",
     { labels: ["target", "reason"], source: SOURCE },
   ),
   sentSamples: counter("kvmon_push_sent_samples_total", "Samples the target acknowledged (2xx).", {
@@ -42,7 +42,7 @@ export const pushMetrics = {
 };
 
 export type FailureReason = "network" | "timeout" | "http_5xx" | "http_429" | "http_4xx";
-export type DropReason = "spool_full" | "spool_error" | "rejected";
+export type DropReason = "spool_full" | "spool_error" | "encode_error" | "rejected";
 
 /** One target's counters; the spool gauges are read from the spool itself. */
 export class PushStats {
@@ -64,7 +64,7 @@ export class PushStats {
     const m = pushMetrics;
     emit(m.spoolBytes, spool.bytes, [target]);
     emit(m.spoolBatches, spool.batches, [target]);
-    for (const r of ["spool_full", "spool_error", "rejected"] as const)
+    for (const r of ["spool_full", "spool_error", "encode_error", "rejected"] as const)
       emit(m.dropped, this.dropped.get(r) ?? 0, [target, r]);
     emit(m.sentSamples, this.sentSamples, [target]);
     emit(m.sentBatches, this.sentBatches, [target]);

@@ -13,7 +13,7 @@ import type { Logger, ProblemLog } from "../log.ts";
 import { PushStats } from "./metrics.ts";
 import { type Backoff, BatchKind, Sender, type TargetKind } from "./sender.ts";
 import { identityLabels, SeriesCollector, snapshotSeries } from "./series.ts";
-import { Spool } from "./spool.ts";
+import { Spool, type SpoolBatch } from "./spool.ts";
 
 /** One push target as the agent config gives it (src/agent/config.ts). */
 export interface PushTargetConfig {
@@ -97,26 +97,43 @@ export class Pusher {
 
   /** Queues the snapshot for every target whose interval is due; called after each successful collection. */
   push(snap: Snapshot): void {
-    const due = this.targets.filter(
-      (t) => t.lastSlot !== Math.floor(snap.startedAt / (t.config.intervalSeconds * 1000)),
-    );
+    const due = this.targets.filter((t) => t.lastSlot !== this.slot(snap, t));
     if (due.length === 0) return;
+    let write: SpoolBatch;
+    try {
+      write = this.batch(snap);
+    } catch (e) {
+      // A bug, not a target's problem: collection goes on, the push metrics show the gap.
+      for (const t of due) t.stats.drop("encode_error");
+      this.opts.problems.problem("push-encode", "cannot turn the snapshot into a push batch", e, {}, "error");
+      return;
+    }
+    const json = due.some((t) => t.config.kind === "kvmon") ? Buffer.from(JSON.stringify(snap)) : null;
+    for (const t of due) {
+      t.lastSlot = this.slot(snap, t);
+      this.enqueue(t, write);
+      if (json && t.config.kind === "kvmon")
+        this.enqueue(t, { kind: BatchKind.snapshot, samples: 0, payload: json });
+      t.sender.notify();
+    }
+  }
+
+  /** The target's interval slot the snapshot falls in: one push per slot. */
+  private slot(snap: Snapshot, t: Target): number {
+    return Math.floor(snap.startedAt / (t.config.intervalSeconds * 1000));
+  }
+
+  /** The snapshot's series plus the agent's own lines, as one remote_write body. */
+  private batch(snap: Snapshot): SpoolBatch {
     const identity = identityLabels(snap, this.opts.port);
     const series = snapshotSeries(snap, this.opts.collectors, identity);
     const own = new SeriesCollector(identity, this.clock());
     this.opts.agentLines(snap, own.emitter([], []));
     series.push(...own.series);
-    const write = { kind: BatchKind.write, samples: series.length, payload: encodeWrite(series) };
-    const json = Buffer.from(JSON.stringify(snap));
-    for (const t of due) {
-      t.lastSlot = Math.floor(snap.startedAt / (t.config.intervalSeconds * 1000));
-      this.enqueue(t, write);
-      if (t.config.kind === "kvmon") this.enqueue(t, { kind: BatchKind.snapshot, samples: 0, payload: json });
-      t.sender.notify();
-    }
+    return { kind: BatchKind.write, samples: series.length, payload: encodeWrite(series) };
   }
 
-  private enqueue(t: Target, batch: { kind: number; samples: number; payload: Uint8Array }): void {
+  private enqueue(t: Target, batch: SpoolBatch): void {
     try {
       const dropped = t.spool.append(batch);
       if (dropped > 0) t.stats.drop("spool_full", dropped);

@@ -101,7 +101,17 @@ export class Sender {
   private async run(): Promise<void> {
     let failures = 0;
     while (!this.abort.signal.aborted) {
-      const batch = this.opts.spool.peek();
+      let batch: SpooledBatch | null;
+      try {
+        batch = this.opts.spool.peek();
+      } catch (e) {
+        // The spool's disk failed under it (EIO, a segment removed by hand): say so, try again later.
+        this.opts.problems.problem(`push-spool:${this.opts.target.name}`, "cannot read the push spool", e, {
+          target: this.opts.target.name,
+        });
+        await this.pause(this.backoff.maxMs);
+        continue;
+      }
       if (!batch) {
         await new Promise<void>((resolve) => (this.wake = resolve));
         this.wake = null;
@@ -119,17 +129,18 @@ export class Sender {
         `push:${this.opts.target.name}`,
         "push failing; batches wait in the spool",
         outcome.detail,
-        {
-          target: this.opts.target.name,
-          reason: outcome.reason,
-        },
+        { target: this.opts.target.name, reason: outcome.reason },
       );
       failures++;
       const exp = Math.min(this.backoff.maxMs, this.backoff.minMs * 2 ** (failures - 1));
       // Jitter over [exp/2, exp): many agents coming back after the same outage do not retry in step.
-      const wait = Math.max(exp / 2 + (this.random() * exp) / 2, outcome.retryAfterMs ?? 0);
-      await sleep(wait, undefined, { signal: this.abort.signal }).catch(() => undefined);
+      await this.pause(Math.max(exp / 2 + (this.random() * exp) / 2, outcome.retryAfterMs ?? 0));
     }
+  }
+
+  /** Waits `ms`, or less if the sender is stopped meanwhile. */
+  private pause(ms: number): Promise<void> {
+    return sleep(ms, undefined, { signal: this.abort.signal }).catch(() => undefined);
   }
 
   private done(batch: SpooledBatch, outcome: Outcome): void {
@@ -182,18 +193,11 @@ export class Sender {
     }
     if (res.ok) return { ok: true };
     const detail = `HTTP ${res.status} from ${batchUrl(target, batch.kind)}: ${text.slice(0, 300)}`;
-    if (res.status === 429)
+    // The spec: retry 5xx; 429 too (it MAY), waiting at least what Retry-After asks.
+    if (res.status === 429 || res.status >= 500)
       return {
         ok: false,
-        reason: "http_429",
-        retry: true,
-        retryAfterMs: parseRetryAfter(res.headers.get("retry-after"), this.clock()),
-        detail,
-      };
-    if (res.status >= 500)
-      return {
-        ok: false,
-        reason: "http_5xx",
+        reason: res.status === 429 ? "http_429" : "http_5xx",
         retry: true,
         retryAfterMs: parseRetryAfter(res.headers.get("retry-after"), this.clock()),
         detail,
