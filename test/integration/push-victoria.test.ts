@@ -14,7 +14,7 @@ import { loadConfig } from "../../src/agent/config.ts";
 import { Spool } from "../../src/agent/push/spool.ts";
 import { labelKey, parseExposition } from "../../src/agent/testing/exposition-lines.ts";
 import { decodeWrite } from "../../src/protocol/remote-write/index.ts";
-import { startAgentProcess, startTestAgent } from "../agent-helpers.ts";
+import { type RunningChild, startAgentProcess, startTestAgent } from "../agent-helpers.ts";
 import { labGuests } from "../lab.ts";
 import { freePort, startVictoria, type Victoria } from "../victoria-metrics.ts";
 
@@ -74,6 +74,34 @@ function add(
   const key = labelKey(labels);
   if (!expected.has(key)) expected.set(key, new Map());
   expected.get(key)!.set(t, v);
+}
+
+/** SIGKILL, and wait for the exit. */
+async function killHard(agent: RunningChild): Promise<void> {
+  if (agent.child.exitCode !== null || agent.child.signalCode !== null) return;
+  const exited = new Promise((r) => agent.child.once("exit", r));
+  agent.child.kill("SIGKILL");
+  await exited;
+}
+
+/** What a killed agent had spooled, read from a copy (reading must not change the evidence). */
+function readSpool(
+  spoolDir: string,
+  copy: string,
+): { expected: Map<string, Map<number, number>>; batches: number } {
+  cpSync(spoolDir, copy, { recursive: true });
+  const spool = new Spool({ dir: copy, maxBytes: 1 << 30 });
+  const expected = new Map<string, Map<number, number>>();
+  let batches = 0;
+  for (let b = spool.peek(); b; b = spool.peek()) {
+    for (const s of decodeWrite(b.payload, 1 << 26))
+      for (const x of s.samples)
+        add(expected, Object.fromEntries(s.labels.map((l) => [l.name, l.value])), x.timestamp, x.value);
+    batches++;
+    spool.ack(b.id);
+  }
+  spool.close();
+  return { expected, batches };
 }
 
 test("agent -> VictoriaMetrics: every snapshot series in VictoriaMetrics equals /metrics at the snapshot's time", async () => {
@@ -142,30 +170,13 @@ test("kill -9 of the agent while VictoriaMetrics is down: after a restart every 
       const n = sampleOf(await text(`${agent.base}/metrics`), "kvmon_push_spool_batches") ?? 0;
       return n >= 5 ? n : undefined;
     });
-    agent.child.kill("SIGKILL");
-    await new Promise((r) =>
-      agent.child.exitCode !== null || agent.child.signalCode !== null ? r(0) : agent.child.once("exit", r),
-    );
-    // What the killed agent had spooled, read from a copy (reading must not change the evidence).
-    const copy = join(dir, "copy");
-    cpSync(spoolDir, copy, { recursive: true });
-    const spool = new Spool({ dir: copy, maxBytes: 1 << 30 });
-    const expected = new Map<string, Map<number, number>>();
-    let batches = 0;
-    for (let b = spool.peek(); b; b = spool.peek()) {
-      for (const s of decodeWrite(b.payload, 1 << 26))
-        for (const x of s.samples)
-          add(expected, Object.fromEntries(s.labels.map((l) => [l.name, l.value])), x.timestamp, x.value);
-      batches++;
-      spool.ack(b.id);
-    }
-    spool.close();
+    await killHard(agent);
+    const { expected, batches } = readSpool(spoolDir, join(dir, "copy"));
     assert.ok(batches >= 5, `${batches} batches spooled`);
     vm = await startVictoria({ port });
     agent = await startAgentProcess(["--config", configFile]);
-    assert.ok(
-      agent.log.some((l) => /replaying spooled batches/.test(l)),
-      agent.log.join("\n"),
+    await until("the replay logged", 10_000, async () =>
+      agent.log.some((l) => /replaying spooled batches/.test(l)) ? true : undefined,
     );
     await until("the spool drained", 60_000, async () => {
       const m = await text(`${agent.base}/metrics`);
@@ -175,6 +186,38 @@ test("kill -9 of the agent while VictoriaMetrics is down: after a restart every 
         : undefined;
     });
     await assertAllIn(vm, expected);
+    // Kill it again mid-stream (target up, a batch a second), restart: whatever it had spooled arrives too.
+    const sent = sampleOf(await text(`${agent.base}/metrics`), "kvmon_push_sent_batches_total") ?? 0;
+    await until("3 more batches sent", 30_000, async () => {
+      const n = sampleOf(await text(`${agent.base}/metrics`), "kvmon_push_sent_batches_total") ?? 0;
+      return n >= sent + 3 ? true : undefined;
+    });
+    await killHard(agent);
+    const inFlight = readSpool(spoolDir, join(dir, "copy2"));
+    agent = await startAgentProcess(["--config", configFile]);
+    await until("the spool drained again", 60_000, async () => {
+      const n = sampleOf(await text(`${agent.base}/metrics`), "kvmon_push_spool_batches");
+      return n === 0 ? true : undefined;
+    });
+    await assertAllIn(vm, inFlight.expected);
+    // Every successful collection of each agent process (its own `instance`) is in VictoriaMetrics: collections
+    // minus failed ones count up by exactly 1 from push to push, across the outage and both kills.
+    const byInstance = async (name: string) => {
+      const out = new Map<string, Map<number, number>>();
+      for (const r of await vm!.exportSeries(`${name}{host="${hostname()}"}`))
+        out.set(r.metric.instance!, new Map(r.timestamps.map((t, i) => [t, r.values[i]!])));
+      return out;
+    };
+    const collections = await byInstance("kvmon_collections_total");
+    const failures = await byInstance("kvmon_collection_failures_total");
+    assert.ok(collections.size >= 2, `${collections.size} agent processes seen`);
+    for (const [instance, counts] of collections) {
+      const ok = [...counts]
+        .sort((a, b) => a[0] - b[0])
+        .map(([t, n]) => n - (failures.get(instance)?.get(t) ?? 0));
+      for (let i = 1; i < ok.length; i++)
+        assert.equal(ok[i]! - ok[i - 1]!, 1, `${instance}: a gap after ${ok[i - 1]}`);
+    }
     // A replayed duplicate is merged: one sample per timestamp.
     const up = (await vm.exportSeries(`kvmon_libvirt_up{host="${hostname()}"}`)).flatMap((s) => s.timestamps);
     assert.equal(new Set(up).size, up.length);
