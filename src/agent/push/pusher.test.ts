@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import test from "node:test";
@@ -8,6 +8,7 @@ import { FamilyWriter } from "../../metrics/exposition.ts";
 import { parseSnapshot } from "../../model/schema.ts";
 import type { Snapshot } from "../../model/types.ts";
 import { decodeWrite } from "../../protocol/remote-write/index.ts";
+import { ConfigError } from "../errors.ts";
 import { Logger, ProblemLog } from "../log.ts";
 import { selfMetrics } from "../self-metrics.ts";
 import { type PushTargetConfig, Pusher } from "./pusher.ts";
@@ -137,4 +138,35 @@ test("at the spool bound the oldest batches are dropped and counted in the push 
   } finally {
     cleanup();
   }
+});
+
+test("a spool directory that cannot be made stops the start with a ConfigError naming push.spoolDir", () => {
+  const logger = new Logger(() => undefined);
+  // Below a regular file: ENOTDIR.
+  const root = mkdtempSync(join(tmpdir(), "kvmon-pusher-"));
+  writeFileSync(join(root, "file"), "");
+  assert.throws(
+    () =>
+      new Pusher({
+        targets: [
+          {
+            name: "t",
+            url: "http://127.0.0.1:9/api/v1/write",
+            kind: "remote-write",
+            tokenFile: null,
+            intervalSeconds: 10,
+            timeoutSeconds: 1,
+            spoolDir: join(root, "file", "spool"),
+            spoolMaxBytes: 1 << 20,
+          },
+        ],
+        collectors,
+        agentLines: () => undefined,
+        port: 1,
+        logger,
+        problems: new ProblemLog(logger),
+      }),
+    (e: unknown) => e instanceof ConfigError && e.key === "push.spoolDir",
+  );
+  rmSync(root, { recursive: true, force: true });
 });

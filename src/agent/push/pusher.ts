@@ -9,6 +9,7 @@ import type { Emit } from "../../metrics/catalog.ts";
 import type { Snapshot } from "../../model/types.ts";
 import { encodeWrite } from "../../protocol/remote-write/index.ts";
 import { readSecretFile } from "../control/token.ts";
+import { ConfigError } from "../errors.ts";
 import type { Logger, ProblemLog } from "../log.ts";
 import { PushStats } from "./metrics.ts";
 import { type Backoff, BatchKind, Sender, type TargetKind } from "./sender.ts";
@@ -49,6 +50,26 @@ interface Target {
   lastSlot: number | null;
 }
 
+/** The target's spool; a directory that cannot be made or read stops the agent at start, naming the key. */
+function openSpool(config: PushTargetConfig, logger: Logger): Spool {
+  try {
+    return new Spool({
+      dir: config.spoolDir,
+      maxBytes: config.spoolMaxBytes,
+      onProblem: (message, fields) => logger.warn(message, { target: config.name, ...fields }),
+    });
+  } catch (e) {
+    throw new ConfigError(
+      "push.spoolDir",
+      config.spoolDir,
+      `cannot open the spool: ${(e as Error).message}`,
+      {
+        cause: e,
+      },
+    );
+  }
+}
+
 export class Pusher {
   private readonly opts: PusherOptions;
   private readonly targets: Target[];
@@ -60,11 +81,7 @@ export class Pusher {
     this.targets = opts.targets.map((config) => {
       const token = config.tokenFile === null ? null : readSecretFile(config.tokenFile, "push.tokenFile");
       const stats = new PushStats();
-      const spool = new Spool({
-        dir: config.spoolDir,
-        maxBytes: config.spoolMaxBytes,
-        onProblem: (message, fields) => opts.logger.warn(message, { target: config.name, ...fields }),
-      });
+      const spool = openSpool(config, opts.logger);
       const sender = new Sender({
         target: {
           name: config.name,
