@@ -18,7 +18,12 @@ import type {
 } from "../collectors/types.ts";
 import type { AgentIdentity, Snapshot } from "../model/types.ts";
 import { ErrorCode, LibvirtError } from "../protocol/libvirt/index.ts";
-import { DomainStatsFlag, DomainStatsGroup, type DomainStatsRecord } from "../protocol/libvirt/types.ts";
+import {
+  DomainStatsFlag,
+  DomainStatsGroup,
+  type DomainStatsRecord,
+  type LifecycleEvent,
+} from "../protocol/libvirt/types.ts";
 import { TimeoutError } from "../shared/errors.ts";
 import { AsyncSources } from "./async-sources.ts";
 import { readIdentity } from "./identity.ts";
@@ -90,6 +95,7 @@ export class Agent {
   private nowait = true;
   private readonly clock: () => number;
   private readonly listeners: ((snap: Snapshot) => void)[] = [];
+  private readonly eventListeners: ((e: LifecycleEvent) => void)[] = [];
 
   constructor(opts: AgentOptions) {
     this.opts = opts;
@@ -137,6 +143,11 @@ export class Agent {
   /** Calls `listener` with each snapshot of a successful collection (not the stale ones of a failed call). */
   onSnapshot(listener: (snap: Snapshot) => void): void {
     this.listeners.push(listener);
+  }
+
+  /** Calls `listener` with each domain lifecycle event from libvirt. */
+  onLifecycleEvent(listener: (e: LifecycleEvent) => void): void {
+    this.eventListeners.push(listener);
   }
 
   /** Starts the connection, the event consumer and the interval timer. */
@@ -197,6 +208,7 @@ export class Agent {
         const r = await it.next();
         if (r.done) return;
         this.metadata.onEvent(r.value);
+        for (const listener of this.eventListeners) listener(r.value);
       }
     } catch (e) {
       this.opts.problems.problem(

@@ -100,6 +100,7 @@ function openPusher(
     problems,
   });
   agent.onSnapshot((snap) => pusher.push(snap));
+  agent.onLifecycleEvent((e) => pusher.event(e));
   logger.info("pushing samples", {
     targets: config.push.map((t) => `${t.name} (${t.kind}, every ${t.intervalSeconds} s)`).join(", "),
   });

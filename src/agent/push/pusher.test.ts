@@ -88,17 +88,41 @@ test("one batch per target interval: the snapshot's series plus the agent's own,
   }
 });
 
-test("a kvmon target also gets the snapshot JSON, after its samples", async () => {
-  const { pusher, spooled, cleanup } = setup([{ kind: "kvmon", url: "http://127.0.0.1:9/" }]);
+test("a kvmon target also gets the snapshot JSON and the lifecycle events since its last push", async () => {
+  const { pusher, spooled, cleanup } = setup([{ kind: "kvmon", url: "http://127.0.0.1:9/" }, {}]);
   try {
     pusher.push(at(1_000_000));
+    const vm = { name: "vm-1", uuid: "0bb7aa1a-f79c-4d26-b572-4628cfa8d956", id: 3 };
+    pusher.event({ domain: vm, event: 5, detail: 1 });
+    pusher.event({ domain: vm, event: 2, detail: 0 });
+    pusher.event({ domain: vm, event: 42, detail: 7 });
+    pusher.push(at(1_010_000));
+    pusher.push(at(1_020_000));
     await pusher.stop();
     const b = spooled(0);
+    const { write, snapshot, events } = BatchKind;
     assert.deepEqual(
       b.map((x) => x.kind),
-      [BatchKind.write, BatchKind.snapshot],
+      [write, snapshot, write, snapshot, events, write, snapshot],
     );
     assert.deepEqual(parseSnapshot(JSON.parse(Buffer.from(b[1]!.payload).toString())), at(1_000_000));
+    const e = (type: string, detail: string | null) => ({
+      time: 5_000_000,
+      domain: "vm-1",
+      uuid: vm.uuid,
+      type,
+      detail,
+    });
+    assert.deepEqual(JSON.parse(Buffer.from(b[4]!.payload).toString()), [
+      e("stopped", "destroyed"),
+      e("started", "booted"),
+      e("unknown", null),
+    ]);
+    // A remote_write target gets samples only.
+    assert.deepEqual(
+      spooled(1).map((x) => x.kind),
+      [write, write, write],
+    );
   } finally {
     cleanup();
   }

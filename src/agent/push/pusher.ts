@@ -1,16 +1,19 @@
 /**
  * The agent's push path: after each collection, every target whose interval is due gets the snapshot as one
  * remote_write batch (the /metrics series plus the agent's own, with `host` and `instance` labels) and, for a
- * kvmon server, the snapshot JSON too. Batches go to the target's spool first (fsync'd), then its sender takes
- * them in order; a slow or absent target never delays collection or the other targets.
+ * kvmon server, the snapshot JSON and the lifecycle events since its last push too. Batches go to the target's
+ * spool first (fsync'd), then its sender takes them in order; a slow or absent target never delays collection
+ * or the other targets.
  */
 import type { Collector } from "../../collectors/types.ts";
 import type { Emit } from "../../metrics/catalog.ts";
 import type { Snapshot } from "../../model/types.ts";
+import type { LifecycleEvent } from "../../protocol/libvirt/types.ts";
 import { encodeWrite } from "../../protocol/remote-write/index.ts";
 import { readSecretFile } from "../control/token.ts";
 import { ConfigError } from "../errors.ts";
 import type { Logger, ProblemLog } from "../log.ts";
+import { type PushedEvent, pushedEvent } from "./events.ts";
 import { PushStats } from "./metrics.ts";
 import { type Backoff, BatchKind, Sender, type TargetKind } from "./sender.ts";
 import { identityLabels, SeriesCollector, snapshotSeries } from "./series.ts";
@@ -48,7 +51,12 @@ interface Target {
   readonly sender: Sender;
   /** Interval slot (startedAt / interval) of the last pushed snapshot. */
   lastSlot: number | null;
+  /** Lifecycle events since the last push (kvmon targets only), at most MAX_PENDING_EVENTS. */
+  events: PushedEvent[];
 }
+
+/** Events kept per target between pushes (the server takes at most this many per request). */
+export const MAX_PENDING_EVENTS = 10_000;
 
 /** The target's spool; a directory that cannot be made or read stops the agent at start, naming the key. */
 function openSpool(config: PushTargetConfig, logger: Logger): Spool {
@@ -99,7 +107,7 @@ export class Pusher {
       });
       if (spool.batches > 0)
         opts.logger.info("push: replaying spooled batches", { target: config.name, batches: spool.batches });
-      return { config, spool, stats, sender, lastSlot: null };
+      return { config, spool, stats, sender, lastSlot: null, events: [] };
     });
   }
 
@@ -131,7 +139,25 @@ export class Pusher {
       this.enqueue(t, write);
       if (json && t.config.kind === "kvmon")
         this.enqueue(t, { kind: BatchKind.snapshot, samples: 0, payload: json });
+      if (t.events.length > 0) {
+        this.enqueue(t, {
+          kind: BatchKind.events,
+          samples: 0,
+          payload: Buffer.from(JSON.stringify(t.events)),
+        });
+        t.events = [];
+      }
       t.sender.notify();
+    }
+  }
+
+  /** Keeps a lifecycle event for the kvmon targets' next push (the oldest go past MAX_PENDING_EVENTS). */
+  event(e: LifecycleEvent): void {
+    const pushed = pushedEvent(e, this.clock());
+    for (const t of this.targets) {
+      if (t.config.kind !== "kvmon") continue;
+      if (t.events.length >= MAX_PENDING_EVENTS) t.events.shift();
+      t.events.push(pushed);
     }
   }
 

@@ -216,6 +216,7 @@ test("batchUrl and parseRetryAfter", () => {
   };
   assert.equal(batchUrl(kvmon, BatchKind.write), "https://s:8443/base/api/v1/write");
   assert.equal(batchUrl(kvmon, BatchKind.snapshot), "https://s:8443/base/api/v1/push/snapshot");
+  assert.equal(batchUrl(kvmon, BatchKind.events), "https://s:8443/base/api/v1/push/events");
   assert.equal(
     batchUrl({ ...kvmon, kind: "remote-write", url: "http://vm/api/v1/write" }, BatchKind.write),
     "http://vm/api/v1/write",

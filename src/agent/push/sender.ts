@@ -12,7 +12,14 @@ import type { FailureReason, PushStats } from "./metrics.ts";
 import type { SpooledBatch, Spool } from "./spool.ts";
 
 /** What a spooled batch is: where it goes and as what. */
-export const BatchKind = { write: 1, snapshot: 2 } as const;
+export const BatchKind = { write: 1, snapshot: 2, events: 3 } as const;
+
+/** A kvmon server's path for each kind of batch. */
+const KVMON_PATHS: Record<number, string> = {
+  [BatchKind.write]: "api/v1/write",
+  [BatchKind.snapshot]: "api/v1/push/snapshot",
+  [BatchKind.events]: "api/v1/push/events",
+};
 
 export type TargetKind = "kvmon" | "remote-write";
 
@@ -55,8 +62,7 @@ type Outcome =
 /** The URL a batch of this kind goes to on this target. */
 export function batchUrl(target: SenderTarget, kind: number): string {
   if (target.kind === "remote-write") return target.url;
-  const path = kind === BatchKind.snapshot ? "api/v1/push/snapshot" : "api/v1/write";
-  return new URL(path, target.url.endsWith("/") ? target.url : `${target.url}/`).href;
+  return new URL(KVMON_PATHS[kind]!, target.url.endsWith("/") ? target.url : `${target.url}/`).href;
 }
 
 /** Retry-After as seconds or an HTTP date; null when absent or unreadable. */
