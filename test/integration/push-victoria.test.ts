@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { loadConfig } from "../../src/agent/config.ts";
-import { Spool } from "../../src/agent/push/spool.ts";
+import { Spool } from "../../src/protocol/remote-write/spool.ts";
 import { labelKey, parseExposition } from "../../src/agent/testing/exposition-lines.ts";
 import { decodeWrite } from "../../src/protocol/remote-write/index.ts";
 import { type RunningChild, startAgentProcess, startTestAgent } from "../agent-helpers.ts";

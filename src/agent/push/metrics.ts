@@ -1,5 +1,6 @@
 /** The push path's own metrics, one series per target (its `target` label: the target's name). */
 import { counter, type Emit, gauge } from "../../metrics/catalog.ts";
+import type { SenderStats } from "../../protocol/remote-write/sender.ts";
 
 const SOURCE = "agent: push sender and spool (src/agent/push)";
 
@@ -41,34 +42,20 @@ export const pushMetrics = {
   ),
 };
 
-export type FailureReason = "network" | "timeout" | "http_5xx" | "http_429" | "http_4xx";
-export type DropReason = "spool_full" | "spool_error" | "encode_error" | "rejected";
-
-/** One target's counters; the spool gauges are read from the spool itself. */
-export class PushStats {
-  sentSamples = 0;
-  sentBatches = 0;
-  lastSuccessAt: number | null = null;
-  readonly failures = new Map<FailureReason, number>();
-  readonly dropped = new Map<DropReason, number>();
-
-  fail(reason: FailureReason): void {
-    this.failures.set(reason, (this.failures.get(reason) ?? 0) + 1);
-  }
-
-  drop(reason: DropReason, n = 1): void {
-    this.dropped.set(reason, (this.dropped.get(reason) ?? 0) + n);
-  }
-
-  expose(target: string, spool: { bytes: number; batches: number }, emit: Emit): void {
-    const m = pushMetrics;
-    emit(m.spoolBytes, spool.bytes, [target]);
-    emit(m.spoolBatches, spool.batches, [target]);
-    for (const r of ["spool_full", "spool_error", "encode_error", "rejected"] as const)
-      emit(m.dropped, this.dropped.get(r) ?? 0, [target, r]);
-    emit(m.sentSamples, this.sentSamples, [target]);
-    emit(m.sentBatches, this.sentBatches, [target]);
-    for (const [r, n] of this.failures) emit(m.failures, n, [target, r]);
-    if (this.lastSuccessAt !== null) emit(m.lastSuccess, this.lastSuccessAt / 1000, [target]);
-  }
+/** One target's push metrics: its sender's counters and its spool's depth. */
+export function exposePushStats(
+  target: string,
+  stats: SenderStats,
+  spool: { bytes: number; batches: number },
+  emit: Emit,
+): void {
+  const m = pushMetrics;
+  emit(m.spoolBytes, spool.bytes, [target]);
+  emit(m.spoolBatches, spool.batches, [target]);
+  for (const r of ["spool_full", "spool_error", "encode_error", "rejected"] as const)
+    emit(m.dropped, stats.dropped.get(r) ?? 0, [target, r]);
+  emit(m.sentSamples, stats.sentSamples, [target]);
+  emit(m.sentBatches, stats.sentBatches, [target]);
+  for (const [r, n] of stats.failures) emit(m.failures, n, [target, r]);
+  if (stats.lastSuccessAt !== null) emit(m.lastSuccess, stats.lastSuccessAt / 1000, [target]);
 }

@@ -12,8 +12,8 @@ import { ConfigError } from "../errors.ts";
 import { Logger, ProblemLog } from "../log.ts";
 import { selfMetrics } from "../self-metrics.ts";
 import { type PushTargetConfig, Pusher } from "./pusher.ts";
-import { BatchKind } from "./sender.ts";
-import { Spool } from "./spool.ts";
+import { BatchKind } from "../../protocol/remote-write/sender.ts";
+import { Spool } from "../../protocol/remote-write/spool.ts";
 
 const golden = parseSnapshot(
   JSON.parse(readFileSync(new URL("../../model/testdata/snapshot.golden.json", import.meta.url), "utf8")),

@@ -14,10 +14,17 @@ import { readSecretFile } from "../control/token.ts";
 import { ConfigError } from "../errors.ts";
 import type { Logger, ProblemLog } from "../log.ts";
 import { type PushedEvent, pushedEvent } from "./events.ts";
-import { PushStats } from "./metrics.ts";
-import { type Backoff, BatchKind, Sender, type TargetKind } from "./sender.ts";
+import {
+  type Backoff,
+  BatchKind,
+  Sender,
+  type SenderEvents,
+  SenderStats,
+  type TargetKind,
+} from "../../protocol/remote-write/sender.ts";
+import { Spool, type SpoolBatch } from "../../protocol/remote-write/spool.ts";
+import { exposePushStats } from "./metrics.ts";
 import { identityLabels, SeriesCollector, snapshotSeries } from "./series.ts";
-import { Spool, type SpoolBatch } from "./spool.ts";
 
 /** One push target as the agent config gives it (src/agent/config.ts). */
 export interface PushTargetConfig {
@@ -47,7 +54,7 @@ export interface PusherOptions {
 interface Target {
   readonly config: PushTargetConfig;
   readonly spool: Spool;
-  readonly stats: PushStats;
+  readonly stats: SenderStats;
   readonly sender: Sender;
   /** Interval slot (startedAt / interval) of the last pushed snapshot. */
   lastSlot: number | null;
@@ -57,6 +64,21 @@ interface Target {
 
 /** Events kept per target between pushes (the server takes at most this many per request). */
 export const MAX_PENDING_EVENTS = 10_000;
+
+/** The sender's reports as log lines: an outage once when it starts and once when it ends, each rejection. */
+function senderEvents(target: string, logger: Logger, problems: ProblemLog): SenderEvents {
+  return {
+    failing: (reason, detail) =>
+      problems.problem(`push:${target}`, "push failing; batches wait in the spool", detail, {
+        target,
+        reason,
+      }),
+    succeeded: () => problems.resolve(`push:${target}`, "push works again", { target }),
+    rejected: (samples, detail) =>
+      logger.warn("push target rejected a batch (4xx): dropped, not retried", { target, samples, detail }),
+    spoolError: (e) => problems.problem(`push-spool:${target}`, "cannot read the push spool", e, { target }),
+  };
+}
 
 /** The target's spool; a directory that cannot be made or read stops the agent at start, naming the key. */
 function openSpool(config: PushTargetConfig, logger: Logger): Spool {
@@ -88,7 +110,7 @@ export class Pusher {
     this.clock = opts.clock ?? Date.now;
     this.targets = opts.targets.map((config) => {
       const token = config.tokenFile === null ? null : readSecretFile(config.tokenFile, "push.tokenFile");
-      const stats = new PushStats();
+      const stats = new SenderStats();
       const spool = openSpool(config, opts.logger);
       const sender = new Sender({
         target: {
@@ -100,8 +122,7 @@ export class Pusher {
         },
         spool,
         stats,
-        logger: opts.logger,
-        problems: opts.problems,
+        events: senderEvents(config.name, opts.logger, opts.problems),
         backoff: opts.backoff,
         clock: this.clock,
       });
@@ -198,6 +219,6 @@ export class Pusher {
 
   /** The push metrics of every target. */
   expose(emit: Emit): void {
-    for (const t of this.targets) t.stats.expose(t.config.name, t.spool, emit);
+    for (const t of this.targets) exposePushStats(t.config.name, t.stats, t.spool, emit);
   }
 }

@@ -6,10 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import test from "node:test";
-import { decodeWrite, encodeWrite, sortedLabels } from "../../protocol/remote-write/index.ts";
-import { Logger, ProblemLog } from "../log.ts";
-import { PushStats } from "./metrics.ts";
-import { BatchKind, batchUrl, parseRetryAfter, Sender, type SenderTarget } from "./sender.ts";
+import { decodeWrite, encodeWrite, sortedLabels } from "./index.ts";
+import { BatchKind, batchUrl, parseRetryAfter, Sender, SenderStats, type SenderTarget } from "./sender.ts";
 import { Spool } from "./spool.ts";
 
 interface Received {
@@ -60,14 +58,18 @@ const valueOf = (r: Received) => decodeWrite(r.body, 1 << 20)[0]!.samples[0]!.va
 function sender(url: string, overrides: Partial<SenderTarget> = {}) {
   const dir = mkdtempSync(join(tmpdir(), "kvmon-sender-"));
   const spool = new Spool({ dir, maxBytes: 1 << 20 });
-  const stats = new PushStats();
-  const logger = new Logger(() => undefined);
+  const stats = new SenderStats();
+  const reports: string[] = [];
   const s = new Sender({
     target: { name: "t", url, kind: "remote-write", token: null, timeoutMs: 2000, ...overrides },
     spool,
     stats,
-    logger,
-    problems: new ProblemLog(logger),
+    events: {
+      failing: (reason) => reports.push(`failing ${reason}`),
+      succeeded: () => reports.push("succeeded"),
+      rejected: (samples, detail) => reports.push(`rejected ${samples}: ${detail.slice(0, 8)}`),
+      spoolError: () => reports.push("spool error"),
+    },
     backoff: { minMs: 20, maxMs: 200 },
   });
   const cleanup = async () => {
@@ -75,7 +77,7 @@ function sender(url: string, overrides: Partial<SenderTarget> = {}) {
     spool.close();
     rmSync(dir, { recursive: true, force: true });
   };
-  return { s, spool, stats, cleanup };
+  return { s, spool, stats, reports, cleanup };
 }
 
 async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
@@ -151,7 +153,7 @@ test("500 and 429 are retried (Retry-After honoured), 400 is dropped and counted
     [204],
   ];
   const t = await target((_, n) => answers[n - 1] ?? [204]);
-  const { s, spool, stats, cleanup } = sender(t.url);
+  const { s, spool, stats, reports, cleanup } = sender(t.url);
   try {
     for (const i of [1, 2, 3]) spool.append(batch(i));
     s.start();
@@ -160,6 +162,13 @@ test("500 and 429 are retried (Retry-After honoured), 400 is dropped and counted
     assert.ok(t.received[2]!.at - t.received[1]!.at >= 950, "waited out Retry-After: 1");
     assert.deepEqual(Object.fromEntries(stats.failures), { http_5xx: 1, http_429: 1, http_4xx: 1 });
     assert.deepEqual(Object.fromEntries(stats.dropped), { rejected: 1 });
+    assert.deepEqual(reports, [
+      "failing http_5xx",
+      "failing http_429",
+      "succeeded",
+      "rejected 1: HTTP 400",
+      "succeeded",
+    ]);
     assert.equal(stats.sentSamples, 2);
     assert.equal(spool.batches, 0);
   } finally {

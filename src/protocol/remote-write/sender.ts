@@ -2,14 +2,13 @@
  * Sends one target's spooled batches, oldest first, one request in flight (so each series' samples arrive in
  * time order), as the remote_write spec asks of a sender: 2xx takes the batch off the spool; 5xx, 429, a
  * network error or a timeout is retried with capped exponential backoff and jitter (honouring Retry-After);
- * any other 4xx is never retried: logged, counted, and the batch dropped. While a target is down its batches
- * wait in the spool, and the first success after the outage drains them in order.
+ * any other 4xx is never retried: counted, reported, and the batch dropped. While a target is down its batches
+ * wait in the spool, and the first success after the outage drains them in order. The agent pushes through it
+ * (src/agent/push); a server forwarding to a TSDB can use it the same way (it knows nothing of either).
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { REMOTE_WRITE_HEADERS } from "../../protocol/remote-write/index.ts";
-import type { Logger, ProblemLog } from "../log.ts";
-import type { FailureReason, PushStats } from "./metrics.ts";
-import type { SpooledBatch, Spool } from "./spool.ts";
+import type { Spool, SpooledBatch } from "./spool.ts";
+import { REMOTE_WRITE_HEADERS } from "./types.ts";
 
 /** What a spooled batch is: where it goes and as what. */
 export const BatchKind = { write: 1, snapshot: 2, events: 3 } as const;
@@ -44,12 +43,43 @@ export const DEFAULT_BACKOFF: Backoff = { minMs: 500, maxMs: 30_000 };
 /** Longest Retry-After honoured; a longer one is capped (the target asked for a pause, not for silence). */
 const MAX_RETRY_AFTER_MS = 5 * 60_000;
 
+export type FailureReason = "network" | "timeout" | "http_5xx" | "http_429" | "http_4xx";
+export type DropReason = "spool_full" | "spool_error" | "encode_error" | "rejected";
+
+/** One target's counters; the spool's depth is read from the spool itself. */
+export class SenderStats {
+  sentSamples = 0;
+  sentBatches = 0;
+  lastSuccessAt: number | null = null;
+  readonly failures = new Map<FailureReason, number>();
+  readonly dropped = new Map<DropReason, number>();
+
+  fail(reason: FailureReason): void {
+    this.failures.set(reason, (this.failures.get(reason) ?? 0) + 1);
+  }
+
+  drop(reason: DropReason, n = 1): void {
+    this.dropped.set(reason, (this.dropped.get(reason) ?? 0) + n);
+  }
+}
+
+/** What the sender tells its owner, for logs (counting is done in SenderStats). */
+export interface SenderEvents {
+  /** An attempt failed; the batch is retried after a backoff. */
+  failing(reason: FailureReason, detail: string): void;
+  /** The target took a batch (after failures or not). */
+  succeeded(): void;
+  /** The target refused a batch for good (4xx other than 429): it was dropped. */
+  rejected(samples: number, detail: string): void;
+  /** The spool could not be read; retried after the longest backoff. */
+  spoolError(error: unknown): void;
+}
+
 export interface SenderOptions {
   target: SenderTarget;
   spool: Spool;
-  stats: PushStats;
-  logger: Logger;
-  problems: ProblemLog;
+  stats: SenderStats;
+  events: SenderEvents;
   backoff?: Backoff;
   clock?: () => number;
   random?: () => number;
@@ -112,9 +142,7 @@ export class Sender {
         batch = this.opts.spool.peek();
       } catch (e) {
         // The spool's disk failed under it (EIO, a segment removed by hand): say so, try again later.
-        this.opts.problems.problem(`push-spool:${this.opts.target.name}`, "cannot read the push spool", e, {
-          target: this.opts.target.name,
-        });
+        this.opts.events.spoolError(e);
         await this.pause(this.backoff.maxMs);
         continue;
       }
@@ -131,12 +159,7 @@ export class Sender {
         continue;
       }
       this.opts.stats.fail(outcome.reason);
-      this.opts.problems.problem(
-        `push:${this.opts.target.name}`,
-        "push failing; batches wait in the spool",
-        outcome.detail,
-        { target: this.opts.target.name, reason: outcome.reason },
-      );
+      this.opts.events.failing(outcome.reason, outcome.detail);
       failures++;
       const exp = Math.min(this.backoff.maxMs, this.backoff.minMs * 2 ** (failures - 1));
       // Jitter over [exp/2, exp): many agents coming back after the same outage do not retry in step.
@@ -150,22 +173,18 @@ export class Sender {
   }
 
   private done(batch: SpooledBatch, outcome: Outcome): void {
-    const { spool, stats, target } = this.opts;
+    const { spool, stats, events } = this.opts;
     spool.ack(batch.id);
     if (outcome.ok) {
       stats.sentBatches++;
       stats.sentSamples += batch.samples;
       stats.lastSuccessAt = this.clock();
-      this.opts.problems.resolve(`push:${target.name}`, "push works again", { target: target.name });
+      events.succeeded();
       return;
     }
     stats.fail(outcome.reason);
     stats.drop("rejected");
-    this.opts.logger.warn("push target rejected a batch (4xx): dropped, not retried", {
-      target: target.name,
-      samples: batch.samples,
-      detail: outcome.detail,
-    });
+    events.rejected(batch.samples, outcome.detail);
   }
 
   private async send(batch: SpooledBatch): Promise<Outcome> {
