@@ -20,6 +20,7 @@ import {
 } from "../../protocol/remote-write/index.ts";
 import { KvmonError } from "../../shared/errors.ts";
 import type { Series, SeriesStore } from "../storage/types.ts";
+import type { Forwarder } from "./forward.ts";
 import { SeriesLimit } from "./series-limit.ts";
 
 /** Who is calling: set by the auth middleware (shape of src/server/auth/types.ts). */
@@ -59,6 +60,8 @@ export interface WriteRoutesOptions {
   onReject?: (reason: RejectReason, count: number, principal: Principal | undefined) => void;
   /** Called after each stored request with its series and sample counts. */
   onAccept?: (host: string, series: number, samples: number) => void;
+  /** Forwards the stored series to TSDBs (forward.ts): spooled durably before the 204. */
+  forwarder?: Pick<Forwarder, "forward">;
 }
 
 class IngestError extends KvmonError {
@@ -202,6 +205,7 @@ export function writeRoutes(opts: WriteRoutesOptions): Hono<{ Variables: { princ
           e,
         );
       }
+      opts.forwarder?.forward(admitted);
       let samples = 0;
       for (const ts of admitted) samples += ts.samples.length;
       opts.onAccept?.(host, admitted.length, samples);
