@@ -87,6 +87,7 @@ test("wrong content type, encoding or protocol version: 415", async () => {
     { "Content-Type": "application/json" },
     { "Content-Encoding": "gzip" },
     { "X-Prometheus-Remote-Write-Version": "2.0.0" },
+    { "Content-Type": "application/x-protobuf;proto=io.prometheus.write.v2.Request" },
   ];
   for (const h of wrong) {
     const res = await post(app, body, host("h1"), h);
@@ -98,7 +99,13 @@ test("wrong content type, encoding or protocol version: 415", async () => {
     ["unsupported_media", 1],
     ["unsupported_media", 1],
     ["unsupported_media", 1],
+    ["unsupported_media", 1],
   ]);
+  // 1.0's own message name is accepted.
+  const ok = await post(app, body, host("h1"), {
+    "Content-Type": "application/x-protobuf; proto=prometheus.WriteRequest",
+  });
+  assert.equal(ok.status, 204);
 });
 
 test("a body over the limit is 413, and so is a snappy bomb (by its declared size)", async () => {

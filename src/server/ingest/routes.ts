@@ -119,8 +119,10 @@ function checkHeaders(
   encoding: string | undefined,
   version: string | undefined,
 ) {
-  const type = contentType?.split(";")[0]?.trim().toLowerCase();
-  if (type !== "application/x-protobuf")
+  const [type, ...params] = (contentType ?? "").split(";").map((p) => p.trim().toLowerCase());
+  // remote_write 2.0 names its message: `proto=io.prometheus.write.v2.Request`; 1.0's is prometheus.WriteRequest.
+  const proto = params.find((p) => p.startsWith("proto="))?.slice(6);
+  if (type !== "application/x-protobuf" || (proto !== undefined && proto !== "prometheus.writerequest"))
     throw new IngestError(
       415,
       "unsupported_media",
