@@ -37,6 +37,14 @@ async function until<T>(what: string, ms: number, probe: () => Promise<T | undef
   }
 }
 
+/**
+ * VictoriaMetrics keeps a float as a decimal mantissa and exponent, about 12 significant digits
+ * (0.0000853469999999561 comes back as 0.000085347): equal means equal to that precision.
+ */
+function sameIn12Digits(a: number, b: number): boolean {
+  return a === b || Math.abs(a - b) <= 1e-11 * Math.max(Math.abs(a), Math.abs(b));
+}
+
 /** Expected `(labels, timestamp) -> value`; resolves with what VictoriaMetrics lacks or differs in (empty: all there). */
 async function missingIn(vm: Victoria, expected: Map<string, Map<number, number>>): Promise<string[]> {
   await vm.flush();
@@ -47,7 +55,8 @@ async function missingIn(vm: Victoria, expected: Map<string, Map<number, number>
   for (const [key, samples] of expected)
     for (const [t, v] of samples) {
       const have = got.get(key)?.get(t);
-      if (have !== v) missing.push(`${key} @${t}: want ${v}, VictoriaMetrics has ${have}`);
+      if (have === undefined || !sameIn12Digits(have, v))
+        missing.push(`${key} @${t}: want ${v}, VictoriaMetrics has ${have}`);
     }
   return missing;
 }
