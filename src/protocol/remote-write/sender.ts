@@ -154,7 +154,13 @@ export class Sender {
       const outcome = await this.send(batch);
       if (this.abort.signal.aborted) return;
       if (outcome.ok || !outcome.retry) {
-        this.done(batch, outcome);
+        try {
+          this.done(batch, outcome);
+        } catch (e) {
+          // Taking the batch off the spool failed: it is sent again later, a duplicate the target ignores.
+          this.opts.events.spoolError(e);
+          await this.pause(this.backoff.maxMs);
+        }
         failures = 0;
         continue;
       }
