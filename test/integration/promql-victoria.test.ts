@@ -340,7 +340,7 @@ let vmStore: PrometheusStore;
 before(async () => {
   await memory.append(data);
   [vm, prom] = await Promise.all([
-    startVictoriaMetrics(["-search.disableCache", "-search.latencyOffset=0s"]),
+    startVictoriaMetrics({ args: ["-search.disableCache", "-search.latencyOffset=0s"] }),
     startPrometheus(data),
   ]);
   vmStore = new PrometheusStore({ url: vm.url, timeoutMs: 30_000 });
