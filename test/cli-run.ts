@@ -14,21 +14,22 @@ const run = promisify(execFile);
 export interface Kvmon {
   child: ChildProcess;
   stdout: () => string;
+  stdoutBytes: () => Buffer;
   stderr: () => string;
   /** Resolves when stdout matches. */
   until: (pattern: RegExp, timeoutMs?: number) => Promise<void>;
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export function startKvmon(args: string[], env: Record<string, string> = {}, input?: string): Kvmon {
+export function startKvmon(args: string[], env: Record<string, string> = {}, input?: string | Buffer): Kvmon {
   const child = spawn(KVMON, args, {
     env: { ...process.env, KVMON_FROM_SOURCE: "1", NO_COLOR: "", ...env },
     stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
   });
   if (input !== undefined) child.stdin!.end(input);
-  let out = "";
+  const out: Buffer[] = [];
   let err = "";
-  child.stdout!.setEncoding("utf8").on("data", (t: string) => (out += t));
+  child.stdout!.on("data", (b: Buffer) => out.push(b));
   child.stderr!.setEncoding("utf8").on("data", (t: string) => (err += t));
   const exit = once(child, "close").then(([code, signal]) => ({
     code: code as number | null,
@@ -36,21 +37,24 @@ export function startKvmon(args: string[], env: Record<string, string> = {}, inp
   }));
   return {
     child,
-    stdout: () => out,
+    stdout: () => Buffer.concat(out).toString("utf8"),
+    stdoutBytes: () => Buffer.concat(out),
     stderr: () => err,
     exit,
     async until(pattern, timeoutMs = 30_000) {
       for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await sleep(100)) {
-        if (pattern.test(out)) return;
+        if (pattern.test(Buffer.concat(out).toString("utf8"))) return;
         if (child.exitCode !== null) break;
       }
-      throw new Error(`kvmon ${args.join(" ")}: no ${pattern} in stdout:\n${out}\nstderr:\n${err}`);
+      throw new Error(
+        `kvmon ${args.join(" ")}: no ${pattern} in stdout:\n${Buffer.concat(out)}\nstderr:\n${err}`,
+      );
     },
   };
 }
 
 /** Runs kvmon to its end. */
-export async function kvmon(args: string[], env: Record<string, string> = {}, input?: string) {
+export async function kvmon(args: string[], env: Record<string, string> = {}, input?: string | Buffer) {
   const k = startKvmon(args, env, input);
   const { code, signal } = await k.exit;
   return { code, signal, stdout: k.stdout(), stderr: k.stderr() };

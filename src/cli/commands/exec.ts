@@ -169,14 +169,16 @@ async function direct(
   input: Buffer | undefined,
 ): Promise<GuestExecResult> {
   const audit = await CliAudit.open(flags, env);
-  const client = await openLibvirt(libvirtUri(flags, env));
+  let client: Awaited<ReturnType<typeof openLibvirt>> | undefined;
   let result: GuestExecResult | undefined;
   let failure: unknown;
   try {
+    client = await openLibvirt(libvirtUri(flags, env));
+    const libvirt = client;
     const domain = await findDomain(client, vm);
     const qga = new QgaClient(
       new QgaLibvirtTransport(
-        { qemuAgentCommand: (d, cmd, t) => client.qemuAgentCommand(d, cmd, t) },
+        { qemuAgentCommand: (d, cmd, t) => libvirt.qemuAgentCommand(d, cmd, t) },
         domain,
       ),
     );
@@ -196,7 +198,7 @@ async function direct(
     failure = e;
     throw e;
   } finally {
-    await client.close();
+    await client?.close();
     await audit.write({
       action: "exec",
       guest: vm,
