@@ -80,7 +80,7 @@ test("a held console: the second client is told, --force takes it over and the f
   // stdin is /dev/null here: the forced session takes the console and ends at once.
   const forced = await kvmon(["console", vm, "--force", "--audit-log", audit]);
   assert.equal(forced.code, 0, forced.stderr);
-  await untilScreen(session, new RegExp(`console of '${vm}' was closed[^]*CONSOLE-EXIT=1`));
+  await untilScreen(session, new RegExp(`console of '${vm}' ended[^]*CONSOLE-EXIT=1`));
   assert.equal(await paneStty(), before, "restored after the stream ended under it");
   const mine = (await records()).slice(-3).map((r) => [r.action, r.outcome, r.what.force]);
   assert.deepEqual(mine, [

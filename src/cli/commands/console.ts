@@ -185,11 +185,17 @@ export async function runConsole(argv: string[], io: CliIo, s: ConsoleStreams): 
       case "input-closed":
         return 0;
       case "stream-closed":
-        io.err(`kvmon: the console of '${vm}' was closed (guest stopped, or taken over with --force)\n`);
+        io.err(`kvmon: the console of '${vm}' ended (guest stopped, or taken over with --force)\n`);
         return 1;
       case "signal":
         return EXIT_SIGNALS[end.signal];
       case "error":
+        if (end.error instanceof LibvirtError)
+          throw new CliError(`the console of '${vm}' ended: ${end.error.message}`, {
+            code: end.error.code,
+            hint: "another client took it over (--force), or the guest stopped",
+            cause: end.error,
+          });
         throw end.error;
     }
     return 1;
