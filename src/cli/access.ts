@@ -21,7 +21,8 @@ export const accessOptions = {
   "audit-log": { type: "string" },
 } as const;
 
-export const accessHelp = `Access (through the local agent when one runs and the control token is known, else direct as root):
+export const accessHelp = `
+Access (through the local agent when one runs and the control token is known, else direct as root):
   --agent <url>             the agent (default http://127.0.0.1:9477)           KVMON_AGENT_URL
   --control-token-file <f>  the agent's control token                           KVMON_CONTROL_TOKEN_FILE
                             (or the token itself in KVMON_CONTROL_TOKEN)

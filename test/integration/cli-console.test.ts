@@ -57,7 +57,8 @@ test("the guest's prompt and a command's output; raw while attached; Ctrl-] rest
   await untilScreen(session, /[#$] $/m);
   // The guest's shell must evaluate the arithmetic: our echoed keystrokes alone cannot show the result.
   await keys("echo kvmon-$((6*7))", "Enter");
-  await untilScreen(session, /^kvmon-42\s*$/m);
+  const screen = await untilScreen(session, /^kvmon-42\s*$/m);
+  process.stderr.write(`console screen:\n${screen.trimEnd()}\n`);
   await keys("C-]");
   await untilScreen(session, /CONSOLE-EXIT=0/);
   await keys(`stty -a > ${dir}/after; echo STTY-SAVED`, "Enter");

@@ -50,9 +50,9 @@ refresh otherwise), and prints a summary table at the end. The tracer is always 
 ends: at the end of --duration, on Ctrl-C, SIGTERM, SIGHUP, an error or a lost agent (the tracer is asked for
 the duration plus ${DURATION_MARGIN_SECONDS} s, so it also ends by itself when kvmon is killed).
 
-Events (default: those of ${DEFAULT_EVENTS.map((e) => e.slice(4)).join(", ")} this kernel has): an event that is
-enabled but never fires is listed as silent: on a host whose KVM does not fire kvm_exit (kvm_pvm) its zero is
-not the truth. Only KVM guests are traced (a TCG guest has no KVM vCPU).
+Events (default: those of ${DEFAULT_EVENTS.map((e) => e.slice(4)).join(", ")}
+this kernel has): an event that is enabled but never fires is listed as silent: on a host whose KVM does not
+fire kvm_exit (kvm_pvm) its zero is not the truth. Only KVM guests are traced (a TCG guest has no KVM vCPU).
 
 Options:
   --all                     every VM KVM runs
