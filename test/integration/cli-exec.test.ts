@@ -9,6 +9,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { loadConfig } from "../../src/agent/config.ts";
 import type { AuditRecord } from "../../src/agent/control/audit.ts";
 import type { RunningAgent } from "../../src/agent/server.ts";
@@ -78,6 +79,19 @@ describe("direct (--local, root)", () => {
     assert.ok(performance.now() - started < 15_000, "did not wait for the sleep");
     assert.equal(slow.stdout, "started\n", "the output so far");
     assert.match(slow.stderr, /\[TIMEOUT\] 'sh -c echo started; sleep 60' in .* still ran after 1s; killed/);
+  });
+
+  test("Ctrl-C (SIGINT) while it runs: exit 130, and the use is still audited", async () => {
+    const k = startKvmon(["exec", vm, ...local(), "--", "sh", "-c", "echo started >&2; sleep 10"]);
+    await sleep(4000); // started and waiting (the guest agent shows nothing before the end)
+    k.child.kill("SIGINT");
+    assert.equal((await k.exit).code, 130, k.stderr());
+    assert.match(k.stderr(), /\[INTERRUPTED\] interrupted by SIGINT while the command ran; it may still run/);
+    const last = (await records(join(dir, "audit.log"))).at(-1)!;
+    assert.deepEqual(
+      [last.what.args, last.outcome, last.code],
+      [["-c", "echo started >&2; sleep 10"], "error", "INTERRUPTED"],
+    );
   });
 
   test("an unknown VM names the near ones", async () => {

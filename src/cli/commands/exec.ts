@@ -32,6 +32,7 @@ import type { AgentClient } from "../agent-client.ts";
 import { type CliIo, type Command, parseCommandArgs } from "../command.ts";
 import { durationFlag, format } from "../duration.ts";
 import { CliError, UsageError } from "../errors.ts";
+import { EXIT_SIGNALS, type ExitSignal, trapExitSignals } from "../terminal.ts";
 
 /** stdin passed to the guest at most: it travels base64 in one JSON body of at most MAX_BODY_BYTES. */
 export const MAX_STDIN_BYTES = Math.floor(((MAX_BODY_BYTES - 64 * 1024) * 3) / 4);
@@ -68,6 +69,18 @@ const options = {
   "no-stdin": { type: "boolean" },
   json: { type: "boolean" },
 } as const;
+
+/** kvmon exec was ended by a signal while the guest command ran (it may still run in the guest). */
+export class ExecInterruptedError extends CliError {
+  override name = "ExecInterruptedError";
+  readonly signal: ExitSignal;
+  constructor(signal: ExitSignal) {
+    super(`interrupted by ${signal} while the command ran; it may still run in the guest`, {
+      code: "INTERRUPTED",
+    });
+    this.signal = signal;
+  }
+}
 
 /** The exit status for a guest program's result. */
 export function exitStatus(r: Pick<GuestExecResult, "exitCode" | "signal" | "timedOut">): number {
@@ -131,10 +144,17 @@ export async function runExec(argv: string[], io: CliIo, streams: ExecStreams): 
     maxOutputBytes: MAX_OUTPUT_BYTES,
   };
   const route = await pickRoute(flags, streams.env);
-  const result =
-    route.kind === "agent"
-      ? await viaAgent(route.agent, vm, body)
-      : await direct(flags, streams.env, vm, body, input);
+  let result: GuestExecResult;
+  try {
+    result =
+      route.kind === "agent"
+        ? await viaAgent(route.agent, vm, body)
+        : await direct(flags, streams.env, vm, body, input);
+  } catch (e) {
+    if (!(e instanceof ExecInterruptedError)) throw e;
+    io.err(`kvmon: [${e.code}] ${e.message}\n`);
+    return EXIT_SIGNALS[e.signal];
+  }
   if (flags.json) {
     io.out(`${JSON.stringify(result, null, 2)}\n`);
   } else {
@@ -182,7 +202,7 @@ async function direct(
         domain,
       ),
     );
-    result = await guestExec(
+    const running = guestExec(
       { qga },
       {
         path: body.path,
@@ -193,6 +213,17 @@ async function direct(
       },
       { killOnTimeout: true },
     );
+    running.catch(() => undefined); // after an interrupt its polls fail on the closed connection: nobody waits
+    // Ctrl-C must not skip the audit record: the signal ends the wait, the finally below still writes it.
+    let release = () => {};
+    const interrupted = new Promise<never>((_, reject) => {
+      release = trapExitSignals((signal) => reject(new ExecInterruptedError(signal)));
+    });
+    try {
+      result = await Promise.race([running, interrupted]);
+    } finally {
+      release();
+    }
     return result;
   } catch (e) {
     failure = e;
