@@ -3,7 +3,8 @@
  * in-process tracer prints a non-empty histogram (plain lines, and bars on a terminal in tmux) and a summary, audits the
  * switch, and leaves no tracefs instance behind; so does Ctrl-C (SIGINT, exit 130). Through an agent: the
  * tracer is off as soon as kvmon ends on SIGTERM, and after SIGKILL the agent's duration limit (ours + the
- * margin) ends it. In-process SIGKILL leaves the instance, and the next `kvmon trace` removes it.
+ * margin) ends it; a lost agent ends kvmon with an error naming that guard. In-process SIGKILL leaves the
+ * instance, and the next `kvmon trace` removes it.
  */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
@@ -172,6 +173,27 @@ test("kvmon trace on the KVM guest", { skip: await kvmSkipReason() }, async (t) 
       assert.deepEqual(await instancesOf(process.pid), []);
       const actions = (await auditRecords(join(dir, "agent-audit.log"))).map((r) => r.action);
       assert.deepEqual(actions.slice(-2), ["trace-on", "trace-off"]);
+    });
+
+    await t.test("a lost agent: kvmon says so, with the agent's limit as the guard, exit 1", async () => {
+      const second = await startTestAgent(config);
+      const k = startKvmon(
+        ["trace", vm, "--duration", "60s", "--events", "kvm_pio", "--agent", second.base],
+        env,
+      );
+      await k.until(/events\/s/);
+      await second.running.stop(); // an agent that stops switches its tracer off and closes its instance
+      const { code } = await k.exit;
+      assert.equal(code, 1, k.stderr());
+      assert.match(
+        k.stderr(),
+        /\[AGENT_UNREACHABLE\] lost the agent while tracing: cannot reach the agent at/,
+      );
+      assert.match(
+        k.stderr(),
+        /hint: the agent's duration limit \(63 s from the start\) switches the tracer off/,
+      );
+      assert.deepEqual(await instancesOf(process.pid), []);
     });
 
     await t.test("through the agent: after SIGKILL the agent's duration limit ends the run", async () => {
