@@ -1,10 +1,10 @@
 /**
  * `kvmon trace` as an operator runs it (the real binary, a child process) on the KVM boot-sector guest: the
- * in-process tracer prints a non-empty histogram (plain lines, and bars on a terminal in tmux) and a summary, audits the
- * switch, and leaves no tracefs instance behind; so does Ctrl-C (SIGINT, exit 130). Through an agent: the
- * tracer is off as soon as kvmon ends on SIGTERM, and after SIGKILL the agent's duration limit (ours + the
- * margin) ends it; a lost agent ends kvmon with an error naming that guard. In-process SIGKILL leaves the
- * instance, and the next `kvmon trace` removes it.
+ * in-process tracer prints a non-empty histogram (plain lines, and bars on a terminal in tmux) and a summary,
+ * audits the switch, and leaves no tracefs instance behind; so does Ctrl-C (SIGINT, exit 130). Through an
+ * agent: the tracer is off as soon as kvmon ends on SIGTERM, after SIGKILL the agent's duration limit (ours +
+ * the margin) ends it, and a lost agent ends kvmon with an error naming that guard. In-process SIGKILL leaves
+ * the instance, and the next `kvmon trace` removes it.
  */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
