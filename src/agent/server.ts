@@ -169,8 +169,11 @@ export async function startAgent(
     extraMetrics,
     control,
     tracer: tracer?.tracer,
-    // DOMAIN_OPEN_CONSOLE is wired here at merge (src/agent/control/console.ts).
-    console: { open: null, upgradeWebSocket: nodeWs.upgradeWebSocket },
+    // The console shares the control connection (read-write, opened only when a guest endpoint is on).
+    console: {
+      open: control.channels ? (name) => control.channels!.console(name) : null,
+      upgradeWebSocket: nodeWs.upgradeWebSocket,
+    },
   });
   ws.app = app;
   const server = createAdaptorServer({

@@ -3,9 +3,8 @@
  * for the fleet server's console route and the CLI. A control call like exec: audited, the control token; the
  * console is opened before the upgrade, so a missing domain is an HTTP error, not a closed socket.
  *
- * The stream itself comes from libvirt's DOMAIN_OPEN_CONSOLE (procedure 201) on the control connection; that
- * client method is built on another branch and wired into `OpenConsole` at merge (until then the route answers
- * 503 CONSOLE_UNAVAILABLE).
+ * The stream itself comes from libvirt's DOMAIN_OPEN_CONSOLE (procedure 201) on the control connection
+ * (guest-channel.ts); an agent without that connection (no guest endpoint on) answers 503 CONSOLE_UNAVAILABLE.
  */
 import { type Context, Hono, type MiddlewareHandler } from "hono";
 import type { UpgradeWebSocket, WSContext } from "hono/ws";

@@ -34,6 +34,7 @@ export function testDeps(channel: ExecChannel, over: Partial<ControlDeps> = {}):
     logger: new Logger(() => undefined),
     channels: {
       channel: async (name) => ({ ...channel, domain: { name, uuid: "u", id: 1 } }),
+      console: () => Promise.reject(new Error("no console in control unit tests")),
       close: async () => undefined,
     },
     guestExec: true,
