@@ -83,7 +83,7 @@ export class RecentRing {
       const length = this.#length[i]!;
       let bytes = this.#bytes[i];
       if (bytes === undefined || bytes.byteLength < length) bytes = this.#bytes[i] = new Uint8Array(length);
-      bytes.set(buffer.subarray(at, at + length));
+      for (let j = 0; j < length; j++) bytes[j] = buffer[at + j]!; // records are short: no subarray per copy
       this.#decode[i] = decode;
       this.#events[i] = undefined;
     }
