@@ -25,6 +25,9 @@ import { PageCounter, type CountedPages } from "./page-counter.ts";
 const OFFSET_MS = 1_700_000_000_000;
 const PAGE = layout.dataOffset + layout.dataSize;
 
+/** The page totals both paths report. */
+type Totals = Omit<CountedPages, "caughtUp">;
+
 /** Threads: tid -> [domain, vcpu]. */
 type Threads = Record<number, [string, number]>;
 
@@ -45,7 +48,7 @@ function reference(pages: Uint8Array, formats: EventFormat[], threads: Threads, 
   const decoder = new TraceDecoder(layout, header, formats);
   const classify = classifiers(formats);
   const { byDomain, owners } = traces(threads, ringSize);
-  const totals: CountedPages = { pages: 0, records: 0, unknown: 0, unmatched: 0, lost: 0, corrupt: 0 };
+  const totals: Totals = { pages: 0, records: 0, unknown: 0, unmatched: 0, lost: 0, corrupt: 0, bytes: 0 };
   for (const info of decoder.decodePages(pages, 0, (e) => {
     totals.records++;
     const o = owners.get(e.pid);
@@ -53,6 +56,7 @@ function reference(pages: Uint8Array, formats: EventFormat[], threads: Threads, 
     o.trace.add(Number(e.timestamp) / 1e6 + OFFSET_MS, o.vcpu, e.event, classify.get(e.event)!(e.fields));
   })) {
     totals.pages++;
+    totals.bytes += info.dataBytes;
     totals.unknown += info.unknown;
     totals.lost += Number(info.missedCount ?? 0n);
     if (info.error) totals.corrupt++;
@@ -73,15 +77,17 @@ function counted(
   const { byDomain, owners } = traces(threads, ringSize);
   counter.setThreads(owners);
   const buffer = new Uint8Array(PAGE * perRead);
-  const totals: CountedPages = { pages: 0, records: 0, unknown: 0, unmatched: 0, lost: 0, corrupt: 0 };
+  const totals: Totals = { pages: 0, records: 0, unknown: 0, unmatched: 0, lost: 0, corrupt: 0, bytes: 0 };
+  let caughtUp = 0;
   for (let at = 0; at < pages.length; at += PAGE * perRead) {
     const chunk = pages.subarray(at, at + PAGE * perRead);
     buffer.set(chunk);
     const c = counter.count(buffer, chunk.length);
     buffer.fill(0xee); // the rings must have copied what they keep
-    for (const k of Object.keys(totals) as (keyof CountedPages)[]) totals[k] += c[k];
+    for (const k of Object.keys(totals) as (keyof Totals)[]) totals[k] += c[k];
+    if (c.caughtUp) caughtUp++;
   }
-  return { byDomain, totals };
+  return { byDomain, totals, caughtUp };
 }
 
 function assertSame(
@@ -127,6 +133,15 @@ test("the KVM guest's capture: counts, series and ring equal the full decoder's,
     assert.equal(got.totals.records, 6072);
     assert.equal(got.byDomain.get("guest")!.recent(10_000).length, Math.min(ring, 6072));
   }
+});
+
+test("a page that is not full says the reader caught up with the writer (read on at the next poll)", () => {
+  const partial = new TraceDecoder(layout, header, allFormats())
+    .decodePages(steady, 0, () => {})
+    .filter((p) => p.dataBytes < layout.dataSize - 512).length;
+  assert.ok(partial > 0 && partial < steady.length / PAGE, "the capture has full and partial pages");
+  const threads: Threads = { [pidOf(steady)]: ["guest", 0] };
+  assert.equal(counted(steady, allFormats(), threads, 0, 1).caughtUp, partial);
 });
 
 test("the overflowed capture: the lost count the kernel stored is reported, the counts equal", () => {

@@ -32,6 +32,12 @@ export interface Owner {
   vcpu: number;
 }
 
+/**
+ * A page with more free room than this was still being written when read: trace_pipe_raw hands out the page the
+ * kernel is filling with what it holds so far (a full page ends when the next record does not fit).
+ */
+const FULL_PAGE_SLACK = 512;
+
 /** Distinct reasons (per event) and targets (per thread and reason) remembered; past them, the slow path. */
 const MAX_CACHED = 4096;
 
@@ -79,6 +85,10 @@ export interface CountedPages {
   lost: number;
   /** Pages that ended early as corrupt. */
   corrupt: number;
+  /** Bytes of records the pages held. */
+  bytes: number;
+  /** A page was not full: the reader reached the page the kernel is writing (read more later, not now). */
+  caughtUp: boolean;
 }
 
 export class PageCounter {
@@ -134,6 +144,8 @@ export class PageCounter {
       this.#error = false;
       const info = this.#decoder.walk(page, this.#visit);
       out.pages++;
+      out.bytes += info.dataBytes;
+      if (info.dataBytes < this.#decoder.dataSize - FULL_PAGE_SLACK) out.caughtUp = true;
       if (info.missedCount !== undefined) out.lost += Number(info.missedCount);
       if (info.error || this.#error) out.corrupt++;
     }
@@ -229,6 +241,8 @@ const emptyCount = (): CountedPages => ({
   unmatched: 0,
   lost: 0,
   corrupt: 0,
+  bytes: 0,
+  caughtUp: false,
 });
 
 /** The reason's id (named and cached at the first sight of its values); -1 for the slow path. */

@@ -90,6 +90,11 @@ export class TraceDecoder {
     return this.#layout.dataOffset + this.#layout.dataSize;
   }
 
+  /** Bytes of data one page holds. */
+  get dataSize(): number {
+    return this.#layout.dataSize;
+  }
+
   /** The page's base timestamp: a record's time is this plus the `sincePage` its visitor was given. */
   pageTimestamp(page: Uint8Array): bigint {
     return pageTimestamp(page, this.#layout);
