@@ -258,12 +258,13 @@ export class Tracer {
   }
 
   /**
-   * Reads the pipes now (the poll timer does it on its cadence); public for tests. Each CPU's pipe is read in
-   * batches of READ_PAGES pages until it is empty or a page was not full: past that point trace_pipe_raw hands
-   * out the page the kernel is writing, a few records each time, and reading on would chase the writer a page
-   * per record or two; the next poll takes them whole. Returns the most pages' worth of records one CPU had.
+   * Reads the pipes now, each CPU's in batches of READ_PAGES pages until it is empty (before a filter change
+   * or the end of a run). The poll timer passes `untilEmpty` false: it also stops at a page that was not full,
+   * because past that point trace_pipe_raw hands out the page the kernel is writing, a few records each time,
+   * and reading on would chase the writer a page per record or two; the next poll takes them whole. Returns
+   * the most pages' worth of records one CPU had.
    */
-  poll(): number {
+  poll(untilEmpty = true): number {
     const run = this.#run;
     if (!run) return 0;
     const t0 = process.cpuUsage();
@@ -281,7 +282,7 @@ export class Tracer {
         h.eventsUnmatched += c.unmatched;
         h.corruptPages += c.corrupt;
         run.pageLost += c.lost;
-        if (c.caughtUp || n < run.buffer.byteLength) break;
+        if ((c.caughtUp && !untilEmpty) || n < run.buffer.byteLength) break;
       }
       most = Math.max(most, bytes / run.dataSize);
     }
@@ -301,11 +302,16 @@ export class Tracer {
         this.#background("poll", async () => {
           if (this.#run !== run) return;
           const start = performance.now();
-          const pages = this.poll();
-          const perMs = pages / Math.max(1, start - run.lastPoll);
-          run.lastPoll = start;
-          const fillMs = perMs > 0 ? (POLL_FILL * run.bufferPages) / perMs : Infinity;
-          this.#schedulePoll(run, Math.max(this.opts.minPollMs, Math.min(this.opts.pollMs, fillMs)));
+          let pages = 0;
+          try {
+            pages = this.poll(false);
+          } finally {
+            // A failed poll is reported (onError) and the next one still comes.
+            const perMs = pages / Math.max(1, start - run.lastPoll);
+            run.lastPoll = start;
+            const fillMs = perMs > 0 ? (POLL_FILL * run.bufferPages) / perMs : Infinity;
+            this.#schedulePoll(run, Math.max(this.opts.minPollMs, Math.min(this.opts.pollMs, fillMs)));
+          }
         }),
       delayMs,
     );
