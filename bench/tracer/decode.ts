@@ -1,12 +1,14 @@
 /**
  * The tracefs decoder alone, on the ring-buffer pages captured on the lab's KVM guest
  * (src/protocol/tracefs/testdata/kvm.pages): events decoded per second of CPU (this process's user + system
- * time), for the page walk alone (headers and timestamps, no record decoded) and for full decoding (every
+ * time), for the page walk alone (headers and timestamps, no record decoded), the tracer's counting path
+ * (src/tracer/page-counter.ts: the counts, series and ring notes a tracing run keeps) and full decoding (every
  * field of every record into an event object). Prints a markdown table.
  * Run: node --disable-warning=ExperimentalWarning bench/tracer/decode.ts [--seconds 2]
  */
 import { parseArgs } from "node:util";
-import { decodePage, TraceDecoder } from "../../src/protocol/tracefs/index.ts";
+import { TraceDecoder } from "../../src/protocol/tracefs/index.ts";
+import { DomainTrace, PageCounter } from "../../src/tracer/index.ts";
 import {
   allFormats,
   fixtureBytes,
@@ -36,16 +38,23 @@ function measure(pass: () => number): { events: number; cpu: number } {
 }
 
 /** The newest record time seen: keeps the walk's timestamp arithmetic from being optimised away. */
-let newest = 0n;
+let newest = 0;
 const walk = (): number => {
   let n = 0;
   for (let at = 0; at < pages.length; at += capture.pageSize) {
-    n += decodePage(pages.subarray(at, at + capture.pageSize), layout, header, (ts) => {
-      if (ts > newest) newest = ts;
+    n += decoder.walk(pages.subarray(at, at + capture.pageSize), (_view, _offset, _length, since) => {
+      if (since > newest) newest = since;
     }).records;
   }
   return n;
 };
+
+// The capture's one vCPU thread, traced as vCPU 0 of a domain with the agent's default ring.
+let pid = 0;
+decoder.decodePage(pages.subarray(0, capture.pageSize), 0, (e) => (pid = e.pid));
+const counter = new PageCounter(decoder, allFormats(), 0);
+counter.setThreads(new Map([[pid, { trace: new DomainTrace("bench", 0, 1, 1024), vcpu: 0 }]]));
+const counting = (): number => counter.count(pages, pages.length).records;
 
 const full = (): number => {
   let n = 0;
@@ -55,6 +64,7 @@ const full = (): number => {
 
 const rows = [
   ["page walk (headers, timestamps)", measure(walk)],
+  ["counting path (counts, series, ring notes)", measure(counting)],
   ["full decode (every field, event objects)", measure(full)],
 ] as const;
 const perPass = walk();

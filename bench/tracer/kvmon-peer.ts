@@ -2,7 +2,7 @@
  * kvmon's tracer as a process of its own, for bench/tracer/run.ts (so its CPU is metered in a cgroup apart
  * from the bench): src/tracer's Tracer, switched on for one domain with the given events, as the agent's
  * POST /api/v1/trace does. Prints "ready" when on; on SIGINT switches off (a last read of the buffers), prints
- * one JSON line {events: {name: count}, lost, read, unmatched} and exits.
+ * one JSON line {events: {name: count}, lost, read, unmatched, polls, cpuSeconds} and exits.
  * Run: node bench/tracer/kvmon-peer.ts DOMAIN BUFFER_KB EVENT...
  */
 import { Tracer } from "../../src/tracer/index.ts";
@@ -28,6 +28,8 @@ process.once("SIGINT", () => {
         lost: health.eventsLost,
         read: health.eventsRead,
         unmatched: health.eventsUnmatched,
+        polls: health.polls,
+        cpuSeconds: health.cpuSeconds,
       }) + "\n",
     );
   });

@@ -1,13 +1,20 @@
 /**
  * Decodes ring-buffer records into events from the events' own `format` descriptions: one reader per field,
- * compiled once per event (integers by size and signedness, u64/s64 as bigint; char arrays and dynamic char
- * arrays as strings; other arrays as bytes). No layout is written here and no text is parsed per record.
+ * compiled once per event (readers.ts). No layout is written here and no text is parsed per record. A decoder
+ * also walks pages for callers that read only some fields (the tracer's counting path): `walk` with the
+ * record type and pid readers, and `decodeRecord` to decode one record later.
  */
-import type { EventHeaderLayout, EventFormat, FieldFormat, PageLayout } from "./format.ts";
+import type { EventHeaderLayout, EventFormat, PageLayout } from "./format.ts";
 import { RingBufferCorruptError } from "./errors.ts";
-import { decodePage, type PageInfo } from "./ring-buffer.ts";
-
-export type FieldValue = number | bigint | string | Uint8Array;
+import {
+  type FieldValue,
+  numberReader,
+  type NumberReader,
+  type Reader,
+  fieldReader,
+  recordMinLength,
+} from "./readers.ts";
+import { type PageInfo, pageTimestamp, type RecordVisitor, walkPage } from "./ring-buffer.ts";
 
 export interface TraceEvent {
   /** The event's name, e.g. "kvm_pio". */
@@ -21,64 +28,11 @@ export interface TraceEvent {
   fields: Record<string, FieldValue>;
 }
 
-type Reader = (view: DataView, base: number, length: number) => FieldValue;
-
-const latin1 = new TextDecoder("latin1");
-
-function text(view: DataView, start: number, length: number): string {
-  const bytes = new Uint8Array(view.buffer, view.byteOffset + start, length);
-  const nul = bytes.indexOf(0);
-  return latin1.decode(nul < 0 ? bytes : bytes.subarray(0, nul));
-}
-
-function bytesAt(view: DataView, start: number, length: number): Uint8Array {
-  return new Uint8Array(view.buffer.slice(view.byteOffset + start, view.byteOffset + start + length));
-}
-
-function intReader(offset: number, size: number, signed: boolean): Reader {
-  switch (size) {
-    case 1:
-      return signed ? (v, b) => v.getInt8(b + offset) : (v, b) => v.getUint8(b + offset);
-    case 2:
-      return signed ? (v, b) => v.getInt16(b + offset, true) : (v, b) => v.getUint16(b + offset, true);
-    case 4:
-      return signed ? (v, b) => v.getInt32(b + offset, true) : (v, b) => v.getUint32(b + offset, true);
-    default:
-      return signed ? (v, b) => v.getBigInt64(b + offset, true) : (v, b) => v.getBigUint64(b + offset, true);
-  }
-}
-
-/** Reads a dynamic array: where it sits, checked against the record, then as a string or bytes. */
-function dynamicReader(f: FieldFormat): Reader {
-  return (v, b, length) => {
-    const loc = v.getUint32(b + f.offset, true);
-    const start = (loc & 0xffff) + (f.kind === "rel_loc" ? f.offset + f.size : 0);
-    const len = loc >>> 16;
-    if (start + len > length) {
-      throw new RingBufferCorruptError(
-        `field ${f.name}: ${len} bytes at ${start} past a ${length}-byte record`,
-        b,
-      );
-    }
-    return f.isString ? text(v, b + start, len) : bytesAt(v, b + start, len);
-  };
-}
-
-function fieldReader(f: FieldFormat): Reader {
-  switch (f.kind) {
-    case "int":
-      return intReader(f.offset, f.size, f.signed);
-    case "array":
-      return f.isString
-        ? (v, b) => text(v, b + f.offset, f.size)
-        : (v, b) => bytesAt(v, b + f.offset, f.size);
-    case "rest":
-      return f.isString
-        ? (v, b, length) => text(v, b + f.offset, Math.max(0, length - f.offset))
-        : (v, b, length) => bytesAt(v, b + f.offset, Math.max(0, length - f.offset));
-    default:
-      return dynamicReader(f);
-  }
+/** One record's event, thread and fields. */
+export interface DecodedRecord {
+  event: string;
+  pid: number;
+  fields: Record<string, FieldValue>;
 }
 
 /** One event's compiled readers. */
@@ -90,9 +44,11 @@ export interface CompiledEvent {
 }
 
 export function compileEvent(format: EventFormat): CompiledEvent {
-  const all = [...format.common, ...format.fields];
-  const minLength = Math.max(...all.map((f) => (f.kind === "rest" ? f.offset : f.offset + f.size)));
-  return { format, minLength, readers: format.fields.map((f) => [f.name, fieldReader(f)]) };
+  return {
+    format,
+    minLength: recordMinLength(format),
+    readers: format.fields.map((f) => [f.name, fieldReader(f)]),
+  };
 }
 
 export interface DecodedPage extends PageInfo {
@@ -109,8 +65,12 @@ export class TraceDecoder {
   readonly #layout: PageLayout;
   readonly #header: EventHeaderLayout;
   readonly #events = new Map<number, CompiledEvent>();
-  readonly #type: Reader;
-  readonly #pid: Reader;
+  /** Reads a record's common_type (the event id). */
+  readonly type: NumberReader;
+  /** Reads a record's common_pid (the thread that was running; 0 when the formats have no pid). */
+  readonly pid: NumberReader;
+  /** Bytes a record needs to hold its type. */
+  readonly typeEnd: number;
 
   constructor(layout: PageLayout, header: EventHeaderLayout, formats: readonly EventFormat[]) {
     this.#layout = layout;
@@ -120,8 +80,9 @@ export class TraceDecoder {
     const common = formats[0]!.common;
     const type = common.find((f) => f.name === "common_type")!;
     const pid = common.find((f) => f.name === "common_pid");
-    this.#type = intReader(type.offset, type.size, false);
-    this.#pid = pid ? intReader(pid.offset, pid.size, pid.signed) : () => 0;
+    this.type = numberReader({ ...type, signed: false });
+    this.pid = pid ? numberReader(pid) : () => 0;
+    this.typeEnd = type.offset + type.size;
   }
 
   /** Bytes of one page, as trace_pipe_raw returns them. */
@@ -129,28 +90,48 @@ export class TraceDecoder {
     return this.#layout.dataOffset + this.#layout.dataSize;
   }
 
+  /** Bytes of data one page holds. */
+  get dataSize(): number {
+    return this.#layout.dataSize;
+  }
+
+  /** The page's base timestamp: a record's time is this plus the `sincePage` its visitor was given. */
+  pageTimestamp(page: Uint8Array): bigint {
+    return pageTimestamp(page, this.#layout);
+  }
+
+  /** Walks one page's records without decoding them (the caller reads what it needs). */
+  walk(page: Uint8Array, visit: RecordVisitor): PageInfo {
+    return walkPage(page, this.#layout, this.#header, visit);
+  }
+
+  /**
+   * Decodes one record's body (`length` bytes at `offset`, common fields first): undefined for an event id this
+   * decoder was not given; RingBufferCorruptError when the record does not hold what its format says.
+   */
+  decodeRecord(view: DataView, offset: number, length: number): DecodedRecord | undefined {
+    if (length < this.typeEnd)
+      throw new RingBufferCorruptError(`a record of ${length} bytes has no type`, offset);
+    const ev = this.#events.get(this.type(view, offset));
+    if (!ev) return undefined;
+    if (length < ev.minLength) {
+      throw new RingBufferCorruptError(`a ${ev.format.name} record of ${length} bytes`, offset);
+    }
+    const fields: Record<string, FieldValue> = {};
+    for (const [name, read] of ev.readers) fields[name] = read(view, offset, length);
+    return { event: ev.format.name, pid: this.pid(view, offset), fields };
+  }
+
   /** Decodes one page read from `cpu`, passing each event to `emit`; the result says what the page held. */
   decodePage(page: Uint8Array, cpu: number, emit: (event: TraceEvent) => void): DecodedPage {
     let unknown = 0;
     let error: RingBufferCorruptError | undefined;
-    const info = decodePage(page, this.#layout, this.#header, (timestamp, view, offset, length) => {
+    const base = page.byteLength >= this.#layout.dataOffset ? this.pageTimestamp(page) : 0n;
+    const info = this.walk(page, (view, offset, length, sincePage) => {
       if (error) return;
-      if (length < 2) {
-        error = new RingBufferCorruptError(`a record of ${length} bytes has no type`, offset);
-        return;
-      }
-      const ev = this.#events.get(this.#type(view, offset, length) as number);
-      if (!ev) {
-        unknown++;
-        return;
-      }
-      if (length < ev.minLength) {
-        error = new RingBufferCorruptError(`a ${ev.format.name} record of ${length} bytes`, offset);
-        return;
-      }
-      const fields: Record<string, FieldValue> = {};
+      let record: DecodedRecord | undefined;
       try {
-        for (const [name, read] of ev.readers) fields[name] = read(view, offset, length);
+        record = this.decodeRecord(view, offset, length);
       } catch (e) {
         error =
           e instanceof RingBufferCorruptError
@@ -158,7 +139,17 @@ export class TraceDecoder {
             : new RingBufferCorruptError(String(e), offset, { cause: e });
         return;
       }
-      emit({ event: ev.format.name, timestamp, cpu, pid: this.#pid(view, offset, length) as number, fields });
+      if (!record) {
+        unknown++;
+        return;
+      }
+      emit({
+        event: record.event,
+        timestamp: base + BigInt(sincePage),
+        cpu,
+        pid: record.pid,
+        fields: record.fields,
+      });
     });
     return { ...info, error: info.error ?? error, cpu, unknown };
   }

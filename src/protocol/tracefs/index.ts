@@ -3,5 +3,6 @@ export * from "./errors.ts";
 export * from "./format.ts";
 export * from "./symbols.ts";
 export * from "./ring-buffer.ts";
+export * from "./readers.ts";
 export * from "./decoder.ts";
 export * from "./instance.ts";

@@ -9,8 +9,11 @@
  * - time extend (30): adds (array[0] << 27) + time_delta to the running time;
  * - time stamp (31): an absolute time, whose 5 top bits come from the page timestamp.
  * Every record's time is the page timestamp plus the deltas so far (a padding's delta counts too: the writer
- * took its time before it was discarded). Every read is bounds-checked against the commit: a corrupt page ends
- * in a RingBufferCorruptError in the result, with the records before it kept, and the walk always advances.
+ * took its time before it was discarded). The walk hands each record its time as a plain number of ns after the
+ * page timestamp (exact: a page spans far less than 2^53 ns), so it needs no bigint per record; callers that
+ * want the absolute time add the page timestamp. Every read is bounds-checked against the commit: a corrupt
+ * page ends in a RingBufferCorruptError in the result, with the records before it kept, and the walk always
+ * advances.
  */
 import type { EventHeaderLayout, PageLayout } from "./format.ts";
 import { RingBufferCorruptError } from "./errors.ts";
@@ -41,11 +44,22 @@ export interface PageInfo {
   error: RingBufferCorruptError | undefined;
 }
 
-/** Called for each data record: its time, and where its body (starting with common_type) sits in the page. */
-export type RecordVisitor = (timestamp: bigint, view: DataView, offset: number, length: number) => void;
+/**
+ * Called for each data record: where its body (starting with common_type) sits in the page's view, and its time
+ * in ns after the page timestamp.
+ */
+export type RecordVisitor = (view: DataView, offset: number, length: number, sincePage: number) => void;
 
-/** Decodes one page; `page` must be exactly one page (layout.dataOffset + layout.dataSize bytes, or less). */
-export function decodePage(
+/** The page's base timestamp (trace clock). */
+export function pageTimestamp(page: Uint8Array, layout: PageLayout): bigint {
+  return new DataView(page.buffer, page.byteOffset, page.byteLength).getBigUint64(
+    layout.timestampOffset,
+    true,
+  );
+}
+
+/** Walks one page; `page` must be exactly one page (layout.dataOffset + layout.dataSize bytes, or less). */
+export function walkPage(
   page: Uint8Array,
   layout: PageLayout,
   header: EventHeaderLayout,
@@ -86,30 +100,32 @@ export function decodePage(
       layout.commitSize === 8 ? view.getBigUint64(end, true) : BigInt(view.getUint32(end, true));
   }
   const typeMask = (1 << header.typeLenBits) - 1;
-  let ts = info.timestamp;
+  const extendUnit = 2 ** header.timeDeltaBits;
+  let since = 0;
   let off = start;
   while (off < end) {
     if (off + 4 > end) return fail("an event header past the commit", off);
     const word = view.getUint32(off, true);
     const typeLen = word & typeMask;
-    const delta = BigInt(word >>> header.typeLenBits);
+    const delta = word >>> header.typeLenBits;
     if (typeLen === header.padding) {
-      if (delta === 0n) break;
+      if (delta === 0) break;
       if (off + 8 > end) return fail("a padding record past the commit", off);
       const size = view.getUint32(off + 4, true) + 4;
       if (size < 8 || off + size > end) return fail(`a padding record of ${size} bytes`, off);
-      ts += delta;
+      since += delta;
       info.paddings++;
       off += size;
     } else if (typeLen === header.timeExtend || typeLen === header.timeStamp) {
       if (off + 8 > end) return fail("a time record past the commit", off);
-      const value = (BigInt(view.getUint32(off + 4, true)) << BigInt(header.timeDeltaBits)) + delta;
-      if (typeLen === header.timeExtend) ts += value;
+      const high = view.getUint32(off + 4, true);
+      if (typeLen === header.timeExtend) since += high * extendUnit + delta;
       else {
         // rb_fix_abs_ts: the record keeps 59 bits; the rest comes from the page, with a carry on wrap.
+        const value = (BigInt(high) << BigInt(header.timeDeltaBits)) + BigInt(delta);
         let abs = value | (info.timestamp & TS_MSB);
         if (abs < info.timestamp) abs += 1n << 59n;
-        ts = abs;
+        since = Number(abs - info.timestamp);
       }
       info.timeRecords++;
       off += 8;
@@ -118,16 +134,16 @@ export function decodePage(
       const size = view.getUint32(off + 4, true);
       const total = 4 + ((size + 3) & ~3);
       if (size < 4 || off + total > end) return fail(`a long record of ${size} bytes`, off);
-      ts += delta;
+      since += delta;
       info.records++;
-      visit(ts, view, off + 8, size - 4);
+      visit(view, off + 8, size - 4, since);
       off += total;
     } else if (typeLen <= header.dataMaxTypeLen) {
       const size = typeLen * 4;
       if (off + 4 + size > end) return fail(`a record of ${size} bytes past the commit`, off);
-      ts += delta;
+      since += delta;
       info.records++;
-      visit(ts, view, off + 4, size);
+      visit(view, off + 4, size, since);
       off += 4 + size;
     } else {
       return fail(`event type ${typeLen} is none the header_event knows`, off);
