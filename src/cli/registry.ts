@@ -2,5 +2,6 @@
 import type { Command } from "./command.ts";
 import { agentCommand } from "./commands/agent.ts";
 import { labCommand } from "./commands/lab.ts";
+import { topCommand } from "./commands/top.ts";
 
-export const commands: readonly Command[] = [agentCommand, labCommand];
+export const commands: readonly Command[] = [agentCommand, labCommand, topCommand];
