@@ -16,8 +16,8 @@ export function editDistance(a: string, b: string): number {
 }
 
 /**
- * Up to `max` names near `typed`, closest first: names containing it (or contained in it), then names within
- * an edit distance of a third of the longer name (at least 2).
+ * Up to `max` names near `typed`: names containing it (or contained in it), then the names at the smallest edit
+ * distance, if that is at most a third of the longer name (at least 2).
  * @example nearMatches("lab1", ["kvmon-lab-1", "web"]) // ["kvmon-lab-1"]
  */
 export function nearMatches(typed: string, names: readonly string[], max = 3): string[] {
@@ -33,9 +33,13 @@ export function nearMatches(typed: string, names: readonly string[], max = 3): s
       limit: Math.max(2, Math.floor(Math.max(t.length, n.length) / 3)),
     };
   });
-  return scored
-    .filter((s) => s.contains || s.d <= s.limit)
-    .sort((a, b) => Number(b.contains) - Number(a.contains) || a.d - b.d || a.name.localeCompare(b.name))
+  // Of the typos, only the closest: "kvmon-lab-3" suggests lab-1 and lab-2, not also lab-kvm.
+  const typos = scored.filter((s) => !s.contains && s.d <= s.limit);
+  const best = Math.min(...typos.map((s) => s.d));
+  return [
+    ...scored.filter((s) => s.contains).sort((a, b) => a.d - b.d || a.name.localeCompare(b.name)),
+    ...typos.filter((s) => s.d === best).sort((a, b) => a.name.localeCompare(b.name)),
+  ]
     .slice(0, max)
     .map((s) => s.name);
 }
