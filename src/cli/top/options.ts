@@ -7,10 +7,12 @@ import { SORT_KEYS, STATE_GROUPS } from "./table.ts";
 export const viewFlags = {
   agent: { type: "string" },
   uri: { type: "string" },
+  local: { type: "boolean" },
 } as const;
 
 export const VIEW_FLAGS_HELP = `  --agent <url>           read this agent's JSON API (env KVMON_AGENT_URL); default: the local agent at
                           http://127.0.0.1:9477 when it answers, else collect in-process from libvirt
+  --local                 collect in-process from libvirt even when an agent runs (host view only)
   --uri <uri>             libvirt URI of the in-process collection (env KVMON_URI; default qemu:///system)`;
 
 /** Seconds between refreshes: a number of at least 0.5. */

@@ -1,9 +1,10 @@
 /**
  * Picks the view's source: the agent named by --agent / KVMON_AGENT_URL (an error when it does not answer),
- * else the local agent when one answers on its default address, else an in-process collection from libvirt.
+ * else the local agent when one answers on its default address, else (or with --local) an in-process
+ * collection from libvirt.
  * Neither reachable: one error that says how to start either.
  */
-import { CliError } from "../errors.ts";
+import { CliError, UsageError } from "../errors.ts";
 import { AgentUnreachableError, AgentViewSource, agentRequest, DEFAULT_AGENT_URL } from "./agent-source.ts";
 import { LocalViewSource } from "./local-source.ts";
 import type { ViewSource } from "./types.ts";
@@ -13,6 +14,8 @@ export const DEFAULT_URI = "qemu:///system";
 export interface ViewTarget {
   /** An agent named explicitly (flag or env): used or failed on, never silently replaced. */
   agentUrl: string | null;
+  /** Collect in-process even when an agent answers (--local). */
+  local: boolean;
   /** libvirt URI for the in-process collection. */
   uri: string;
   /** Refresh interval: the in-process source's first two calls are this far apart. */
@@ -23,18 +26,21 @@ export interface ViewTarget {
 
 /** --agent, else KVMON_AGENT_URL; --uri, else KVMON_URI, else qemu:///system. */
 export function viewTarget(
-  flags: { agent?: string; uri?: string },
+  flags: { agent?: string; uri?: string; local?: boolean },
   env: NodeJS.ProcessEnv,
   intervalMs: number,
 ): ViewTarget {
   return {
-    agentUrl: flags.agent ?? env.KVMON_AGENT_URL ?? null,
+    agentUrl: flags.agent ?? (flags.local ? undefined : env.KVMON_AGENT_URL) ?? null,
+    local: flags.local === true,
     uri: flags.uri ?? env.KVMON_URI ?? DEFAULT_URI,
     intervalMs,
   };
 }
 
 export async function openViewSource(t: ViewTarget): Promise<ViewSource> {
+  if (t.local && t.agentUrl !== null) throw new UsageError("--local and --agent exclude each other");
+  if (t.local) return LocalViewSource.open({ uri: t.uri, intervalMs: t.intervalMs });
   if (t.agentUrl !== null) {
     const source = new AgentViewSource(t.agentUrl);
     await agentRequest(source.origin, "/healthz", 5000).catch((e: unknown) => {
