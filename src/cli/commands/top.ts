@@ -11,7 +11,7 @@ import { UsageError } from "../errors.ts";
 import { CSV_HEADER, csvRows, snapshotJson } from "../top/batch.ts";
 import { drawBlocks } from "../top/blocks.ts";
 import { composeFrame } from "../top/frame.ts";
-import { handleKey, type TopState } from "../top/keys.ts";
+import { handleKey, initialState, type TopState } from "../top/keys.ts";
 import { delayFlag, sortFlag, stateFlag, VIEW_FLAGS_HELP, viewFlags } from "../top/options.ts";
 import { filterDomains, type Filter } from "../top/table.ts";
 import { openFullScreen } from "../top/terminal.ts";
@@ -136,14 +136,7 @@ async function runBatch(
 async function runFullScreen(source: ViewSource, o: TopOptions, color: boolean): Promise<number> {
   const screen = openFullScreen(process.stdin, process.stdout);
   const csv = csvSink(o.csv);
-  let state: TopState = {
-    view: "vms",
-    sortKey: o.sortKey,
-    filter: o.filter,
-    mode: "normal",
-    input: "",
-    quit: false,
-  };
+  let state: TopState = initialState(o.sortKey, o.filter);
   let last: ViewSnapshot | null = null;
   let error: string | null = null;
   let timer: NodeJS.Timeout | null = null;
@@ -234,14 +227,7 @@ export const topCommand: Command = {
       }
       const batch = values.batch || values.once || !process.stdout.isTTY;
       if (batch) {
-        const state: TopState = {
-          view: "vms",
-          sortKey: o.sortKey,
-          filter: o.filter,
-          mode: "normal",
-          input: "",
-          quit: false,
-        };
+        const state = initialState(o.sortKey, o.filter);
         const frame = (s: ViewSnapshot) =>
           `${composeFrame(s, state, { width: Infinity, height: Infinity, color: false, delaySeconds: o.delayMs / 1000 }).join("\n")}\n\n`;
         return await runBatch(source, o, frame, io);

@@ -1,15 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { handleKey, splitKeys, type TopState } from "./keys.ts";
+import { handleKey, initialState, splitKeys, type TopState } from "./keys.ts";
 
-const start: TopState = {
-  view: "vms",
-  sortKey: "cpu",
-  filter: { name: null, state: null },
-  mode: "normal",
-  input: "",
-  quit: false,
-};
+const start = initialState("cpu", { name: null, state: null });
 const press = (keys: string[], s: TopState = start) => keys.reduce(handleKey, s);
 
 test("P M T N sort by CPU, memory, time, name", () => {

@@ -22,6 +22,11 @@ export interface TopState {
   quit: boolean;
 }
 
+/** The VM view, sorted and filtered as the flags say. */
+export function initialState(sortKey: string, filter: Filter): TopState {
+  return { view: "vms", sortKey, filter, mode: "normal", input: "", quit: false };
+}
+
 export const STATE_CYCLE: ReadonlyArray<string | null> = [
   null,
   "active",
