@@ -3,8 +3,7 @@
  * terminal is given back (main screen, cursor, cooked mode) by `restore()`, which is idempotent and also runs
  * on process exit, so an error, SIGINT or SIGTERM never leaves the operator's terminal in raw mode.
  */
-import type { ReadStream } from "node:tty";
-import type { WriteStream } from "node:tty";
+import type { ReadStream, WriteStream } from "node:tty";
 import { splitKeys } from "./keys.ts";
 
 const ENTER = "\x1b[?1049h\x1b[?25l\x1b[H\x1b[2J";
@@ -22,6 +21,7 @@ export interface FullScreen {
 export function openFullScreen(input: ReadStream, output: WriteStream): FullScreen {
   let restored = false;
   const keyListeners: Array<(k: string) => void> = [];
+  const resizeListeners: Array<() => void> = [];
   const onData = (chunk: Buffer) => {
     for (const k of splitKeys(chunk.toString("utf8"))) for (const l of keyListeners) l(k);
   };
@@ -29,6 +29,8 @@ export function openFullScreen(input: ReadStream, output: WriteStream): FullScre
     if (restored) return;
     restored = true;
     input.off("data", onData);
+    // The shell runs top again and again on the same streams: nothing of this screen stays attached.
+    for (const l of resizeListeners) output.off("resize", l);
     if (input.isTTY) input.setRawMode(false);
     input.pause();
     output.write(LEAVE);
@@ -46,7 +48,10 @@ export function openFullScreen(input: ReadStream, output: WriteStream): FullScre
       output.write(`\x1b[H${lines.map((l) => `${l}\x1b[K`).join("\r\n")}\x1b[J`);
     },
     onKey: (l) => keyListeners.push(l),
-    onResize: (l) => output.on("resize", l),
+    onResize: (l) => {
+      resizeListeners.push(l);
+      output.on("resize", l);
+    },
     restore,
   };
 }
