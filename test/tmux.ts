@@ -74,7 +74,7 @@ export class TmuxPane {
     await this.send("Enter");
   }
 
-  /** The visible screen, plus `history` lines scrolled off above it. */
+  /** The visible screen, plus `history` lines scrolled off above it; tmux drops trailing spaces ("kvmon>"). */
   async capture(history = 0): Promise<string> {
     const { stdout } = await this.tmux("capture-pane", "-p", "-t", this.session, "-S", String(-history));
     return stdout;

@@ -49,7 +49,7 @@ after(async () => {
 async function shellPane(args: string, env: Record<string, string> = {}): Promise<TmuxPane> {
   const pane = await TmuxPane.start(await mkdtemp(join(dir, "pane-")), `shell ${args}`, { env });
   panes.push(pane);
-  await pane.waitFor(/^kvmon> $/m, 20_000);
+  await pane.waitFor(/^kvmon>$/m, 20_000);
   return pane;
 }
 
@@ -63,14 +63,14 @@ async function auditRecords(path: string): Promise<AuditRecord[]> {
 /** Enters `guest`, runs a command with output and one failing on stderr, leaves. */
 async function enterRunLeave(pane: TmuxPane, marker: string): Promise<void> {
   await pane.line(`enter ${guest}`);
-  await pane.waitFor(new RegExp(`^kvmon\\(${guest}\\)> $`, "m"), 30_000);
+  await pane.waitFor(new RegExp(`^kvmon\\(${guest}\\)>$`, "m"), 30_000);
   await pane.line(`echo ${marker}-$((6*7)); uname -s`);
   await pane.waitFor(new RegExp(`^${marker}-42\\nLinux\\n`, "m"), 30_000);
   await pane.line("echo oops >&2; exit 4");
   const screen = await pane.waitFor(/^\[exit 4\]$/m, 30_000);
   assert.match(screen, /^oops\n\[exit 4\]$/m);
   await pane.line("leave");
-  await pane.waitFor(new RegExp(`^left ${guest}\\nkvmon> $`, "m"), 10_000);
+  await pane.waitFor(new RegExp(`^left ${guest}\\nkvmon>$`, "m"), 10_000);
 }
 
 test("through the agent: enter, run, leave; the agent's audit log has each command", async () => {
@@ -153,7 +153,7 @@ test("monitor-all prints every VM, with the guest's /proc/meminfo and /proc/net/
     }
   }
   await pane.send("x");
-  await pane.waitFor(/\nkvmon> $/, 10_000);
+  await pane.waitFor(/\nkvmon>$/m, 10_000);
   await pane.line("exit");
   await pane.waitFor(/KVMON-EXIT=0/, 10_000);
 });
