@@ -97,6 +97,11 @@ export class TmuxPane {
     throw new Error(`timed out waiting for ${String(re)}; screen:\n${screen}`);
   }
 
+  /** Resizes the terminal (the program gets SIGWINCH). */
+  async resize(width: number, height: number): Promise<void> {
+    await this.tmux("resize-window", "-t", this.session, "-x", String(width), "-y", String(height));
+  }
+
   /** The pid of the kvmon process the pane's shell started (its one child). */
   async commandPid(): Promise<number> {
     const { stdout } = await this.tmux("display-message", "-p", "-t", this.session, "#{pane_pid}");

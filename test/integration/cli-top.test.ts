@@ -80,7 +80,7 @@ test("top shows the lab VMs; a guest under CPU load rises to the top with P; q g
   assert.equal(after, before, "stty -a after top = before");
 });
 
-test("the per-vCPU view (1) and the name filter (/) work on the live table", async () => {
+test("the per-vCPU view (1), the name filter (/) and a resize work on the live table", async () => {
   const pane = await topPane("-d 1 --local");
   await pane.waitFor((s) => labGuests.every((g) => s.includes(g)), 30_000);
   await pane.send("1");
@@ -91,6 +91,13 @@ test("the per-vCPU view (1) and the name filter (/) work on the live table", asy
   await pane.line(labGuests[1]!);
   const filtered = await pane.waitFor(new RegExp(`filter: name ~ '${labGuests[1]}'`), 10_000);
   assert.ok(!filtered.includes(`${labGuests[0]} `), filtered);
+  // A narrower terminal: redrawn at once, every line within the new width.
+  await pane.resize(50, 20);
+  const narrow = await pane.waitFor((scr) => /^NAME /m.test(scr) && !/ %GCPU/.test(scr), 10_000);
+  assert.ok(
+    narrow.split("\n").every((l) => l.length <= 50),
+    narrow,
+  );
   await pane.send("q");
   await pane.waitFor(/KVMON-EXIT=0/, 10_000);
 });
