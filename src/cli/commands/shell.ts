@@ -26,7 +26,7 @@ started with --guest true --guest-exec true; the agent writes the audit log); wi
 and each command is appended to the audit log file (--audit-log).
 
 Options:
-  --token-file <file>     the agent's control token (env KVMON_CONTROL_TOKEN_FILE, or the token itself in
+  --control-token-file <f> the agent's control token (env KVMON_CONTROL_TOKEN_FILE, or the token itself in
                           KVMON_CONTROL_TOKEN)
   --audit-log <file>      audit log when no agent runs (env KVMON_AUDIT_LOG; default ${DEFAULT_AUDIT_LOG})
   --timeout <seconds>     deadline of each command run in a VM (default 30)
@@ -46,14 +46,14 @@ Examples:
 `;
 
 const options = {
-  "token-file": { type: "string" },
+  "control-token-file": { type: "string" },
   "audit-log": { type: "string" },
   timeout: { type: "string" },
   delay: { type: "string", short: "d" },
   ...viewFlags,
 } as const;
 
-/** The control token: KVMON_CONTROL_TOKEN, else the file named by --token-file / KVMON_CONTROL_TOKEN_FILE. */
+/** The control token: KVMON_CONTROL_TOKEN, else the file named by --control-token-file / KVMON_CONTROL_TOKEN_FILE. */
 export function readControlToken(file: string | undefined, env: NodeJS.ProcessEnv): string | null {
   if (env.KVMON_CONTROL_TOKEN && !file) return env.KVMON_CONTROL_TOKEN;
   const path = file ?? env.KVMON_CONTROL_TOKEN_FILE;
@@ -96,11 +96,11 @@ export const shellCommand: Command = {
     const runner = once(async () => {
       const v = await view();
       if (v.kind === "agent") {
-        const token = readControlToken(values["token-file"], process.env);
+        const token = readControlToken(values["control-token-file"], process.env);
         if (token === null)
           throw new CliError("entering a VM through the agent needs its control token", {
             code: "NO_CONTROL_TOKEN",
-            hint: "give it with --token-file <file> or KVMON_CONTROL_TOKEN_FILE / KVMON_CONTROL_TOKEN",
+            hint: "give it with --control-token-file <file> or KVMON_CONTROL_TOKEN_FILE / KVMON_CONTROL_TOKEN",
           });
         return (opened.runner = new AgentGuestRunner(v.origin, token, { timeoutSeconds }));
       }

@@ -80,7 +80,7 @@ export class DirectGuestRunner implements GuestRunner {
     if (process.getuid?.() !== 0) {
       throw new CliError("running commands in a VM without an agent needs root", {
         code: "NOT_PRIVILEGED",
-        hint: "run as root, or start 'kvmon agent' with a control token and --guest-exec true and give the token (--token-file / KVMON_CONTROL_TOKEN)",
+        hint: "run as root, or start 'kvmon agent' with a control token and --guest-exec true and give the token (--control-token-file / KVMON_CONTROL_TOKEN)",
       });
     }
     const audit = new AuditLog({ path: auditPath, logger: new Logger(() => {}, "error") });
