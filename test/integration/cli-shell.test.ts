@@ -108,9 +108,9 @@ test("without an agent, as root: directly through libvirt, each command appended
       r.outcome,
     ]),
     [
-      ["local:root", "kvmon shell", "exec", guest, "true", 0, "ok"],
-      ["local:root", "kvmon shell", "exec", guest, "echo direct-$((6*7)); uname -s", 0, "ok"],
-      ["local:root", "kvmon shell", "exec", guest, "echo oops >&2; exit 4", 4, "ok"],
+      ["unix:root", "local", "exec", guest, "true", 0, "ok"],
+      ["unix:root", "local", "exec", guest, "echo direct-$((6*7)); uname -s", 0, "ok"],
+      ["unix:root", "local", "exec", guest, "echo oops >&2; exit 4", 4, "ok"],
     ],
   );
   await pane.send("C-d");

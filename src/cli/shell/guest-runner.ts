@@ -72,7 +72,7 @@ export class DirectGuestRunner implements GuestRunner {
     this.channels = openControlChannels(uri, 5000);
     this.audit = audit;
     this.opts = opts;
-    this.who = `local:${userInfo().username}`;
+    this.who = `unix:${userInfo().username}`;
   }
 
   /** Root only (the read-write libvirt socket and the guest's agent are root's); opens the audit log first. */
@@ -94,12 +94,13 @@ export class DirectGuestRunner implements GuestRunner {
     const record: AuditRecord = {
       time: new Date(started).toISOString(),
       who: this.who,
-      from: "kvmon shell",
+      from: "local",
       action: "exec",
       guest: vm,
       what: { ...req, timeout: this.opts.timeoutSeconds },
       outcome: "ok",
-      status: 200,
+      // No HTTP on this path.
+      status: 0,
       durationMs: 0,
     };
     try {
@@ -109,7 +110,6 @@ export class DirectGuestRunner implements GuestRunner {
       return result;
     } catch (e) {
       record.outcome = "error";
-      record.status = 500;
       record.code = e instanceof KvmonError ? e.code : "INTERNAL";
       throw e;
     } finally {
