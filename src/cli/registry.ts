@@ -6,12 +6,16 @@ import { consoleCommand } from "./commands/console.ts";
 import { execCommand } from "./commands/exec.ts";
 import { labCommand } from "./commands/lab.ts";
 import { serverCommand } from "./commands/server.ts";
+import { shellCommand } from "./commands/shell.ts";
+import { topCommand } from "./commands/top.ts";
 import { traceCommand } from "./commands/trace.ts";
 
 export const commands: readonly Command[] = [
   agentCommand,
   serverCommand,
   labCommand,
+  topCommand,
+  shellCommand,
   consoleCommand,
   execCommand,
   traceCommand,

@@ -1,0 +1,72 @@
+/**
+ * Picks the view's source: the agent named by --agent / KVMON_AGENT_URL (an error when it does not answer),
+ * else the local agent when one answers on its default address, else (or with --local) an in-process
+ * collection from libvirt.
+ * Neither reachable: one error that says how to start either.
+ */
+import { CliError, UsageError } from "../errors.ts";
+import { AgentUnreachableError, AgentViewSource, agentRequest, DEFAULT_AGENT_URL } from "./agent-source.ts";
+import { LocalViewSource } from "./local-source.ts";
+import type { ViewSource } from "./types.ts";
+
+export const DEFAULT_URI = "qemu:///system";
+
+export interface ViewTarget {
+  /** An agent named explicitly (flag or env): used or failed on, never silently replaced. */
+  agentUrl: string | null;
+  /** Collect in-process even when an agent answers (--local). */
+  local: boolean;
+  /** libvirt URI for the in-process collection. */
+  uri: string;
+  /** Refresh interval: the in-process source's first two calls are this far apart. */
+  intervalMs: number;
+  /** Probe of the default agent address. */
+  probeTimeoutMs?: number;
+}
+
+/** --agent, else KVMON_AGENT_URL; --uri, else KVMON_URI, else qemu:///system. */
+export function viewTarget(
+  flags: { agent?: string; uri?: string; local?: boolean },
+  env: NodeJS.ProcessEnv,
+  intervalMs: number,
+): ViewTarget {
+  return {
+    agentUrl: flags.agent ?? (flags.local ? undefined : env.KVMON_AGENT_URL) ?? null,
+    local: flags.local === true,
+    uri: flags.uri ?? env.KVMON_URI ?? DEFAULT_URI,
+    intervalMs,
+  };
+}
+
+export async function openViewSource(t: ViewTarget): Promise<ViewSource> {
+  if (t.local && t.agentUrl !== null) throw new UsageError("--local and --agent exclude each other");
+  if (t.local) return LocalViewSource.open({ uri: t.uri, intervalMs: t.intervalMs });
+  if (t.agentUrl !== null) {
+    const source = new AgentViewSource(t.agentUrl);
+    await agentRequest(source.origin, "/healthz", 5000).catch((e: unknown) => {
+      // /healthz answers 503 while the agent starts or is stale: it is there, its data says the rest.
+      if (e instanceof AgentUnreachableError) throw e;
+    });
+    return source;
+  }
+  try {
+    await agentRequest(DEFAULT_AGENT_URL, "/healthz", t.probeTimeoutMs ?? 1000);
+    return new AgentViewSource(DEFAULT_AGENT_URL);
+  } catch (e) {
+    if (!(e instanceof AgentUnreachableError)) return new AgentViewSource(DEFAULT_AGENT_URL);
+  }
+  try {
+    return await LocalViewSource.open({ uri: t.uri, intervalMs: t.intervalMs });
+  } catch (e) {
+    throw new CliError(
+      `no kvmon agent answers at ${DEFAULT_AGENT_URL} and libvirt at ${t.uri} cannot be reached: ${(e as Error).message}`,
+      {
+        code: "NO_VIEW_SOURCE",
+        hint:
+          "start an agent ('kvmon agent', or --agent URL for one elsewhere), or start libvirtd " +
+          "('systemctl start libvirtd') and run as a user who may open its read-only socket",
+        cause: e,
+      },
+    );
+  }
+}
