@@ -56,6 +56,11 @@ export function readCertificates(path: string, key: string, fail: TlsFail): stri
   return pems;
 }
 
+/** The system's CAs (and NODE_EXTRA_CA_CERTS) plus the file's: trusted besides them, not instead of them. */
+export function trustedCas(caFile: string, key: string, fail: TlsFail): string[] {
+  return [...getCACertificates("default"), ...readCertificates(caFile, key, fail)];
+}
+
 /** A certificate and its private key, checked to belong together. */
 export function readKeyPair(
   certFile: string,
@@ -84,9 +89,7 @@ export function readTlsClient(files: TlsClientFiles, keys: TlsClientKeys, fail: 
   }
   if (files.caFile === null && files.certFile === null) return null;
   const material: TlsMaterial = {};
-  // Trust the configured CA besides the system's (and NODE_EXTRA_CA_CERTS), not instead of them.
-  if (files.caFile !== null)
-    material.ca = [...getCACertificates("default"), ...readCertificates(files.caFile, keys.caFile, fail)];
+  if (files.caFile !== null) material.ca = trustedCas(files.caFile, keys.caFile, fail);
   if (files.certFile !== null && files.keyFile !== null)
     Object.assign(
       material,
