@@ -243,7 +243,7 @@ for (const [label, client] of [
   });
 }
 
-test("an agent that does not trust the server's CA cannot connect: a retryable network failure naming TLS", async () => {
+test("an agent that does not trust the server's CA cannot connect: a retryable network failure, the batches kept in the spool", async () => {
   const a = await pushingAgent("untrusting", { certFile: pki.clientCert, keyFile: pki.clientKey });
   try {
     await until(
