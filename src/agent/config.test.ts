@@ -249,7 +249,14 @@ test("push targets: file list with defaults, env/flag URL list, and named errors
   const file = JSON.stringify({
     interval: 15,
     push: [
-      { url: "https://kvmon.example:8443", kind: "kvmon", tokenFile: "/etc/kvmon/host.token" },
+      {
+        url: "https://kvmon.example:8443",
+        kind: "kvmon",
+        tokenFile: "/etc/kvmon/host.token",
+        caFile: "/etc/kvmon/ca.pem",
+        certFile: "/etc/kvmon/agent.pem",
+        keyFile: "/etc/kvmon/agent-key.pem",
+      },
       {
         url: "http://vm:8428/api/v1/write",
         name: "vm",
@@ -266,6 +273,9 @@ test("push targets: file list with defaults, env/flag URL list, and named errors
       url: "https://kvmon.example:8443",
       kind: "kvmon",
       tokenFile: "/etc/kvmon/host.token",
+      caFile: "/etc/kvmon/ca.pem",
+      certFile: "/etc/kvmon/agent.pem",
+      keyFile: "/etc/kvmon/agent-key.pem",
       intervalSeconds: 15,
       timeoutSeconds: 10,
       spoolDir: "/var/lib/kvmon/spool/kvmon.example_8443",
@@ -276,6 +286,9 @@ test("push targets: file list with defaults, env/flag URL list, and named errors
       url: "http://vm:8428/api/v1/write",
       kind: "remote-write",
       tokenFile: null,
+      caFile: null,
+      certFile: null,
+      keyFile: null,
       intervalSeconds: 60,
       timeoutSeconds: 10,
       spoolDir: "/tmp/s",
@@ -305,5 +318,17 @@ test("push targets: file list with defaults, env/flag URL list, and named errors
   bad(
     [{ url: "http://x/a" }, { url: "http://y/b", spoolDir: "/var/lib/kvmon/spool/x_a" }],
     /push\.spoolDir.*share/,
+  );
+});
+
+test("tls: off by default; tlsCert and tlsKey from flags or env, both or neither", () => {
+  assert.equal(loadConfig({}).tls, null);
+  assert.deepEqual(loadConfig({ env: { KVMON_TLS_CERT: "/c.pem" }, flags: { "tls-key": "/k.pem" } }).tls, {
+    certFile: "/c.pem",
+    keyFile: "/k.pem",
+  });
+  assert.throws(
+    () => loadConfig({ flags: { "tls-cert": "/c.pem" } }),
+    (e) => e instanceof ConfigError && e.key === "tlsKey" && /flag --tls-cert.*both/.test(e.message),
   );
 });

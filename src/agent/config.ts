@@ -37,6 +37,8 @@ export interface AgentConfig {
   trace: TraceConfig;
   /** Where the agent pushes its samples (src/agent/push); none by default. */
   push: PushTargetConfig[];
+  /** Serve HTTPS with this certificate and key (PEM files); null = plain HTTP. */
+  tls: { certFile: string; keyFile: string } | null;
 }
 
 /** Where a push target's spool lives when the config names no `spoolDir`: one directory per target name. */
@@ -122,6 +124,9 @@ const pushTargetSchema = z
     kind: z.enum(["kvmon", "remote-write"]).default("remote-write"),
     name: z.string().min(1).optional(),
     tokenFile: z.string().min(1).optional(),
+    caFile: z.string().min(1).optional(),
+    certFile: z.string().min(1).optional(),
+    keyFile: z.string().min(1).optional(),
     intervalSeconds: z.number().min(1).max(3600).optional(),
     timeoutSeconds: z.number().min(0.1).max(300).default(10),
     spoolDir: z.string().min(1).optional(),
@@ -155,6 +160,9 @@ const schema = z
     guestPassthrough: z.boolean().default(false),
     // The tracer's bounds (file only: {maxDurationSeconds, ringSize, bufferKb}).
     trace: traceSchema,
+    // HTTPS: both or neither.
+    tlsCert: z.string().min(1, "must not be empty").optional(),
+    tlsKey: z.string().min(1, "must not be empty").optional(),
     // Targets (file: a list of objects; env/flag: comma-separated remote_write URLs with the defaults).
     push: z
       .union([
@@ -190,6 +198,8 @@ export const KEYS = [
   { key: "guestExec", env: "KVMON_GUEST_EXEC", flag: "guest-exec", kind: "boolean" },
   { key: "guestPassthrough", env: "KVMON_GUEST_PASSTHROUGH", flag: "guest-passthrough", kind: "boolean" },
   { key: "push", env: "KVMON_PUSH", flag: "push", kind: "string" },
+  { key: "tlsCert", env: "KVMON_TLS_CERT", flag: "tls-cert", kind: "string" },
+  { key: "tlsKey", env: "KVMON_TLS_KEY", flag: "tls-key", kind: "string" },
 ] as const;
 
 /** Keys settable in the file and the environment only: a secret on the command line is visible to `ps`. */
@@ -263,6 +273,14 @@ export function loadConfig(src: ConfigSources): AgentConfig {
   for (const key of ["guestExec", "guestPassthrough"] as const)
     if (c[key] && !(guest.enabled && guest.libvirt))
       throw new ConfigError(key, at(key), "needs the guest view (guest) and its read-write connection");
+  if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) {
+    const missing = c.tlsCert === undefined ? "tlsCert" : "tlsKey";
+    throw new ConfigError(
+      missing,
+      at(missing === "tlsCert" ? "tlsKey" : "tlsCert"),
+      "HTTPS needs both tlsCert and tlsKey",
+    );
+  }
   return {
     listenHost,
     listenPort,
@@ -284,6 +302,8 @@ export function loadConfig(src: ConfigSources): AgentConfig {
     },
     trace: c.trace,
     push: parsePush(c.push, at("push"), c.interval),
+    tls:
+      c.tlsCert !== undefined && c.tlsKey !== undefined ? { certFile: c.tlsCert, keyFile: c.tlsKey } : null,
   };
 }
 
@@ -316,6 +336,9 @@ function parsePush(items: readonly unknown[], origin: string, interval: number):
       url: t.url,
       kind: t.kind,
       tokenFile: t.tokenFile ?? null,
+      caFile: t.caFile ?? null,
+      certFile: t.certFile ?? null,
+      keyFile: t.keyFile ?? null,
       intervalSeconds: t.intervalSeconds ?? interval,
       timeoutSeconds: t.timeoutSeconds,
       spoolDir: t.spoolDir ?? `${DEFAULT_SPOOL_ROOT}/${name.replace(/[^a-zA-Z0-9._-]/g, "_")}`,

@@ -1,8 +1,14 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
+import { Agent as UndiciAgent } from "undici";
 import { loadStats } from "../collectors/fixtures/load.ts";
+import { selfSigned } from "../shared/testing/self-signed.ts";
 import { loadConfig } from "./config.ts";
+import { ConfigError } from "./errors.ts";
 import { isLocalUri, startAgent } from "./server.ts";
 import { FakeSource } from "./testing/fake-source.ts";
 
@@ -41,4 +47,30 @@ test("only host-less URIs are local (uptime from /proc needs the agent on the li
   assert.equal(isLocalUri("qemu+unix:///system?socket=/x"), true);
   assert.equal(isLocalUri("qemu+tcp://hv1/system"), false);
   assert.equal(isLocalUri("qemu+tls://hv1.example:16514/system"), false);
+});
+
+test("with tlsCert/tlsKey the agent serves HTTPS only; a bad key file stops the start naming tlsKey", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "kvmon-agent-tls-"));
+  const { cert, key } = selfSigned(dir, "agent");
+  const dispatcher = new UndiciAgent({ connect: { ca: readFileSync(cert, "utf8") } });
+  const source = new FakeSource();
+  source.replyWith([loadStats("tcg-1.stats").record]);
+  const flags = { listen: "127.0.0.1:0", interval: "1", "tls-cert": cert, "tls-key": key };
+  const running = await startAgent(loadConfig({ flags, env: {} }), source, () => undefined);
+  try {
+    const port = running.address.port;
+    const res = await fetch(`https://127.0.0.1:${port}/healthz`, { dispatcher } as RequestInit);
+    assert.equal(res.status, 200);
+    await assert.rejects(fetch(`http://127.0.0.1:${port}/healthz`));
+    // Without the CA the agent's certificate is not trusted.
+    await assert.rejects(fetch(`https://127.0.0.1:${port}/healthz`));
+  } finally {
+    await running.stop();
+    await dispatcher.close();
+  }
+  await assert.rejects(
+    startAgent(loadConfig({ flags: { ...flags, "tls-key": cert }, env: {} }), source, () => undefined),
+    (e: unknown) => e instanceof ConfigError && e.key === "tlsKey" && /bad PEM private key/.test(e.message),
+  );
+  rmSync(dir, { recursive: true, force: true });
 });

@@ -3,6 +3,7 @@
  * tests (and later the lab proofs) can start a whole agent against any HostSource on an ephemeral port.
  */
 import type { Server as HttpServer, IncomingMessage, ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { createAdaptorServer } from "@hono/node-server";
 import { createNodeWebSocket } from "@hono/node-ws";
@@ -11,11 +12,13 @@ import type { Emit } from "../metrics/catalog.ts";
 import { openGuestView } from "../collectors/guest/index.ts";
 import { selectCollectors } from "../collectors/registry.ts";
 import { checkHost, formatHostProblem } from "../host-checks/index.ts";
+import { readKeyPair } from "../shared/tls.ts";
 import { Agent } from "./agent.ts";
 import type { AgentConfig } from "./config.ts";
 import { AuditLog } from "./control/audit.ts";
 import { openControlChannels } from "./control/guest-channel.ts";
 import type { ControlDeps } from "./control/routes.ts";
+import { ConfigError } from "./errors.ts";
 import { loadControlToken } from "./control/token.ts";
 import { createApp } from "./http.ts";
 import { Logger, ProblemLog } from "./log.ts";
@@ -117,6 +120,15 @@ export async function startAgent(
   const logger = new Logger(write, config.logLevel);
   const problems = new ProblemLog(logger);
   const g = config.guest;
+  // Read first: a bad certificate or key stops the agent before anything is opened.
+  const tls = config.tls
+    ? readKeyPair(
+        config.tls.certFile,
+        config.tls.keyFile,
+        { cert: "tlsCert", key: "tlsKey" },
+        (key, path, message, cause) => new ConfigError(key, path, message, { cause }),
+      )
+    : null;
   const control = await openControl(config, logger);
   // Opt-in: its own read-write connection (none for socket guests only), so the agent's main one stays read-only.
   const guestView = g.enabled
@@ -176,11 +188,10 @@ export async function startAgent(
     },
   });
   ws.app = app;
-  const server = createAdaptorServer({
-    fetch: app.fetch,
-    hostname: config.listenHost,
-    port: config.listenPort,
-  });
+  // HTTPS when configured; the console WebSocket's upgrade arrives on it the same way (wss).
+  const server = tls
+    ? createAdaptorServer({ fetch: app.fetch, createServer: createHttpsServer, serverOptions: tls })
+    : createAdaptorServer({ fetch: app.fetch, hostname: config.listenHost, port: config.listenPort });
   nodeWs.injectWebSocket(server as HttpServer);
   // Prometheus keeps its scrape connection open between scrapes (intervals of 10-60 s); Node's default 5 s
   // idle timeout would make every scrape a new TCP connection. Idle sockets cost one descriptor each.
@@ -215,6 +226,7 @@ export async function startAgent(
   }
   logger.info("agent listening", {
     address: `${address.address}:${address.port}`,
+    https: tls !== null,
     uri: config.uri,
     readOnly: config.readOnly,
     intervalSeconds: config.intervalSeconds,

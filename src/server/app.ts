@@ -24,6 +24,7 @@ import { controlRoutes } from "./api/control.ts";
 import { BadRequestError, errorBody, HttpError } from "./api/errors.ts";
 import { openApiDocument } from "./api/openapi.ts";
 import { readRoutes } from "./api/read-routes.ts";
+import type { AgentTls } from "./api/agent-client.ts";
 import { type ApiEnv, type AuditNote, route, type RouteSpec } from "./api/route.ts";
 import type { ServerLimits } from "./config.ts";
 import { pushRoutes } from "./fleet/push-routes.ts";
@@ -64,6 +65,8 @@ export interface ServerAppDeps {
   pushIntervalMs: number;
   /** TLS with a client CA: host-token routes also need a verified client certificate. */
   requireClientCert?: boolean;
+  /** How control calls verify https:// agents (config agentCa). */
+  agentTls?: AgentTls;
   mounts?: readonly Mount[];
   now?: () => number;
   /** Where server-side failures (5xx) are logged; absent: not logged. */
@@ -114,7 +117,7 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
   const mounts = deps.mounts ?? [];
   const app = new Hono<ApiEnv>();
   const nodeWs = createNodeWebSocket({ app });
-  const control = { fleet: deps.fleet, agentTimeoutMs: deps.limits.agentTimeoutMs };
+  const control = { fleet: deps.fleet, agentTimeoutMs: deps.limits.agentTimeoutMs, agentTls: deps.agentTls };
   const routes: RouteSpec[] = [
     route({
       method: "GET",

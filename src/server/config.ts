@@ -37,6 +37,8 @@ export interface ServerConfig {
   /** `embedded` (SQLite in the data dir) or the base URL of a Prometheus-compatible query API. */
   storage: { kind: "embedded" } | { kind: "prometheus"; url: string };
   tls: { cert: string; key: string; clientCa: string | null } | null;
+  /** CA file trusted (besides the system's) for https:// agents' certificates in control calls. */
+  agentCa: string | null;
   /** Agents push every this many seconds: an agent is up while its last push is within 3 of them. */
   pushIntervalSeconds: number;
   limits: ServerLimits;
@@ -57,6 +59,7 @@ const schema = z
     tlsCert: z.string().min(1).optional(),
     tlsKey: z.string().min(1).optional(),
     tlsClientCa: z.string().min(1).optional(),
+    agentCa: z.string().min(1).optional(),
     pushInterval: positive(3600).default(10),
     maxBodyBytes: z
       .number()
@@ -79,6 +82,7 @@ export const SERVER_KEYS = [
   { key: "tlsCert", env: "KVMON_SERVER_TLS_CERT", flag: "tls-cert", kind: "string" },
   { key: "tlsKey", env: "KVMON_SERVER_TLS_KEY", flag: "tls-key", kind: "string" },
   { key: "tlsClientCa", env: "KVMON_SERVER_TLS_CLIENT_CA", flag: "tls-client-ca", kind: "string" },
+  { key: "agentCa", env: "KVMON_SERVER_AGENT_CA", flag: "agent-ca", kind: "string" },
   { key: "pushInterval", env: "KVMON_SERVER_PUSH_INTERVAL", flag: "push-interval", kind: "number" },
   { key: "maxBodyBytes", env: "KVMON_SERVER_MAX_BODY_BYTES", flag: "max-body-bytes", kind: "number" },
   { key: "headersTimeout", env: "KVMON_SERVER_HEADERS_TIMEOUT", flag: "headers-timeout", kind: "number" },
@@ -147,6 +151,7 @@ export function loadServerConfig(src: ServerConfigSources): ServerConfig {
       c.tlsCert !== undefined && c.tlsKey !== undefined
         ? { cert: c.tlsCert, key: c.tlsKey, clientCa: c.tlsClientCa ?? null }
         : null,
+    agentCa: c.agentCa ?? null,
     pushIntervalSeconds: c.pushInterval,
     limits: {
       maxBodyBytes: c.maxBodyBytes,

@@ -3,13 +3,13 @@
  * body larger than the limit is refused, and a server without an admin token does not start.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { TokenStore } from "./auth/tokens.ts";
-import { loadServerConfig } from "./config.ts";
+import { loadServerConfig, ServerConfigError } from "./config.ts";
 import { NoAdminTokenError, type RunningServer, startServer } from "./run.ts";
 import { openStateDb } from "./state-db.ts";
 import { MemoryStore } from "./storage/testing/memory-store.ts";
@@ -75,4 +75,14 @@ test("a body over the limit is refused with 413, one without a length too", asyn
   assert.equal(chunked.status, 413);
   const ok = await fetch(`${server.url}/healthz`);
   assert.equal(ok.status, 200, "the server still answers");
+});
+
+test("an agentCa that is not a PEM certificate stops the start with a config error naming agentCa", async () => {
+  const junk = join(dir, "junk-ca.pem");
+  writeFileSync(junk, "not a certificate\n");
+  await assert.rejects(
+    startServer(config({ listen: "127.0.0.1:0", "agent-ca": junk }), memory),
+    (e: unknown) =>
+      e instanceof ServerConfigError && e.key === "agentCa" && /no PEM certificate/.test(e.message),
+  );
 });

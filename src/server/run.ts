@@ -9,11 +9,13 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createAdaptorServer } from "@hono/node-server";
 import { KvmonError } from "../shared/errors.ts";
+import { trustedCas, tlsDispatcher } from "../shared/tls.ts";
+import type { AgentTls } from "./api/agent-client.ts";
 import { Logger } from "../shared/logger.ts";
 import { createServerApp, type Mount } from "./app.ts";
 import { AuditStore } from "./auth/audit.ts";
 import { TokenStore } from "./auth/tokens.ts";
-import type { ServerConfig } from "./config.ts";
+import { type ServerConfig, ServerConfigError } from "./config.ts";
 import { FleetState } from "./fleet/state.ts";
 import { openStateDb } from "./state-db.ts";
 import type { SeriesStore } from "./storage/types.ts";
@@ -45,8 +47,20 @@ export interface StartOptions {
   mounts?: (store: SeriesStore) => Mount[];
 }
 
+/** The agentCa as control calls use it; read before anything is opened, so a bad file stops the start. */
+function agentTls(config: ServerConfig): AgentTls | null {
+  if (config.agentCa === null) return null;
+  const ca = trustedCas(
+    config.agentCa,
+    "agentCa",
+    (key, path, message, cause) => new ServerConfigError(key, path, message, { cause }),
+  );
+  return { ca, dispatcher: tlsDispatcher({ ca }) };
+}
+
 export async function startServer(config: ServerConfig, opts: StartOptions): Promise<RunningServer> {
   const logger = new Logger(opts.write ?? (() => undefined), config.logLevel);
+  const toAgents = agentTls(config);
   const db = openStateDb(config.dataDir);
   const tokens = new TokenStore(db);
   if (!tokens.hasAdmin()) {
@@ -71,6 +85,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions): Pro
     limits: config.limits,
     pushIntervalMs: config.pushIntervalSeconds * 1000,
     requireClientCert: config.tls?.clientCa != null,
+    ...(toAgents ? { agentTls: toAgents } : {}),
     mounts: opts.mounts?.(store),
     logger,
   });
@@ -114,6 +129,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions): Pro
         server.closeAllConnections();
       });
       await store.close();
+      await toAgents?.dispatcher.close();
       db.close();
       logger.info("server stopped");
     },

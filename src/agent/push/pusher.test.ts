@@ -28,6 +28,9 @@ function setup(targets: Partial<PushTargetConfig>[]) {
     url: "http://127.0.0.1:9/api/v1/write",
     kind: "remote-write" as const,
     tokenFile: null,
+    caFile: null,
+    certFile: null,
+    keyFile: null,
     intervalSeconds: 10,
     timeoutSeconds: 1,
     spoolDir: join(root, `t${i}`),
@@ -178,6 +181,9 @@ test("a spool directory that cannot be made stops the start with a ConfigError n
             url: "http://127.0.0.1:9/api/v1/write",
             kind: "remote-write",
             tokenFile: null,
+            caFile: null,
+            certFile: null,
+            keyFile: null,
             intervalSeconds: 10,
             timeoutSeconds: 1,
             spoolDir: join(root, "file", "spool"),
@@ -193,4 +199,23 @@ test("a spool directory that cannot be made stops the start with a ConfigError n
     (e: unknown) => e instanceof ConfigError && e.key === "push.spoolDir",
   );
   rmSync(root, { recursive: true, force: true });
+});
+
+test("a target's TLS file that is not PEM stops the start with a ConfigError naming its key", () => {
+  const root = mkdtempSync(join(tmpdir(), "kvmon-pusher-"));
+  const junk = join(root, "ca.pem");
+  writeFileSync(junk, "not a certificate\n");
+  try {
+    assert.throws(
+      () => setup([{ caFile: junk }]),
+      (e: unknown) =>
+        e instanceof ConfigError && e.key === "push.caFile" && /no PEM certificate/.test(e.message),
+    );
+    assert.throws(
+      () => setup([{ certFile: junk }]),
+      (e: unknown) => e instanceof ConfigError && e.key === "push.keyFile" && /needs both/.test(e.message),
+    );
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });

@@ -10,6 +10,8 @@ import type { Emit } from "../../metrics/catalog.ts";
 import type { Snapshot } from "../../model/types.ts";
 import type { LifecycleEvent } from "../../protocol/libvirt/types.ts";
 import { encodeWrite } from "../../protocol/remote-write/index.ts";
+import type { Agent } from "undici";
+import { readTlsClient, tlsDispatcher } from "../../shared/tls.ts";
 import { readSecretFile } from "../control/token.ts";
 import { ConfigError } from "../errors.ts";
 import type { Logger, ProblemLog } from "../log.ts";
@@ -32,6 +34,11 @@ export interface PushTargetConfig {
   url: string;
   kind: TargetKind;
   tokenFile: string | null;
+  /** Trusted besides the system's CAs (a server with its own CA). */
+  caFile: string | null;
+  /** Client certificate and key, for a server that requires one (its tlsClientCa). */
+  certFile: string | null;
+  keyFile: string | null;
   intervalSeconds: number;
   timeoutSeconds: number;
   spoolDir: string;
@@ -56,6 +63,8 @@ interface Target {
   readonly spool: Spool;
   readonly stats: SenderStats;
   readonly sender: Sender;
+  /** The TLS connection pool when the target has a CA or client certificate; closed on stop. */
+  readonly dispatcher: Agent | null;
   /** Interval slot (startedAt / interval) of the last pushed snapshot. */
   lastSlot: number | null;
   /** Lifecycle events since the last push (kvmon targets only), at most MAX_PENDING_EVENTS. */
@@ -110,6 +119,12 @@ export class Pusher {
     this.clock = opts.clock ?? Date.now;
     this.targets = opts.targets.map((config) => {
       const token = config.tokenFile === null ? null : readSecretFile(config.tokenFile, "push.tokenFile");
+      const tls = readTlsClient(
+        config,
+        { caFile: "push.caFile", certFile: "push.certFile", keyFile: "push.keyFile" },
+        (key, path, message, cause) => new ConfigError(key, path, message, { cause }),
+      );
+      const dispatcher = tls ? tlsDispatcher(tls) : null;
       const stats = new SenderStats();
       const spool = openSpool(config, opts.logger);
       const sender = new Sender({
@@ -119,6 +134,7 @@ export class Pusher {
           kind: config.kind,
           token,
           timeoutMs: config.timeoutSeconds * 1000,
+          ...(dispatcher ? { dispatcher } : {}),
         },
         spool,
         stats,
@@ -128,7 +144,7 @@ export class Pusher {
       });
       if (spool.batches > 0)
         opts.logger.info("push: replaying spooled batches", { target: config.name, batches: spool.batches });
-      return { config, spool, stats, sender, lastSlot: null, events: [] };
+      return { config, spool, stats, sender, dispatcher, lastSlot: null, events: [] };
     });
   }
 
@@ -138,6 +154,7 @@ export class Pusher {
 
   async stop(): Promise<void> {
     await Promise.all(this.targets.map((t) => t.sender.stop()));
+    await Promise.all(this.targets.map((t) => t.dispatcher?.close()));
     for (const t of this.targets) t.spool.close();
   }
 

@@ -50,7 +50,10 @@ Control API (POST /api/v1/domains/<name>/exec and /agent-command; off without a 
                             default false)                                     KVMON_GUEST_PASSTHROUGH
   --push <urls>             remote_write URLs to push samples to, comma-
                             separated (spooled on disk; config file: push[]
-                            for tokens, kvmon servers, spool bounds)           KVMON_PUSH
+                            for tokens, kvmon servers, TLS, spool bounds)      KVMON_PUSH
+  --tls-cert <file>         serve HTTPS with this PEM certificate (with
+                            --tls-key; the console WebSocket becomes wss)      KVMON_TLS_CERT
+  --tls-key <file>          the certificate's PEM private key                  KVMON_TLS_KEY
   -h, --help                this help
 
 Collectors (default on unless marked):

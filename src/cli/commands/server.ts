@@ -42,6 +42,8 @@ Options (each also a key in the --config file and the env variable shown):
   --tls-key <file>             ... and key                                   KVMON_SERVER_TLS_KEY
   --tls-client-ca <file>       agents must present a client certificate
                                signed by this CA                             KVMON_SERVER_TLS_CLIENT_CA
+  --agent-ca <file>            trust this CA (besides the system's) for
+                               https:// agents in control calls              KVMON_SERVER_AGENT_CA
   --push-interval <seconds>    agents' push interval: up = a push within 3
                                (default 10)                                  KVMON_SERVER_PUSH_INTERVAL
   --max-body-bytes <n>         largest request body (default 32 MiB)         KVMON_SERVER_MAX_BODY_BYTES

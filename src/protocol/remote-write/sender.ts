@@ -7,6 +7,7 @@
  * (src/agent/push); a server forwarding to a TSDB can use it the same way (it knows nothing of either).
  */
 import { setTimeout as sleep } from "node:timers/promises";
+import type { Dispatcher } from "undici";
 import type { Spool, SpooledBatch } from "./spool.ts";
 import { REMOTE_WRITE_HEADERS } from "./types.ts";
 
@@ -31,6 +32,8 @@ export interface SenderTarget {
   /** Sent as `Authorization: Bearer`. */
   token: string | null;
   timeoutMs: number;
+  /** Connects to the target (e.g. an undici Agent with a CA and a client certificate); Node's default if absent. */
+  dispatcher?: Dispatcher;
 }
 
 export interface Backoff {
@@ -209,7 +212,8 @@ export class Sender {
         headers,
         body: batch.payload,
         signal,
-      });
+        ...(target.dispatcher ? { dispatcher: target.dispatcher } : {}),
+      } as RequestInit);
       // Read so the connection can be reused (bounded by the timeout); kept for the log of a rejection.
       text = await res.text().catch(() => "");
     } catch (e) {

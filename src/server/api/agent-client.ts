@@ -5,6 +5,7 @@
  * reach (502 AGENT_UNREACHABLE), one that does not answer in time (504 TIMEOUT) or answers no JSON (502
  * AGENT_BAD_ANSWER).
  */
+import type { Dispatcher } from "undici";
 import { WebSocket } from "ws";
 import { TimeoutError } from "../../shared/errors.ts";
 import type { AgentEndpoint } from "../fleet/state.ts";
@@ -12,6 +13,18 @@ import { HttpError } from "./errors.ts";
 
 /** Largest answer taken from an agent (exec returns up to 2 x 3 MiB of output, base64 in JSON). */
 const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
+
+/** How the server verifies https:// agents: the trusted CAs (system + agentCa) for WebSockets, a pool for fetch. */
+export interface AgentTls {
+  ca: string[];
+  dispatcher: Dispatcher;
+}
+
+/** A failed fetch's reason: undici says "fetch failed" and keeps the TLS or socket error as its cause. */
+function reason(e: unknown): string {
+  const cause = (e as Error).cause;
+  return cause instanceof Error ? `${(e as Error).message}: ${cause.message}` : (e as Error).message;
+}
 
 export interface AgentAnswer {
   status: number;
@@ -22,11 +35,13 @@ export class AgentClient {
   private readonly endpoint: AgentEndpoint;
   private readonly host: string;
   private readonly timeoutMs: number;
+  private readonly tls: AgentTls | null;
 
-  constructor(host: string, endpoint: AgentEndpoint, timeoutMs: number) {
+  constructor(host: string, endpoint: AgentEndpoint, timeoutMs: number, tls: AgentTls | null = null) {
     this.host = host;
     this.endpoint = endpoint;
     this.timeoutMs = timeoutMs;
+    this.tls = tls;
   }
 
   /** One control call; `extraMs` lengthens the deadline for calls that wait on purpose (exec's own timeout). */
@@ -50,7 +65,8 @@ export class AgentClient {
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(timeoutMs),
         redirect: "error",
-      });
+        ...(this.tls ? { dispatcher: this.tls.dispatcher } : {}),
+      } as RequestInit);
       if (Number(res.headers.get("content-length") ?? 0) > MAX_ANSWER_BYTES)
         throw new HttpError(
           502,
@@ -67,9 +83,9 @@ export class AgentClient {
       throw new HttpError(
         502,
         "AGENT_UNREACHABLE",
-        `cannot reach host ${this.host}'s agent at ${this.endpoint.url}: ${(e as Error).message}`,
+        `cannot reach host ${this.host}'s agent at ${this.endpoint.url}: ${reason(e)}`,
         {
-          hint: "check the agent runs and the URL given to 'kvmon server host add --agent-url'",
+          hint: "check the agent runs, the URL given to 'kvmon server host add --agent-url' and, for https://, that the server's agentCa signed the agent's certificate",
           cause: e,
         },
       );
@@ -92,7 +108,12 @@ export class AgentClient {
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
     const headers: Record<string, string> = {};
     if (this.endpoint.controlToken) headers.authorization = `Bearer ${this.endpoint.controlToken}`;
-    const ws = new WebSocket(url, { headers, handshakeTimeout: this.timeoutMs, maxPayload: 1 << 20 });
+    const ws = new WebSocket(url, {
+      headers,
+      handshakeTimeout: this.timeoutMs,
+      maxPayload: 1 << 20,
+      ...(this.tls ? { ca: this.tls.ca } : {}),
+    });
     return new Promise((resolve, reject) => {
       ws.once("open", () => {
         // Later failures end in a close event, which the console bridge handles; an error with no listener

@@ -8,7 +8,7 @@
 import { z } from "zod";
 import { agentCommandBody, auditedExec, execBody, traceEventNames } from "../../model/control.ts";
 import type { FleetState } from "../fleet/state.ts";
-import { AgentClient } from "./agent-client.ts";
+import { AgentClient, type AgentTls } from "./agent-client.ts";
 import { checkedName } from "./domains.ts";
 import { HttpError } from "./errors.ts";
 import { type ApiContext, route, type RouteSpec } from "./route.ts";
@@ -30,6 +30,8 @@ const traceEventsQuery = z
 export interface ControlDeps {
   fleet: FleetState;
   agentTimeoutMs: number;
+  /** Verifies https:// agents with the configured agentCa; absent: Node's default CAs. */
+  agentTls?: AgentTls;
 }
 
 const DOMAIN = "/api/v1/domains/:host/:name";
@@ -52,7 +54,7 @@ export function agentTarget(c: ApiContext, deps: ControlDeps): { agent: AgentCli
         hint: `kvmon server host add ${host} --agent-url URL --control-token-file FILE`,
       },
     );
-  return { agent: new AgentClient(host, endpoint, deps.agentTimeoutMs), name: name ?? "" };
+  return { agent: new AgentClient(host, endpoint, deps.agentTimeoutMs, deps.agentTls), name: name ?? "" };
 }
 
 export function controlRoutes(deps: ControlDeps): RouteSpec[] {
