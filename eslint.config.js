@@ -33,6 +33,11 @@ const LAYERS = [
     never: ["agent", "cli", "server", "web", "lab"],
     packages: { regex: HTTP_PACKAGES, what: "HTTP libraries (serving is the agent's job)" },
   },
+  {
+    folder: "audit",
+    never: ["agent", "cli", "server", "web", "lab"],
+    packages: { regex: HTTP_PACKAGES, what: "HTTP libraries (the audit reads libvirt and /proc)" },
+  },
   { folder: "agent", never: ["cli", "server", "web", "lab"] },
   { folder: "lab", never: ["agent", "collectors", "cli", "server", "web"] },
   {

@@ -33,7 +33,7 @@ if ! kvmon_bundle_current; then
 fi
 
 if [ "${1:-}" = "--test-deps" ]; then
-  pkgs=(python3-libvirt prometheus prometheus-libvirt-exporter collectd-core cpio tmux victoria-metrics)
+  pkgs=(python3-libvirt prometheus prometheus-libvirt-exporter collectd-core cpio tmux victoria-metrics chromium)
   missing=()
   for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   if [ "${#missing[@]}" -gt 0 ]; then

@@ -9,7 +9,7 @@
  */
 import type { DiskMetadata, DomainMetadata, InterfaceMetadata, NovaMetadata } from "../model/types.ts";
 import { XmlError } from "./errors.ts";
-import { child, children, childText, localName, parseXml, type XmlElement } from "./xml.ts";
+import { attr, child, children, childText, localName, parseXml, type XmlElement } from "./xml.ts";
 
 const NOVA_NS = "http://openstack.org/xmlns/libvirt/nova/";
 
@@ -26,37 +26,36 @@ export function parseDomainMetadata(xml: string, fetchedAt: number): DomainMetad
   };
 }
 
-function attr(el: XmlElement | undefined, name: string): string | null {
-  return el?.attrs[name] ?? null;
-}
-
 function parseDisk(disk: XmlElement): DiskMetadata[] {
   const target = attr(child(disk, "target"), "dev");
   if (target === null) return []; // not addressable in stats without a target
-  const source = child(disk, "source");
   const driver = child(disk, "driver");
-  const type = attr(disk, "type");
-  // file → file=, block → dev=, network → protocol://name, volume → pool/volume
-  const src =
-    attr(source, "file") ??
-    attr(source, "dev") ??
-    (type === "network" && source
-      ? `${attr(source, "protocol") ?? "network"}://${attr(source, "name") ?? ""}`
-      : null) ??
-    (attr(source, "volume") !== null ? `${attr(source, "pool")}/${attr(source, "volume")}` : null);
   return [
     {
       target,
       bus: attr(child(disk, "target"), "bus"),
       device: attr(disk, "device"),
-      type,
-      source: src,
+      type: attr(disk, "type"),
+      source: diskSource(disk),
       format: attr(driver, "type"),
       cache: attr(driver, "cache"),
       io: attr(driver, "io"),
       serial: childText(disk, "serial"),
     },
   ];
+}
+
+/** A `<disk>`'s source as one string: file → file=, block → dev=, network → protocol://name, volume → pool/volume. */
+export function diskSource(disk: XmlElement): string | null {
+  const source = child(disk, "source");
+  return (
+    attr(source, "file") ??
+    attr(source, "dev") ??
+    (attr(disk, "type") === "network" && source
+      ? `${attr(source, "protocol") ?? "network"}://${attr(source, "name") ?? ""}`
+      : null) ??
+    (attr(source, "volume") !== null ? `${attr(source, "pool")}/${attr(source, "volume")}` : null)
+  );
 }
 
 function parseInterface(nic: XmlElement): InterfaceMetadata {

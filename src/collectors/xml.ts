@@ -107,6 +107,11 @@ export function children(el: XmlElement | undefined, name: string): XmlElement[]
   return el ? el.children.filter((c) => c.name === name || localName(c) === name) : [];
 }
 
+/** An attribute of an element that may be missing, or null. */
+export function attr(el: XmlElement | undefined, name: string): string | null {
+  return el?.attrs[name] ?? null;
+}
+
 /** Trimmed text of a child element, or null. */
 export function childText(el: XmlElement | undefined, name: string): string | null {
   const c = child(el, name);

@@ -108,6 +108,20 @@ const CASES: Record<string, Case[]> = {
     allow("src/collectors/fixtures/x.ts", "../agent/agent.ts"), // src/collectors/agent/, not src/agent
     allow("src/collectors/x.ts", "node:fs"),
   ],
+  "src/audit: no agent, cli, server, web, lab or HTTP": [
+    forbid("src/audit/x.ts", "../agent/agent.ts", never("audit", "agent")),
+    forbid("src/audit/x.ts", "../cli/main.ts", never("audit", "cli")),
+    forbid("src/audit/x.ts", "../server/app.ts", never("audit", "server")),
+    forbid("src/audit/x.ts", "../web/app.ts", never("audit", "web")),
+    forbid("src/audit/fixtures/x.ts", "../../lab/lab.ts", never("audit", "lab")),
+    forbid("src/audit/x.ts", "node:http", /src\/audit must not import HTTP libraries/),
+    forbid("src/audit/x.ts", "../protocol/libvirt/client.ts", facade),
+    allow("src/audit/x.ts", "../protocol/libvirt/index.ts"),
+    allow("src/audit/x.ts", "../collectors/domain-xml.ts"),
+    allow("src/audit/x.ts", "../tracer/vcpu-threads.ts"),
+    allow("src/audit/x.ts", "../shared/errors.ts"),
+    allow("src/cli/commands/x.ts", "../../audit/audit.ts"),
+  ],
   "src/agent: no cli, server, web, lab": [
     forbid("src/agent/x.ts", "../cli/main.ts", never("agent", "cli")),
     forbid("src/agent/x.ts", "../server/app.ts", never("agent", "server")),
