@@ -25,6 +25,7 @@ import { BadRequestError, errorBody, HttpError } from "./api/errors.ts";
 import { openApiDocument } from "./api/openapi.ts";
 import { readRoutes } from "./api/read-routes.ts";
 import { type ApiEnv, type AuditNote, route, type RouteSpec } from "./api/route.ts";
+import { sessionRoutes } from "./api/session-routes.ts";
 import type { ServerLimits } from "./config.ts";
 import { pushRoutes } from "./fleet/push-routes.ts";
 import type { FleetState } from "./fleet/state.ts";
@@ -132,6 +133,7 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
     }),
     ...pushRoutes(deps.fleet, now),
     ...readRoutes({ ...deps, now }),
+    ...sessionRoutes(),
     ...controlRoutes(control),
     consoleRoute(control, nodeWs.upgradeWebSocket),
   ];

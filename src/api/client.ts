@@ -1,0 +1,119 @@
+/**
+ * A typed client of the fleet server's JSON API for the dashboard (and any script): one method per route, each
+ * request with a deadline (TimeoutError), the server's error answers as ApiError with its code and hint, and
+ * a failure to reach the server as ApiUnreachableError. Runs wherever `fetch` does (browser, Node).
+ */
+import { TimeoutError } from "../shared/errors.ts";
+import { ApiError, ApiUnreachableError } from "./errors.ts";
+import type {
+  AuditLogQuery,
+  AuditPage,
+  DomainsPage,
+  DomainsQuery,
+  DomainView,
+  EventsPage,
+  EventsQuery,
+  HostView,
+  RangeAnswer,
+  SeriesQuery,
+  SessionView,
+} from "./types.ts";
+
+export const DEFAULT_TIMEOUT_MS = 10_000;
+
+export interface ClientOptions {
+  /** The server's origin, e.g. `https://kvmon:9478`; "" for the page's own origin. */
+  baseUrl: string;
+  token: string;
+  timeoutMs?: number;
+  fetch?: typeof fetch;
+}
+
+type QueryValue = string | number | boolean | undefined | readonly string[];
+
+/** `?a=1&b=x&b=y` from an object; undefined values are left out, arrays repeat the key. */
+export function queryString(q: Readonly<Record<string, QueryValue>>): string {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(q)) {
+    if (v === undefined) continue;
+    for (const one of Array.isArray(v) ? v : [v]) p.append(k, String(one));
+  }
+  const s = p.toString();
+  return s === "" ? "" : `?${s}`;
+}
+
+const seg = encodeURIComponent;
+
+export class ApiClient {
+  private readonly opts: Required<ClientOptions>;
+
+  constructor(opts: ClientOptions) {
+    this.opts = {
+      ...opts,
+      timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      fetch: opts.fetch ?? globalThis.fetch.bind(globalThis),
+    };
+  }
+
+  session(): Promise<SessionView> {
+    return this.get("/api/v1/session");
+  }
+
+  hosts(): Promise<{ hosts: HostView[] }> {
+    return this.get("/api/v1/hosts");
+  }
+
+  domains(q: DomainsQuery = {}): Promise<DomainsPage> {
+    return this.get(`/api/v1/domains${queryString(q)}`);
+  }
+
+  domain(host: string, name: string): Promise<DomainView> {
+    return this.get(`/api/v1/domains/${seg(host)}/${seg(name)}`);
+  }
+
+  events(q: EventsQuery = {}): Promise<EventsPage> {
+    return this.get(`/api/v1/events${queryString(q)}`);
+  }
+
+  series(q: SeriesQuery): Promise<RangeAnswer> {
+    return this.get(`/api/v1/series/range${queryString(q)}`);
+  }
+
+  audit(q: AuditLogQuery = {}): Promise<AuditPage> {
+    return this.get(`/api/v1/audit${queryString(q)}`);
+  }
+
+  private async get<T>(path: string): Promise<T> {
+    const { baseUrl, token, timeoutMs } = this.opts;
+    const what = `GET ${path.split("?")[0]}`;
+    let res: Response;
+    try {
+      res = await this.opts.fetch(`${baseUrl}${path}`, {
+        headers: { authorization: `Bearer ${token}`, accept: "application/json" },
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (e) {
+      if (e instanceof DOMException && e.name === "TimeoutError")
+        throw new TimeoutError(what, timeoutMs, { cause: e });
+      throw new ApiUnreachableError(`${what}: ${(e as Error).message}`, { cause: e });
+    }
+    let body: unknown;
+    try {
+      body = await res.json();
+    } catch (e) {
+      throw new ApiUnreachableError(`${what}: HTTP ${res.status} with a body that is not JSON`, { cause: e });
+    }
+    if (!res.ok) {
+      const err = (body as { error?: { code?: string; message?: string; hint?: string } }).error;
+      throw new ApiError(
+        res.status,
+        err?.code ?? "HTTP_ERROR",
+        err?.message ?? `${what}: HTTP ${res.status}`,
+        {
+          hint: err?.hint,
+        },
+      );
+    }
+    return body as T;
+  }
+}
