@@ -18,3 +18,6 @@ export class ApiUnreachableError extends KvmonError {
     super("API_UNREACHABLE", message, options);
   }
 }
+
+/** The shared error vocabulary, for callers that may import only this layer (the dashboard). */
+export { KvmonError, TimeoutError } from "../shared/errors.ts";

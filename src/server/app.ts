@@ -30,6 +30,7 @@ import type { ServerLimits } from "./config.ts";
 import { pushRoutes } from "./fleet/push-routes.ts";
 import type { FleetState } from "./fleet/state.ts";
 import type { SeriesStore } from "./storage/types.ts";
+import { webRoutes } from "./web-routes.ts";
 
 export const SERVER_VERSION = "0.1.0";
 
@@ -69,6 +70,8 @@ export interface ServerAppDeps {
   now?: () => number;
   /** Where server-side failures (5xx) are logged; absent: not logged. */
   logger?: Logger;
+  /** The built dashboard (scripts/build-web.ts) served at `/`; absent: no dashboard routes. */
+  webDir?: string;
 }
 
 function remoteAddress(c: Context): string | null {
@@ -136,6 +139,7 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
     ...sessionRoutes(),
     ...controlRoutes(control),
     consoleRoute(control, nodeWs.upgradeWebSocket),
+    ...(deps.webDir === undefined ? [] : webRoutes(deps.webDir)),
   ];
   const doc = openApiDocument(
     routes,

@@ -43,6 +43,8 @@ export interface StartOptions {
   write?: (line: string) => void;
   /** Other parts' route modules (remote_write, the Prometheus API). */
   mounts?: (store: SeriesStore) => Mount[];
+  /** The built dashboard to serve at `/` (absent: none). */
+  webDir?: string;
 }
 
 export async function startServer(config: ServerConfig, opts: StartOptions): Promise<RunningServer> {
@@ -73,6 +75,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions): Pro
     requireClientCert: config.tls?.clientCa != null,
     mounts: opts.mounts?.(store),
     logger,
+    webDir: opts.webDir,
   });
   // Header and request deadlines are checked this often (Node's default, 30 s, would let a slow client linger).
   const timing = { connectionsCheckingInterval: 1000 };
