@@ -13,10 +13,15 @@ import type {
   DomainView,
   EventsPage,
   EventsQuery,
+  ExecRequest,
+  ExecResult,
   HostView,
   RangeAnswer,
   SeriesQuery,
   SessionView,
+  TraceCounts,
+  TraceStartRequest,
+  TraceStatus,
 } from "./types.ts";
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
@@ -68,7 +73,7 @@ export class ApiClient {
   }
 
   domain(host: string, name: string): Promise<DomainView> {
-    return this.get(`/api/v1/domains/${seg(host)}/${seg(name)}`);
+    return this.get(this.domainPath(host, name));
   }
 
   events(q: EventsQuery = {}): Promise<EventsPage> {
@@ -83,13 +88,55 @@ export class ApiClient {
     return this.get(`/api/v1/audit${queryString(q)}`);
   }
 
-  private async get<T>(path: string): Promise<T> {
-    const { baseUrl, token, timeoutMs } = this.opts;
-    const what = `GET ${path.split("?")[0]}`;
+  /** Switches tracing on for the domain (operator); the answer is the tracer's status. */
+  traceOn(host: string, name: string, body: TraceStartRequest = {}): Promise<TraceStatus> {
+    return this.request("POST", `${this.domainPath(host, name)}/trace`, body);
+  }
+
+  traceOff(host: string, name: string): Promise<TraceStatus> {
+    return this.request("DELETE", `${this.domainPath(host, name)}/trace`);
+  }
+
+  traceStatus(host: string): Promise<TraceStatus> {
+    return this.get(`/api/v1/hosts/${seg(host)}/trace`);
+  }
+
+  traceCounts(host: string, name: string): Promise<TraceCounts> {
+    return this.get(`${this.domainPath(host, name)}/trace/counts`);
+  }
+
+  /** Runs a program in the guest through its agent (operator); waits up to the body's timeout. */
+  exec(host: string, name: string, body: ExecRequest): Promise<ExecResult> {
+    const waitMs = ((body.timeout ?? 30) + 10) * 1000;
+    return this.request("POST", `${this.domainPath(host, name)}/exec`, body, waitMs);
+  }
+
+  private domainPath(host: string, name: string): string {
+    return `/api/v1/domains/${seg(host)}/${seg(name)}`;
+  }
+
+  private get<T>(path: string): Promise<T> {
+    return this.request("GET", path);
+  }
+
+  private async request<T>(
+    method: "GET" | "POST" | "DELETE",
+    path: string,
+    body?: unknown,
+    timeoutMs = this.opts.timeoutMs,
+  ): Promise<T> {
+    const { baseUrl, token } = this.opts;
+    const what = `${method} ${path.split("?")[0]}`;
     let res: Response;
     try {
       res = await this.opts.fetch(`${baseUrl}${path}`, {
-        headers: { authorization: `Bearer ${token}`, accept: "application/json" },
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: "application/json",
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (e) {
@@ -97,14 +144,14 @@ export class ApiClient {
         throw new TimeoutError(what, timeoutMs, { cause: e });
       throw new ApiUnreachableError(`${what}: ${(e as Error).message}`, { cause: e });
     }
-    let body: unknown;
+    let answer: unknown;
     try {
-      body = await res.json();
+      answer = await res.json();
     } catch (e) {
       throw new ApiUnreachableError(`${what}: HTTP ${res.status} with a body that is not JSON`, { cause: e });
     }
     if (!res.ok) {
-      const err = (body as { error?: { code?: string; message?: string; hint?: string } }).error;
+      const err = (answer as { error?: { code?: string; message?: string; hint?: string } }).error;
       throw new ApiError(
         res.status,
         err?.code ?? "HTTP_ERROR",
@@ -114,6 +161,6 @@ export class ApiClient {
         },
       );
     }
-    return body as T;
+    return answer as T;
   }
 }

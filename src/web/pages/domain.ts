@@ -10,6 +10,8 @@ import { Chart, type ChartSpec, type TimeRange } from "../chart.ts";
 import { h, fill } from "../dom.ts";
 import { ago, bytes } from "../format.ts";
 import type { Page } from "../page.ts";
+import { canOperate } from "../session.ts";
+import { commandCard, tracingCard } from "./domain-control.ts";
 
 export const RANGES: ReadonlyArray<[string, number]> = [
   ["15 min", 900],
@@ -170,6 +172,11 @@ export function domainPage(host: string, name: string): Page {
     );
     fill(main, h("p", {}, h("a", { href: "#/" }, "← Fleet")), headerEl, picker, chartsEl);
     chartsEl.append(...charts.map((c) => c.el));
+    const operator = canOperate(session);
+    const tracing = tracingCard(session.client, host, name, operator);
+    main.append(
+      h("div", { class: "operate" }, tracing.el, operator && commandCard(session.client, host, name)),
+    );
 
     function renderPicker() {
       fill(
@@ -248,6 +255,7 @@ export function domainPage(host: string, name: string): Page {
     }, 30_000);
     return () => {
       clearInterval(timer);
+      tracing.stop();
       for (const c of charts) c.destroy();
     };
   };
