@@ -5,6 +5,7 @@
  */
 import { ApiError } from "../api/errors.ts";
 import { h, fill } from "./dom.ts";
+import { auditPage } from "./pages/audit.ts";
 import { domainPage } from "./pages/domain.ts";
 import { fleetPage } from "./pages/fleet.ts";
 import type { Cleanup, Page } from "./page.ts";
@@ -29,6 +30,7 @@ function toggleTheme(): void {
 
 function route(): { page: Page; title: string } {
   const parts = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
+  if (parts[0] === "audit") return { page: auditPage, title: "Audit log · kvmon" };
   if (parts[0] === "domain" && parts[1] && parts[2])
     return { page: domainPage(parts[1], parts[2]), title: `${parts[2]} · kvmon` };
   return { page: fleetPage, title: "Fleet · kvmon" };
@@ -47,6 +49,7 @@ function boot(): void {
       { class: "top" },
       h("a", { href: "#/", class: "brand" }, "kvmon"),
       s && h("a", { href: "#/" }, "Fleet"),
+      s?.user.role === "admin" && h("a", { href: "#/audit", class: "nav-audit" }, "Audit log"),
       h("span", { class: "grow" }),
       s && h("span", { class: "who", "data-role": s.user.role }, `${s.user.name} · ${s.user.role}`),
       h("button", { type: "button", class: "ghost", onclick: toggleTheme, title: "Light or dark" }, "◐"),

@@ -277,6 +277,39 @@ test("the role decides: a viewer has no tracing switch and no command runner, an
   }
 });
 
+test("the audit log: admins only, with the refused and failed control calls", async () => {
+  const denied = await web.api("POST", `/api/v1/domains/h2/${BUSIEST}/trace`, web.tokens.viewer, {});
+  assert.equal(denied.status, 403);
+  const failed = await web.api("POST", `/api/v1/domains/h2/${BUSIEST}/trace`, web.tokens.operator, {});
+  assert.equal(failed.status, 409); // no agent registered for h2
+  const context = await browser.newContext();
+  await context.addInitScript((t) => sessionStorage.setItem("kvmon.token", t), web.tokens.admin);
+  const page = await context.newPage();
+  await page.goto(web.server.url);
+  await page.click("a.nav-audit");
+  await page.waitForSelector("table.audit tbody tr");
+  const api = await web.api<{ records: Array<{ action: string; outcome: string }> }>(
+    "GET",
+    "/api/v1/audit?limit=100",
+    web.tokens.admin,
+  );
+  assert.ok(api.body.records.length > 0);
+  assert.equal(await page.locator("table.audit tbody tr").count(), api.body.records.length);
+  assert.equal(
+    await page.getAttribute("table.audit tbody tr >> nth=0", "data-action"),
+    api.body.records[0]!.action,
+  );
+  await page.screenshot({ path: join(ARTIFACTS, "web-audit.png") });
+  await context.close();
+  const viewer = await browser.newContext();
+  await viewer.addInitScript((t) => sessionStorage.setItem("kvmon.token", t), web.tokens.viewer);
+  const vpage = await viewer.newPage();
+  await vpage.goto(`${web.server.url}/#/audit`);
+  await vpage.waitForSelector("text=The audit log is for admins.");
+  assert.equal(await vpage.locator("a.nav-audit").count(), 0);
+  await viewer.close();
+});
+
 test("an unknown domain says so", async () => {
   const context = await browser.newContext();
   await context.addInitScript((token) => sessionStorage.setItem("kvmon.token", token), web.tokens.viewer);
