@@ -68,10 +68,6 @@ const options = {
 } as Record<string, { type: "string" }>;
 
 /**
- * The sample stores by kind. The embedded engine (src/server/storage/embedded) and the Prometheus-compatible
- * store (src/server/storage/prometheus) are built on their own branches and registered here at merge.
- */
-/**
  * The built dashboard: KVMON_WEB_DIR, else .build/web next to the bundled CLI (.build/kvmon.mjs) or at the
  * top of the source tree (src/cli/commands/server.ts).
  */
@@ -81,6 +77,10 @@ function webDir(): string {
   return fileURLToPath(candidates.find((u) => existsSync(fileURLToPath(u))) ?? candidates[1]!);
 }
 
+/**
+ * The sample stores by kind. The embedded engine (src/server/storage/embedded) and the Prometheus-compatible
+ * store (src/server/storage/prometheus) are built on their own branches and registered here at merge.
+ */
 export const storeFactories: Record<ServerConfig["storage"]["kind"], StoreFactory> = {
   embedded: () => Promise.reject(new KvmonError("STORAGE_UNAVAILABLE", "the embedded store is not built in")),
   prometheus: () =>
