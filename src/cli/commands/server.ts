@@ -4,8 +4,9 @@
  * host's agent token, and where its agent's control API is). Options come from a JSON file, KVMON_SERVER_* env
  * and flags, like the agent's.
  */
-import { readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { userInfo } from "node:os";
+import { fileURLToPath } from "node:url";
 import { type TokenInfo, TokenStore } from "../../server/auth/tokens.ts";
 import { ROLES, type Role } from "../../server/auth/types.ts";
 import { AuditStore } from "../../server/auth/audit.ts";
@@ -67,6 +68,16 @@ const options = {
   "agent-url": { type: "string" },
   "control-token-file": { type: "string" },
 } as Record<string, { type: "string" }>;
+
+/**
+ * The built dashboard: KVMON_WEB_DIR, else .build/web next to the bundled CLI (.build/kvmon.mjs) or at the
+ * top of the source tree (src/cli/commands/server.ts).
+ */
+function webDir(): string {
+  if (process.env.KVMON_WEB_DIR) return process.env.KVMON_WEB_DIR;
+  const candidates = [new URL("web", import.meta.url), new URL("../../../.build/web", import.meta.url)];
+  return fileURLToPath(candidates.find((u) => existsSync(fileURLToPath(u))) ?? candidates[1]!);
+}
 
 /**
  * The sample stores by kind. The embedded engine (src/server/storage/embedded) and the Prometheus-compatible
@@ -207,6 +218,7 @@ export const serverCommand: Command = {
       running = await startServer(c, {
         storeFactory: storeFactories[c.storage.kind],
         write: (l) => io.err(l),
+        webDir: webDir(),
       });
     } catch (e) {
       const err = e as NodeJS.ErrnoException;

@@ -1,0 +1,96 @@
+/**
+ * The wire types of the fleet server's JSON API, taken from the server's own route code by `import type` (no
+ * server code reaches a bundle): a route whose answer or query changes shape breaks `tsc` here and in every
+ * caller, not the page at run time.
+ */
+import type { z } from "zod";
+import type { execBody } from "../model/control.ts";
+import type { DomainSample, GuestSample, TraceSample } from "../model/types.ts";
+import type { traceStartBody } from "../server/api/control.ts";
+import type { domainsQuery, FleetDomain, listDomains } from "../server/api/domains.ts";
+import type { RangeAnswer, seriesRangeQuery } from "../server/api/series.ts";
+import type { SessionView } from "../server/api/session-routes.ts";
+import type { AuditQuery, AuditRecord, AuditStore } from "../server/auth/audit.ts";
+import type { HostView } from "../server/fleet/host-view.ts";
+import type { EventQuery, FleetState, StoredEvent } from "../server/fleet/state.ts";
+
+export type { FleetDomain, HostView, RangeAnswer, SessionView, StoredEvent, AuditRecord };
+
+/** GET /api/v1/domains: what the caller may pass (the parsed query's fields, all optional). */
+export type DomainsQuery = Partial<z.output<typeof domainsQuery>>;
+export type DomainsPage = ReturnType<typeof listDomains>;
+
+/** GET /api/v1/domains/{host}/{name}: the host's view, the guest's and the tracer's. */
+export interface DomainView {
+  host: HostView;
+  collectedAt: number;
+  domain: Omit<DomainSample, "guest" | "trace">;
+  guest: GuestSample | null;
+  trace: TraceSample | null;
+}
+
+/** GET /api/v1/series/range: a metric and, optionally, the rest (times in epoch seconds). */
+type SeriesFields = z.output<typeof seriesRangeQuery>;
+export type SeriesQuery = Pick<SeriesFields, "metric"> & Partial<Omit<SeriesFields, "metric">>;
+
+export type EventsQuery = Partial<EventQuery>;
+export type EventsPage = ReturnType<FleetState["events"]>;
+
+export type AuditLogQuery = Partial<AuditQuery>;
+export type AuditPage = ReturnType<AuditStore["query"]>;
+
+/** POST /api/v1/domains/{host}/{name}/exec: the agent's exec body (src/model/control.ts). */
+export type ExecRequest = z.input<typeof execBody>;
+/** POST /api/v1/domains/{host}/{name}/trace. */
+export type TraceStartRequest = z.input<typeof traceStartBody>;
+
+/*
+ * The agent's answers the server relays unchanged. Their types live in src/agent and src/tracer, which this
+ * layer may not import, so the fields the dashboard reads are declared here (they follow
+ * src/agent/control/guest-exec.ts GuestExecResult and src/tracer DomainCounts / TracerStatus).
+ */
+export interface ExecOutput {
+  base64: string;
+  text: string | null;
+  bytes: number;
+}
+export interface ExecResult {
+  pid: number;
+  exitCode: number | null;
+  signal: number | null;
+  stdout: ExecOutput;
+  stderr: ExecOutput;
+  truncated: boolean;
+  timedOut: boolean;
+  killed: boolean;
+  durationMs: number;
+}
+export interface TraceCountRow {
+  vcpu: number;
+  event: string;
+  reason: string;
+  target: string;
+  count: number;
+}
+export interface TraceCounts {
+  domain: string;
+  seconds: number;
+  total: number;
+  events: Record<string, { count: number; perSecond: number }>;
+  rows: TraceCountRow[];
+}
+export interface TraceDomainStatus {
+  domain: string;
+  on: boolean;
+  startedAt: number;
+  until: number;
+  stoppedAt: number | null;
+  total: number;
+}
+export interface TraceStatus {
+  on: boolean;
+  events: string[];
+  silent: string[];
+  domains: TraceDomainStatus[];
+  health: { eventsRead: number; eventsLost: number; cpuSeconds: number };
+}

@@ -1,0 +1,187 @@
+/**
+ * One time-series chart (uPlot) of one or more API series queries: counters turned into per-second rates,
+ * ratios of two metrics (a filesystem's used / size), a unit on the y axis, the lifecycle events as marks on
+ * the time axis, a cursor shared with the page's other charts, and drag to zoom. A failed query shows its error
+ * in place with a retry; no data says so.
+ */
+import uPlot from "uplot";
+import type { ApiClient } from "../api/client.ts";
+import type { StoredEvent } from "../api/types.ts";
+import { h, fill } from "./dom.ts";
+import { formatters, type Unit } from "./format.ts";
+import { align, divided, type Points, rates } from "./series.ts";
+
+export interface ChartQuery {
+  metric: string;
+  /** Extra matchers besides the domain's (`mode!=idle`). */
+  match?: string[];
+  /** A counter: plot its per-second rate. */
+  rate?: boolean;
+  /** Divide by this metric's series with the same labels (used / size). */
+  divideBy?: string;
+  /** The legend name of one answered series. */
+  name: (labels: Record<string, string>) => string;
+}
+
+export interface ChartSpec {
+  id: string;
+  title: string;
+  unit: Unit;
+  queries: ChartQuery[];
+  /** What an empty chart means and what to do. */
+  empty: string;
+}
+
+export interface TimeRange {
+  start: number;
+  end: number;
+}
+
+const PALETTE = ["#3b82f6", "#f59e0b", "#10b981", "#ef4444", "#8b5cf6", "#ec4899", "#14b8a6", "#84cc16"];
+
+function css(name: string): string {
+  return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || "#888";
+}
+
+export class Chart {
+  readonly el: HTMLElement;
+  private plot: uPlot | null = null;
+  private readonly body: HTMLElement;
+  private readonly resize = new ResizeObserver(() => {
+    if (this.plot) this.plot.setSize({ width: this.body.clientWidth, height: 220 });
+  });
+
+  constructor(
+    private readonly spec: ChartSpec,
+    private readonly client: ApiClient,
+    private readonly matchers: string[],
+    private readonly syncKey: string,
+    private readonly onZoom: (r: TimeRange) => void,
+  ) {
+    this.body = h("div", { class: "chart-body" });
+    this.el = h(
+      "section",
+      { class: "card chart", "data-chart": spec.id },
+      h("h2", {}, spec.title),
+      this.body,
+    );
+    this.resize.observe(this.body);
+  }
+
+  async load(range: TimeRange, events: readonly StoredEvent[]): Promise<void> {
+    this.el.dataset.state = "loading";
+    this.el.dataset.range = JSON.stringify(range);
+    let found: Array<{ name: string; points: Points }>;
+    try {
+      found = (await Promise.all(this.spec.queries.map((q) => this.query(q, range)))).flat();
+    } catch (e) {
+      this.destroyPlot();
+      this.el.dataset.state = "error";
+      fill(
+        this.body,
+        h(
+          "div",
+          { class: "chart-msg error", role: "alert" },
+          `This chart's query failed: ${(e as Error).message} `,
+          h("button", { type: "button", onclick: () => void this.load(range, events) }, "Retry"),
+        ),
+      );
+      return;
+    }
+    found = found.filter((s) => s.points.length > 0);
+    this.el.dataset.last = JSON.stringify(found.map((s) => s.points[s.points.length - 1]));
+    if (found.length === 0) {
+      this.destroyPlot();
+      this.el.dataset.state = "empty";
+      fill(this.body, h("div", { class: "chart-msg muted" }, this.spec.empty));
+      return;
+    }
+    this.el.dataset.state = "ok";
+    this.draw(found, range, events);
+  }
+
+  private async query(q: ChartQuery, range: TimeRange): Promise<Array<{ name: string; points: Points }>> {
+    const match = [...this.matchers, ...(q.match ?? [])];
+    const ask = (metric: string) =>
+      this.client.series({ metric, match, start: range.start, end: range.end, agg: q.rate ? "last" : "avg" });
+    const answer = await ask(q.metric);
+    const series = q.divideBy ? divided(answer, await ask(q.divideBy)) : answer.series;
+    return series.map((s) => ({ name: q.name(s.labels), points: q.rate ? rates(s.points) : s.points }));
+  }
+
+  private draw(
+    found: Array<{ name: string; points: Points }>,
+    range: TimeRange,
+    events: readonly StoredEvent[],
+  ) {
+    this.destroyPlot();
+    this.body.replaceChildren();
+    const fmt = formatters[this.spec.unit];
+    const axis = {
+      stroke: css("--muted"),
+      grid: { stroke: css("--grid"), width: 1 },
+      ticks: { show: false },
+    };
+    const marks = events.map((e) => ({ t: e.time / 1000, type: e.type }));
+    const opts: uPlot.Options = {
+      width: this.body.clientWidth || 600,
+      height: 220,
+      cursor: { sync: { key: this.syncKey }, drag: { x: true, y: false } },
+      scales: { x: { time: true, min: range.start, max: range.end } },
+      legend: { live: true },
+      series: [
+        {},
+        ...found.map((s, i) => ({
+          label: s.name,
+          stroke: PALETTE[i % PALETTE.length],
+          width: 1.5,
+          value: (_u: uPlot, v: number | null) => fmt(v),
+          spanGaps: false,
+        })),
+      ],
+      axes: [axis, { ...axis, size: 80, values: (_u: uPlot, splits: number[]) => splits.map((v) => fmt(v)) }],
+      hooks: {
+        setSelect: [
+          (u) => {
+            if (u.select.width < 5) return;
+            const start = u.posToVal(u.select.left, "x");
+            const end = u.posToVal(u.select.left + u.select.width, "x");
+            u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+            this.onZoom({ start, end });
+          },
+        ],
+        draw: [
+          (u) => {
+            const g = u.ctx;
+            g.save();
+            g.strokeStyle = css("--event");
+            g.fillStyle = css("--event");
+            g.setLineDash([4, 3]);
+            g.font = `${11 * devicePixelRatio}px sans-serif`;
+            for (const m of marks) {
+              if (m.t < range.start || m.t > range.end) continue;
+              const x = Math.round(u.valToPos(m.t, "x", true));
+              g.beginPath();
+              g.moveTo(x, u.bbox.top);
+              g.lineTo(x, u.bbox.top + u.bbox.height);
+              g.stroke();
+              g.fillText(m.type, x + 3, u.bbox.top + 12 * devicePixelRatio);
+            }
+            g.restore();
+          },
+        ],
+      },
+    };
+    this.plot = new uPlot(opts, align(found.map((s) => s.points)), this.body);
+  }
+
+  private destroyPlot(): void {
+    this.plot?.destroy();
+    this.plot = null;
+  }
+
+  destroy(): void {
+    this.resize.disconnect();
+    this.destroyPlot();
+  }
+}

@@ -1,0 +1,79 @@
+/** The audit log (admins): every privileged action, refused ones included, newest first, paged by `next`. */
+import { ApiError } from "../../api/errors.ts";
+import type { AuditPage } from "../../api/types.ts";
+import { h, fill } from "../dom.ts";
+import type { Page } from "../page.ts";
+
+const PAGE = 100;
+
+function row(r: AuditPage["records"][number]): HTMLElement {
+  return h(
+    "tr",
+    { "data-action": r.action, "data-outcome": r.outcome },
+    h("td", {}, new Date(r.time).toLocaleString()),
+    h("td", {}, r.who),
+    h("td", {}, r.action),
+    h("td", {}, [r.host, r.domain].filter(Boolean).join(" / ") || "–"),
+    h("td", { class: `outcome-${r.outcome}` }, r.outcome),
+    h("td", { class: "num" }, String(r.status)),
+    h("td", {}, r.code ?? ""),
+    h("td", { class: "what" }, Object.keys(r.what).length ? JSON.stringify(r.what) : ""),
+  );
+}
+
+export const auditPage: Page = (main, session, onAuthLost) => {
+  const body = h("tbody", {});
+  const status = h("p", { class: "status", role: "status" });
+  const more = h("button", { type: "button", hidden: true }, "Older");
+  let next: number | null = null;
+  fill(
+    main,
+    h("h1", {}, "Audit log"),
+    h(
+      "p",
+      { class: "muted" },
+      "Every privileged action (tracing, guest commands, consoles, tokens, hosts), refused ones included. The host agents keep their own log of the calls they served.",
+    ),
+    status,
+    h(
+      "div",
+      { class: "card table-wrap" },
+      h(
+        "table",
+        { class: "audit" },
+        h(
+          "thead",
+          {},
+          h(
+            "tr",
+            {},
+            ...["time", "who", "action", "host / domain", "outcome", "status", "code", "what"].map((t) =>
+              h("th", {}, t),
+            ),
+          ),
+        ),
+        body,
+      ),
+    ),
+    more,
+  );
+  const load = async () => {
+    try {
+      const page = await session.client.audit({ limit: PAGE, ...(next === null ? {} : { before: next }) });
+      body.append(...page.records.map(row));
+      next = page.next;
+      more.hidden = next === null;
+      status.textContent = body.children.length === 0 ? "Nothing audited yet." : "";
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) return onAuthLost();
+      status.textContent =
+        e instanceof ApiError && e.status === 403
+          ? "The audit log is for admins."
+          : `Could not load the audit log: ${(e as Error).message}`;
+      status.className = "status error";
+    }
+  };
+  more.addEventListener("click", () => void load());
+  void load();
+  return () => undefined;
+};

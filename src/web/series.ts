@@ -1,0 +1,49 @@
+/** Series arithmetic for the charts, apart from the DOM so it is tested in Node: rates, ratios, alignment. */
+import type { RangeAnswer } from "../api/types.ts";
+
+export type Points = Array<[number, number]>;
+
+/** Per-second rates between consecutive points; a decrease is a counter reset and gives no point. */
+export function rates(points: Points): Points {
+  const out: Points = [];
+  for (let i = 1; i < points.length; i++) {
+    const [t0, v0] = points[i - 1]!;
+    const [t1, v1] = points[i]!;
+    if (t1 > t0 && v1 >= v0) out.push([t1, (v1 - v0) / (t1 - t0)]);
+  }
+  return out;
+}
+
+/** Series on one shared x axis (the union of their times), null where a series has no point. */
+export function align(series: Points[]): [number[], ...Array<Array<number | null>>] {
+  const xs = [...new Set(series.flatMap((s) => s.map((p) => p[0])))].sort((a, b) => a - b);
+  const index = new Map(xs.map((x, i) => [x, i]));
+  const ys = series.map((s) => {
+    const y: Array<number | null> = new Array<number | null>(xs.length).fill(null);
+    for (const [t, v] of s) y[index.get(t)!] = v;
+    return y;
+  });
+  return [xs, ...ys];
+}
+
+const labelKey = (l: Record<string, string>) =>
+  JSON.stringify(
+    Object.entries(l)
+      .filter(([k]) => k !== "__name__")
+      .sort(),
+  );
+
+/** Each series of `num` divided by the series of `den` with the same labels, at the times both have. */
+export function divided(num: RangeAnswer, den: RangeAnswer): RangeAnswer["series"] {
+  const by = new Map(den.series.map((s) => [labelKey(s.labels), new Map(s.points)]));
+  return num.series.map((s) => {
+    const d = by.get(labelKey(s.labels));
+    return {
+      labels: s.labels,
+      points: s.points.flatMap(([t, v]): Points => {
+        const x = d?.get(t);
+        return x ? [[t, v / x]] : [];
+      }),
+    };
+  });
+}
