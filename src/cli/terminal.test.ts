@@ -1,14 +1,7 @@
 import assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
 import { test } from "node:test";
-import {
-  ALT_SCREEN_OFF,
-  ALT_SCREEN_ON,
-  paint,
-  TerminalSession,
-  trapExitSignals,
-  useColour,
-} from "./terminal.ts";
+import { ALT_SCREEN_OFF, ALT_SCREEN_ON, paint, TerminalSession, trapExitSignals } from "./terminal.ts";
 
 function fakeTty(isTTY = true) {
   const modes: boolean[] = [];
@@ -66,10 +59,7 @@ test("trapExitSignals: each signal calls back with its name until released", () 
   for (const s of ["SIGINT", "SIGTERM", "SIGHUP"]) assert.equal(hub.listenerCount(s), 0);
 });
 
-test("colours only on a TTY without NO_COLOR", () => {
-  assert.equal(useColour({ isTTY: true }, {}), true);
-  assert.equal(useColour({ isTTY: true }, { NO_COLOR: "1" }), false);
-  assert.equal(useColour({ isTTY: false }, {}), false);
+test("paint styles text only when colours are on", () => {
   assert.equal(paint(false).red("x"), "x");
   assert.equal(paint(true).red("x"), "\x1b[31mx\x1b[0m");
 });

@@ -1,6 +1,6 @@
 /**
- * The terminal as the interactive commands use it (console, trace): colours only on a TTY and without
- * NO_COLOR; raw mode and the alternate screen entered through one TerminalSession that puts the terminal back
+ * The terminal as the interactive commands use it (console, trace; whether to colour is colors.ts's
+ * colorsEnabled): raw mode and the alternate screen entered through one TerminalSession that puts the terminal back
  * exactly once, whichever way the command ends (normally, on an error, after a trapped SIGINT/SIGTERM/SIGHUP,
  * or at process exit), so the operator's shell never stays raw or on the alternate screen.
  */
@@ -26,11 +26,6 @@ export interface SignalHub {
 /** The signals that end an interactive command, with the exit status a shell reports for each (128 + N). */
 export const EXIT_SIGNALS = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 } as const;
 export type ExitSignal = keyof typeof EXIT_SIGNALS;
-
-/** Colours on a TTY, unless NO_COLOR is set (to anything non-empty, https://no-color.org). */
-export function useColour(out: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
-  return out.isTTY === true && !env.NO_COLOR;
-}
 
 const SGR = { bold: 1, dim: 2, red: 31, green: 32, yellow: 33, cyan: 36 } as const;
 export type Paint = Record<keyof typeof SGR, (text: string) => string>;

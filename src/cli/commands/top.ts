@@ -5,6 +5,7 @@
  */
 import { appendFileSync, statSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
+import { colorsEnabled } from "../colors.ts";
 import type { Command, CliIo } from "../command.ts";
 import { intFlag, parseCommandArgs } from "../command.ts";
 import { UsageError } from "../errors.ts";
@@ -75,11 +76,6 @@ interface TopOptions {
   filter: Filter;
   iterations: number | null;
   csv: string | null;
-}
-
-/** Colours only on a terminal, and never when NO_COLOR is set to anything (no-color.org). */
-export function useColor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv): boolean {
-  return stream.isTTY === true && !env.NO_COLOR;
 }
 
 function csvSink(path: string | null): ((snap: ViewSnapshot, o: TopOptions) => void) | null {
@@ -232,7 +228,7 @@ export const topCommand: Command = {
           `${composeFrame(s, state, { width: Infinity, height: Infinity, color: false, delaySeconds: o.delayMs / 1000 }).join("\n")}\n\n`;
         return await runBatch(source, o, frame, io);
       }
-      return await runFullScreen(source, o, useColor(process.stdout, process.env));
+      return await runFullScreen(source, o, colorsEnabled(process.stdout));
     } finally {
       await source.close();
     }
