@@ -11,7 +11,7 @@ import { type GuestExecResult, guestExec } from "../../agent/control/guest-exec.
 import { Logger } from "../../agent/log.ts";
 import { KvmonError } from "../../shared/errors.ts";
 import { CliError } from "../errors.ts";
-import { agentRequest } from "../view/agent-source.ts";
+import type { AgentClient } from "../agent-client.ts";
 
 export interface GuestRunner {
   /** Where the commands go, for the banner: "agent <url>" or "libvirt <uri> (direct)". */
@@ -30,29 +30,24 @@ export const shArgs = (line: string) => ({ path: "/bin/sh", args: ["-c", line] }
 
 export class AgentGuestRunner implements GuestRunner {
   readonly via: string;
-  private readonly base: string;
-  private readonly token: string;
+  private readonly agent: AgentClient;
   private readonly opts: RunnerOptions;
 
-  constructor(base: string, token: string, opts: RunnerOptions) {
-    this.base = base;
-    this.token = token;
+  /** `agent` carries the control token. */
+  constructor(agent: AgentClient, opts: RunnerOptions) {
+    this.agent = agent;
     this.opts = opts;
-    this.via = `agent ${base}`;
+    this.via = `agent ${agent.url}`;
   }
 
-  async run(vm: string, line: string): Promise<GuestExecResult> {
+  run(vm: string, line: string): Promise<GuestExecResult> {
     const body = { ...shArgs(line), timeout: this.opts.timeoutSeconds };
-    return (await agentRequest(
-      this.base,
+    return this.agent.request<GuestExecResult>(
+      "POST",
       `/api/v1/domains/${encodeURIComponent(vm)}/exec`,
+      body,
       (this.opts.timeoutSeconds + 10) * 1000,
-      {
-        method: "POST",
-        headers: { "content-type": "application/json", authorization: `Bearer ${this.token}` },
-        body: JSON.stringify(body),
-      },
-    )) as GuestExecResult;
+    );
   }
 
   close(): Promise<void> {
