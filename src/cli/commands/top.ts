@@ -12,10 +12,10 @@ import { UsageError } from "../errors.ts";
 import { CSV_HEADER, csvRows, snapshotJson } from "../top/batch.ts";
 import { drawBlocks } from "../top/blocks.ts";
 import { composeFrame } from "../top/frame.ts";
-import { handleKey, initialState, type TopState } from "../top/keys.ts";
+import { handleKey, initialState, splitKeys, type TopState } from "../top/keys.ts";
 import { delayFlag, sortFlag, stateFlag, VIEW_FLAGS_HELP, viewFlags } from "../top/options.ts";
 import { filterDomains, type Filter } from "../top/table.ts";
-import { openFullScreen } from "../top/terminal.ts";
+import { openFullScreen } from "../terminal.ts";
 import { openViewSource, viewTarget } from "../view/open.ts";
 import type { ViewSnapshot, ViewSource } from "../view/types.ts";
 
@@ -171,10 +171,12 @@ async function runFullScreen(source: ViewSource, o: TopOptions, color: boolean):
       process.on("SIGINT", finish);
       process.on("SIGTERM", finish);
       screen.onResize(redraw);
-      screen.onKey((key) => {
-        state = handleKey(state, key);
-        if (state.quit) finish();
-        else redraw();
+      screen.onInput((text) => {
+        for (const key of splitKeys(text)) {
+          state = handleKey(state, key);
+          if (state.quit) return finish();
+        }
+        redraw();
       });
       redraw();
       void refresh();
