@@ -92,8 +92,9 @@ export const shellCommand: Command = {
           });
         return (opened.runner = new AgentGuestRunner(agent, { timeoutSeconds }));
       }
-      const audit = values["audit-log"] ?? process.env.KVMON_AUDIT_LOG ?? DEFAULT_AUDIT_LOG;
-      return (opened.runner = await DirectGuestRunner.open(target.uri, audit, { timeoutSeconds }));
+      return (opened.runner = await DirectGuestRunner.open(target.uri, values, process.env, {
+        timeoutSeconds,
+      }));
     });
     // Imported here, not at the top: the registry imports this module.
     const { commands } = await import("../registry.ts");
