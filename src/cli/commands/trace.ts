@@ -138,19 +138,10 @@ export async function runTrace(argv: string[], io: CliIo, s: TraceStreams): Prom
   try {
     on = await backend.on({ domains: args.domains, events: args.events, durationSeconds: asked });
     lastOn = on;
-    ended = await watch(
-      backend,
-      args,
-      on,
-      live,
-      tty,
-      colorsEnabled(live, s.env),
-      stop.signal,
-      finals,
-      (st) => {
-        lastOn = st;
-      },
-    );
+    const colour = colorsEnabled(live, s.env);
+    ended = await watch(backend, args, on, live, tty, colour, stop.signal, finals, (st) => {
+      lastOn = st;
+    });
     if (signal) ended = { kind: "signal", signal };
   } catch (e) {
     failure = e;
