@@ -87,7 +87,7 @@ export const shellCommand: Command = {
         });
         if (agent.token === null)
           throw new CliError("entering a VM through the agent needs its control token", {
-            code: "NO_CONTROL_TOKEN",
+            code: "CONTROL_TOKEN",
             hint: "give it with --control-token-file <file> or KVMON_CONTROL_TOKEN_FILE / KVMON_CONTROL_TOKEN",
           });
         return (opened.runner = new AgentGuestRunner(agent, { timeoutSeconds }));
