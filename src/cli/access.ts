@@ -133,8 +133,11 @@ export class CliAudit {
     return audit;
   }
 
-  /** Appends one record (who: the local user; from: "local"; durationMs: since open). */
-  async write(record: Audited): Promise<void> {
+  /**
+   * Appends one record (who: the local user; from: "local"; time and durationMs: since open, or since
+   * `startedAt` when one log records many uses, as the shell's).
+   */
+  async write(record: Audited, startedAt?: Date): Promise<void> {
     let who = "unix:unknown";
     try {
       who = `unix:${userInfo().username}`;
@@ -142,11 +145,14 @@ export class CliAudit {
       who = `unix:uid ${process.getuid?.() ?? "?"}`;
     }
     await this.#log.write({
-      time: this.#time,
+      time: startedAt?.toISOString() ?? this.#time,
       who,
       from: "local",
       ...record,
-      durationMs: Math.round(performance.now() - this.#started),
+      durationMs:
+        startedAt === undefined
+          ? Math.round(performance.now() - this.#started)
+          : Date.now() - startedAt.getTime(),
     });
   }
 

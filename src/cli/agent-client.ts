@@ -33,6 +33,18 @@ export function controlTokenFrom(flags: AgentFlags, env: NodeJS.ProcessEnv): str
   return env.KVMON_CONTROL_TOKEN || null;
 }
 
+/** No agent answers at the URL (refused, no route, ...); a deadline passed is a TimeoutError instead. */
+export class AgentUnreachableError extends CliError {
+  override name = "AgentUnreachableError";
+  constructor(url: string, cause: unknown) {
+    super(`cannot reach the agent at ${url}: ${(cause as Error)?.message ?? cause}`, {
+      code: "AGENT_UNREACHABLE",
+      hint: "start it with 'kvmon agent' (see 'kvmon agent --help'), or run as root with --local",
+      cause,
+    });
+  }
+}
+
 interface ErrorBody {
   error?: { code?: string; message?: string; hint?: string };
 }
@@ -79,11 +91,7 @@ export class AgentClient {
     } catch (e) {
       if ((e as Error).name === "TimeoutError")
         throw new TimeoutError(`${method} ${path} on the agent at ${this.url}`, timeoutMs, { cause: e });
-      throw new CliError(`cannot reach the agent at ${this.url}: ${(e as Error).message}`, {
-        code: "AGENT_UNREACHABLE",
-        hint: "start it with 'kvmon agent' (see 'kvmon agent --help'), or run as root with --local",
-        cause: e,
-      });
+      throw new AgentUnreachableError(this.url, e);
     }
     const text = await res.text();
     let json: unknown;

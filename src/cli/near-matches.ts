@@ -1,7 +1,12 @@
 /**
- * Names close to one the operator typed, for "unknown VM" errors: the known names that contain it, start alike
- * or are within a few typos (edit distance at most a third of the longer name, at least 2), closest first.
+ * Names close to one the operator typed, for "unknown VM" errors: the known names that contain it (also with
+ * `-`, `_`, `.` left out: "lab1" finds "kvmon-lab-1"), then the closest of those within a few typos (edit
+ * distance at most a third of the longer name, at least 2).
  */
+import { CliError } from "./errors.ts";
+
+/** The code of every "no such VM" error in the CLI: the one libvirt and the agent answer with. */
+export const UNKNOWN_VM_CODE = "LIBVIRT_NO_DOMAIN";
 
 /** Levenshtein distance (insert, delete, substitute), two rows. */
 export function editDistance(a: string, b: string): number {
@@ -16,17 +21,28 @@ export function editDistance(a: string, b: string): number {
   return prev[b.length]!;
 }
 
-export function nearMatches(name: string, known: readonly string[], max = 5): string[] {
+const bare = (s: string) => s.replace(/[-_.]/g, "");
+
+/**
+ * Up to `max` names near `name`: those containing it (or contained in it) first, then the typos.
+ * @example nearMatches("lab1", ["kvmon-lab-1", "web"]) // ["kvmon-lab-1"]
+ */
+export function nearMatches(name: string, known: readonly string[], max = 3): string[] {
   const typed = name.toLowerCase();
-  return known
-    .map((k) => {
-      const lower = k.toLowerCase();
-      const d = editDistance(typed, lower);
-      const close = d <= Math.max(2, Math.floor(Math.max(typed.length, lower.length) / 3));
-      return { k, d, hit: close || lower.includes(typed) || typed.includes(lower) };
-    })
-    .filter((m) => m.hit)
-    .sort((a, b) => a.d - b.d || a.k.localeCompare(b.k))
+  const scored = known.map((k) => {
+    const lower = k.toLowerCase();
+    const d = editDistance(typed, lower);
+    const contains = lower.includes(typed) || typed.includes(lower) || bare(lower).includes(bare(typed));
+    const close = d <= Math.max(2, Math.floor(Math.max(typed.length, lower.length) / 3));
+    return { k, d, contains, close };
+  });
+  // Of the typos, only the closest: "kvmon-lab-3" suggests lab-1 and lab-2, not also lab-kvm.
+  const typos = scored.filter((m) => !m.contains && m.close);
+  const best = Math.min(...typos.map((m) => m.d));
+  return [
+    ...scored.filter((m) => m.contains).sort((a, b) => a.d - b.d || a.k.localeCompare(b.k)),
+    ...typos.filter((m) => m.d === best).sort((a, b) => a.k.localeCompare(b.k)),
+  ]
     .slice(0, max)
     .map((m) => m.k);
 }
@@ -38,4 +54,30 @@ export function unknownVmMessage(given: string, names: readonly string[]): strin
   if (names.length === 0) return `no VM named '${given}' (libvirt lists no VM)`;
   const shown = names.slice(0, 8).join(", ");
   return `no VM named '${given}'; VMs: ${shown}${names.length > 8 ? `, ... (${names.length})` : ""}`;
+}
+
+/** An unknown VM typed at a prompt (the shell): the near matches as the hint, for the prompt to show. */
+export class UnknownVmError extends CliError {
+  override name = "UnknownVmError";
+  readonly suggestions: string[];
+  constructor(typed: string, names: readonly string[]) {
+    const near = nearMatches(typed, names);
+    super(`no VM named '${typed}'`, {
+      code: UNKNOWN_VM_CODE,
+      hint:
+        near.length > 0 ? `did you mean: ${near.join(", ")}?` : `known VMs: ${names.join(", ") || "none"}`,
+    });
+    this.suggestions = near;
+  }
+}
+
+/** The VM named `typed` (exact name or UUID) of those listed, or an UnknownVmError with near matches. */
+export function findNamedVm<T extends { name: string; uuid: string }>(vms: readonly T[], typed: string): T {
+  const vm = vms.find((x) => x.name === typed) ?? vms.find((x) => x.uuid === typed.toLowerCase());
+  if (!vm)
+    throw new UnknownVmError(
+      typed,
+      vms.map((x) => x.name),
+    );
+  return vm;
 }

@@ -4,10 +4,10 @@ import { test } from "node:test";
 import {
   ALT_SCREEN_OFF,
   ALT_SCREEN_ON,
+  openFullScreen,
   paint,
   TerminalSession,
   trapExitSignals,
-  useColour,
 } from "./terminal.ts";
 
 function fakeTty(isTTY = true) {
@@ -66,10 +66,42 @@ test("trapExitSignals: each signal calls back with its name until released", () 
   for (const s of ["SIGINT", "SIGTERM", "SIGHUP"]) assert.equal(hub.listenerCount(s), 0);
 });
 
-test("colours only on a TTY without NO_COLOR", () => {
-  assert.equal(useColour({ isTTY: true }, {}), true);
-  assert.equal(useColour({ isTTY: true }, { NO_COLOR: "1" }), false);
-  assert.equal(useColour({ isTTY: false }, {}), false);
+test("paint styles text only when colours are on", () => {
   assert.equal(paint(false).red("x"), "x");
   assert.equal(paint(true).red("x"), "\x1b[31mx\x1b[0m");
+});
+
+test("a full screen: raw alternate screen, input and resize while open, all let go of by restore", () => {
+  const t = fakeTty();
+  const input = Object.assign(new EventEmitter(), t.input, { flowing: false });
+  Object.assign(input, { resume: () => (input.flowing = true), pause: () => (input.flowing = false) });
+  const output = Object.assign(new EventEmitter(), t.output, { columns: 100, rows: 30 });
+  const screen = openFullScreen(
+    input as unknown as Parameters<typeof openFullScreen>[0],
+    output as unknown as Parameters<typeof openFullScreen>[1],
+    t.hub,
+  );
+  assert.deepEqual(t.modes, [true]);
+  assert.ok(t.written[0]!.startsWith(ALT_SCREEN_ON));
+  assert.ok(input.flowing);
+  assert.deepEqual(screen.size(), { width: 100, height: 30 });
+  const typed: string[] = [];
+  let resized = 0;
+  screen.onInput((text) => typed.push(text));
+  screen.onResize(() => resized++);
+  input.emit("data", Buffer.from("Pq"));
+  output.emit("resize");
+  assert.deepEqual(typed, ["Pq"]);
+  assert.equal(resized, 1);
+  screen.draw(["a", "b"]);
+  assert.equal(t.written.at(-1), "\x1b[Ha\x1b[K\r\nb\x1b[K\x1b[J");
+  screen.restore();
+  screen.restore();
+  assert.deepEqual(t.modes, [true, false], "cooked again, once");
+  assert.equal(t.written.filter((w) => w.includes(ALT_SCREEN_OFF)).length, 1);
+  assert.equal(input.listenerCount("data") + output.listenerCount("resize") + t.hub.listenerCount("exit"), 0);
+  assert.ok(!input.flowing);
+  const drawn = t.written.length;
+  screen.draw(["late"]);
+  assert.equal(t.written.length, drawn, "no frame after restore");
 });

@@ -1,7 +1,7 @@
 /**
- * The terminal as the interactive commands use it (console, trace): colours only on a TTY and without
- * NO_COLOR; raw mode and the alternate screen entered through one TerminalSession that puts the terminal back
- * exactly once, whichever way the command ends (normally, on an error, after a trapped SIGINT/SIGTERM/SIGHUP,
+ * The terminal as the interactive commands use it (console, trace, top; whether to colour is colors.ts's
+ * colorsEnabled): raw mode and the alternate screen entered through one TerminalSession that puts the terminal
+ * back exactly once, whichever way the command ends (normally, on an error, after a trapped SIGINT/SIGTERM/SIGHUP,
  * or at process exit), so the operator's shell never stays raw or on the alternate screen.
  */
 
@@ -27,11 +27,6 @@ export interface SignalHub {
 export const EXIT_SIGNALS = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 } as const;
 export type ExitSignal = keyof typeof EXIT_SIGNALS;
 
-/** Colours on a TTY, unless NO_COLOR is set (to anything non-empty, https://no-color.org). */
-export function useColour(out: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
-  return out.isTTY === true && !env.NO_COLOR;
-}
-
 const SGR = { bold: 1, dim: 2, red: 31, green: 32, yellow: 33, cyan: 36 } as const;
 export type Paint = Record<keyof typeof SGR, (text: string) => string>;
 
@@ -47,6 +42,7 @@ export const CURSOR_HIDE = "\x1b[?25l";
 export const CURSOR_SHOW = "\x1b[?25h";
 /** Home and clear to the end: a frame redrawn in place without flicker. */
 export const REDRAW = "\x1b[H\x1b[J";
+const CLEAR_SCREEN = "\x1b[2J";
 
 /**
  * Subscribes SIGINT, SIGTERM and SIGHUP: `onSignal` runs instead of node's default (exit at once), so the
@@ -122,4 +118,69 @@ export class TerminalSession {
     }
     this.#hub.off("exit", this.#atExit);
   }
+}
+
+/** What a full-screen view needs of stdin beyond raw mode: its input, and letting go of it at the end. */
+export interface FullScreenInput extends TerminalInput {
+  on(event: "data", fn: (chunk: Buffer) => void): unknown;
+  off(event: "data", fn: (chunk: Buffer) => void): unknown;
+  resume(): unknown;
+  pause(): unknown;
+}
+
+export interface FullScreenOutput extends TerminalOutput {
+  columns?: number;
+  rows?: number;
+  on(event: "resize", fn: () => void): unknown;
+  off(event: "resize", fn: () => void): unknown;
+}
+
+/** A redrawn-in-place screen (top): a raw, alternate-screen TerminalSession plus input, resize and frames. */
+export interface FullScreen {
+  size(): { width: number; height: number };
+  /** Replaces the screen's content with these lines (each cleared to its end, the rest of the screen too). */
+  draw(lines: readonly string[]): void;
+  /** What was typed, as it arrives (a chunk may hold several keys). */
+  onInput(listener: (text: string) => void): void;
+  onResize(listener: () => void): void;
+  /** Gives the terminal and stdin back; idempotent, and the terminal part also runs at process exit. */
+  restore(): void;
+}
+
+export function openFullScreen(
+  input: FullScreenInput,
+  output: FullScreenOutput,
+  hub: SignalHub = process,
+): FullScreen {
+  const session = new TerminalSession({ input, output, raw: true, altScreen: true, hub }).enter();
+  if (output.isTTY) output.write(CLEAR_SCREEN);
+  let restored = false;
+  const inputListeners: Array<(text: string) => void> = [];
+  const resizeListeners: Array<() => void> = [];
+  const onData = (chunk: Buffer) => {
+    for (const l of inputListeners) l(chunk.toString("utf8"));
+  };
+  input.on("data", onData);
+  input.resume();
+  return {
+    size: () => ({ width: output.columns || 80, height: output.rows || 24 }),
+    draw(lines) {
+      if (restored) return;
+      output.write(`\x1b[H${lines.map((l) => `${l}\x1b[K`).join("\r\n")}\x1b[J`);
+    },
+    onInput: (l) => inputListeners.push(l),
+    onResize: (l) => {
+      resizeListeners.push(l);
+      output.on("resize", l);
+    },
+    restore() {
+      if (restored) return;
+      restored = true;
+      input.off("data", onData);
+      // The shell runs top again and again on the same streams: nothing of this screen stays attached.
+      for (const l of resizeListeners) output.off("resize", l);
+      input.pause();
+      session.restore();
+    },
+  };
 }

@@ -2,8 +2,8 @@
  * `kvmon shell`: the monitor prompt (src/cli/shell/monitor.ts) over the fleet view, with commands in guests
  * through the agent's control API (with its token) or, without an agent, directly through libvirt (root).
  */
-import { readFileSync } from "node:fs";
 import { DEFAULT_AUDIT_LOG } from "../../agent/control/audit.ts";
+import { AgentClient } from "../agent-client.ts";
 import type { Command } from "../command.ts";
 import { intFlag, parseCommandArgs } from "../command.ts";
 import { CliError, UsageError } from "../errors.ts";
@@ -53,21 +53,6 @@ const options = {
   ...viewFlags,
 } as const;
 
-/** The control token: KVMON_CONTROL_TOKEN, else the file named by --control-token-file / KVMON_CONTROL_TOKEN_FILE. */
-export function readControlToken(file: string | undefined, env: NodeJS.ProcessEnv): string | null {
-  if (env.KVMON_CONTROL_TOKEN && !file) return env.KVMON_CONTROL_TOKEN;
-  const path = file ?? env.KVMON_CONTROL_TOKEN_FILE;
-  if (!path) return null;
-  try {
-    return readFileSync(path, "utf8").trim();
-  } catch (e) {
-    throw new CliError(`cannot read the control token file ${path}: ${(e as Error).message}`, {
-      code: "TOKEN_UNREADABLE",
-      cause: e,
-    });
-  }
-}
-
 /** Opened once, on first use: a shell that only runs `top` never connects twice. */
 function once<T>(open: () => Promise<T>): () => Promise<T> {
   let p: Promise<T> | null = null;
@@ -96,16 +81,20 @@ export const shellCommand: Command = {
     const runner = once(async () => {
       const v = await view();
       if (v.kind === "agent") {
-        const token = readControlToken(values["control-token-file"], process.env);
-        if (token === null)
+        const agent = new AgentClient({
+          agent: v.origin,
+          "control-token-file": values["control-token-file"],
+        });
+        if (agent.token === null)
           throw new CliError("entering a VM through the agent needs its control token", {
-            code: "NO_CONTROL_TOKEN",
+            code: "CONTROL_TOKEN",
             hint: "give it with --control-token-file <file> or KVMON_CONTROL_TOKEN_FILE / KVMON_CONTROL_TOKEN",
           });
-        return (opened.runner = new AgentGuestRunner(v.origin, token, { timeoutSeconds }));
+        return (opened.runner = new AgentGuestRunner(agent, { timeoutSeconds }));
       }
-      const audit = values["audit-log"] ?? process.env.KVMON_AUDIT_LOG ?? DEFAULT_AUDIT_LOG;
-      return (opened.runner = await DirectGuestRunner.open(target.uri, audit, { timeoutSeconds }));
+      return (opened.runner = await DirectGuestRunner.open(target.uri, values, process.env, {
+        timeoutSeconds,
+      }));
     });
     // Imported here, not at the top: the registry imports this module.
     const { commands } = await import("../registry.ts");

@@ -2,14 +2,6 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { run } from "../run.ts";
 import { captureIo } from "../testing.ts";
-import { useColor } from "./top.ts";
-
-test("colours only on a terminal and never with NO_COLOR", () => {
-  assert.equal(useColor({ isTTY: true }, {}), true);
-  assert.equal(useColor({ isTTY: true }, { NO_COLOR: "1" }), false);
-  assert.equal(useColor({ isTTY: false }, {}), false);
-  assert.equal(useColor({}, {}), false);
-});
 
 test("bad flags are usage errors before anything is read", async () => {
   for (const [argv, message] of [

@@ -5,16 +5,17 @@
  */
 import { appendFileSync, statSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
+import { colorsEnabled } from "../colors.ts";
 import type { Command, CliIo } from "../command.ts";
 import { intFlag, parseCommandArgs } from "../command.ts";
 import { UsageError } from "../errors.ts";
 import { CSV_HEADER, csvRows, snapshotJson } from "../top/batch.ts";
 import { drawBlocks } from "../top/blocks.ts";
 import { composeFrame } from "../top/frame.ts";
-import { handleKey, initialState, type TopState } from "../top/keys.ts";
+import { handleKey, initialState, splitKeys, type TopState } from "../top/keys.ts";
 import { delayFlag, sortFlag, stateFlag, VIEW_FLAGS_HELP, viewFlags } from "../top/options.ts";
 import { filterDomains, type Filter } from "../top/table.ts";
-import { openFullScreen } from "../top/terminal.ts";
+import { openFullScreen } from "../terminal.ts";
 import { openViewSource, viewTarget } from "../view/open.ts";
 import type { ViewSnapshot, ViewSource } from "../view/types.ts";
 
@@ -75,11 +76,6 @@ interface TopOptions {
   filter: Filter;
   iterations: number | null;
   csv: string | null;
-}
-
-/** Colours only on a terminal, and never when NO_COLOR is set to anything (no-color.org). */
-export function useColor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv): boolean {
-  return stream.isTTY === true && !env.NO_COLOR;
 }
 
 function csvSink(path: string | null): ((snap: ViewSnapshot, o: TopOptions) => void) | null {
@@ -175,10 +171,12 @@ async function runFullScreen(source: ViewSource, o: TopOptions, color: boolean):
       process.on("SIGINT", finish);
       process.on("SIGTERM", finish);
       screen.onResize(redraw);
-      screen.onKey((key) => {
-        state = handleKey(state, key);
-        if (state.quit) finish();
-        else redraw();
+      screen.onInput((text) => {
+        for (const key of splitKeys(text)) {
+          state = handleKey(state, key);
+          if (state.quit) return finish();
+        }
+        redraw();
       });
       redraw();
       void refresh();
@@ -232,7 +230,7 @@ export const topCommand: Command = {
           `${composeFrame(s, state, { width: Infinity, height: Infinity, color: false, delaySeconds: o.delayMs / 1000 }).join("\n")}\n\n`;
         return await runBatch(source, o, frame, io);
       }
-      return await runFullScreen(source, o, useColor(process.stdout, process.env));
+      return await runFullScreen(source, o, colorsEnabled(process.stdout));
     } finally {
       await source.close();
     }

@@ -25,8 +25,8 @@ import {
   type SignalHub,
   TerminalSession,
   trapExitSignals,
-  useColour,
 } from "../terminal.ts";
+import { colorsEnabled } from "../colors.ts";
 import {
   renderLive,
   renderLog,
@@ -138,7 +138,8 @@ export async function runTrace(argv: string[], io: CliIo, s: TraceStreams): Prom
   try {
     on = await backend.on({ domains: args.domains, events: args.events, durationSeconds: asked });
     lastOn = on;
-    ended = await watch(backend, args, on, live, tty, useColour(live, s.env), stop.signal, finals, (st) => {
+    const colour = colorsEnabled(live, s.env);
+    ended = await watch(backend, args, on, live, tty, colour, stop.signal, finals, (st) => {
       lastOn = st;
     });
     if (signal) ended = { kind: "signal", signal };
@@ -176,7 +177,7 @@ export async function runTrace(argv: string[], io: CliIo, s: TraceStreams): Prom
         const log = args.log ? { log: Object.fromEntries(logs) } : {};
         io.out(`${JSON.stringify({ via: backend.via, silent, eventsLost, domains, ...log }, null, 2)}\n`);
       } else {
-        io.out(renderSummary(domains, { silent, eventsLost }, useColour(s.stdout, s.env)));
+        io.out(renderSummary(domains, { silent, eventsLost }, colorsEnabled(s.stdout, s.env)));
         for (const [name, events] of logs) io.out(renderLog(name, events));
       }
       if (ended.kind === "tracer-off")

@@ -2,16 +2,14 @@
  * How `kvmon shell` runs a line in a VM: `sh -c <line>` through the guest agent, either through the running
  * agent's control API (POST /api/v1/domains/<name>/exec with the control token; the agent writes the audit
  * record) or, with no agent, directly over a read-write libvirt connection (root only), each call appended to
- * an audit log in the agent's format (src/agent/control/audit.ts).
+ * the audit log as exec/console/trace append theirs (access.ts's CliAudit).
  */
-import { userInfo } from "node:os";
-import { AuditLog, type AuditRecord } from "../../agent/control/audit.ts";
 import { type ControlChannels, openControlChannels } from "../../agent/control/guest-channel.ts";
 import { type GuestExecResult, guestExec } from "../../agent/control/guest-exec.ts";
-import { Logger } from "../../agent/log.ts";
 import { KvmonError } from "../../shared/errors.ts";
+import { type AccessFlags, CliAudit } from "../access.ts";
+import type { AgentClient } from "../agent-client.ts";
 import { CliError } from "../errors.ts";
-import { agentRequest } from "../view/agent-source.ts";
 
 export interface GuestRunner {
   /** Where the commands go, for the banner: "agent <url>" or "libvirt <uri> (direct)". */
@@ -30,29 +28,24 @@ export const shArgs = (line: string) => ({ path: "/bin/sh", args: ["-c", line] }
 
 export class AgentGuestRunner implements GuestRunner {
   readonly via: string;
-  private readonly base: string;
-  private readonly token: string;
+  private readonly agent: AgentClient;
   private readonly opts: RunnerOptions;
 
-  constructor(base: string, token: string, opts: RunnerOptions) {
-    this.base = base;
-    this.token = token;
+  /** `agent` carries the control token. */
+  constructor(agent: AgentClient, opts: RunnerOptions) {
+    this.agent = agent;
     this.opts = opts;
-    this.via = `agent ${base}`;
+    this.via = `agent ${agent.url}`;
   }
 
-  async run(vm: string, line: string): Promise<GuestExecResult> {
+  run(vm: string, line: string): Promise<GuestExecResult> {
     const body = { ...shArgs(line), timeout: this.opts.timeoutSeconds };
-    return (await agentRequest(
-      this.base,
+    return this.agent.request<GuestExecResult>(
+      "POST",
       `/api/v1/domains/${encodeURIComponent(vm)}/exec`,
+      body,
       (this.opts.timeoutSeconds + 10) * 1000,
-      {
-        method: "POST",
-        headers: { "content-type": "application/json", authorization: `Bearer ${this.token}` },
-        body: JSON.stringify(body),
-      },
-    )) as GuestExecResult;
+    );
   }
 
   close(): Promise<void> {
@@ -63,45 +56,45 @@ export class AgentGuestRunner implements GuestRunner {
 export class DirectGuestRunner implements GuestRunner {
   readonly via: string;
   private readonly channels: ControlChannels;
-  private readonly audit: AuditLog;
+  private readonly audit: CliAudit;
   private readonly opts: RunnerOptions;
-  private readonly who: string;
 
-  private constructor(uri: string, audit: AuditLog, opts: RunnerOptions) {
+  private constructor(uri: string, audit: CliAudit, opts: RunnerOptions) {
     this.via = `libvirt ${uri} (direct)`;
     this.channels = openControlChannels(uri, 5000);
     this.audit = audit;
     this.opts = opts;
-    this.who = `unix:${userInfo().username}`;
   }
 
-  /** Root only (the read-write libvirt socket and the guest's agent are root's); opens the audit log first. */
-  static async open(uri: string, auditPath: string, opts: RunnerOptions): Promise<DirectGuestRunner> {
+  /**
+   * Root only (the read-write libvirt socket and the guest's agent are root's); opens the audit log
+   * (--audit-log, KVMON_AUDIT_LOG or the agent's) first.
+   */
+  static async open(
+    uri: string,
+    flags: AccessFlags,
+    env: NodeJS.ProcessEnv,
+    opts: RunnerOptions,
+  ): Promise<DirectGuestRunner> {
     if (process.getuid?.() !== 0) {
       throw new CliError("running commands in a VM without an agent needs root", {
         code: "NOT_PRIVILEGED",
         hint: "run as root, or start 'kvmon agent' with a control token and --guest-exec true and give the token (--control-token-file / KVMON_CONTROL_TOKEN)",
       });
     }
-    const audit = new AuditLog({ path: auditPath, logger: new Logger(() => {}, "error") });
-    await audit.open();
-    return new DirectGuestRunner(uri, audit, opts);
+    return new DirectGuestRunner(uri, await CliAudit.open(flags, env), opts);
   }
 
   async run(vm: string, line: string): Promise<GuestExecResult> {
-    const started = Date.now();
+    const started = new Date();
     const req = shArgs(line);
-    const record: AuditRecord = {
-      time: new Date(started).toISOString(),
-      who: this.who,
-      from: "local",
+    const record: Parameters<CliAudit["write"]>[0] = {
       action: "exec",
       guest: vm,
       what: { ...req, timeout: this.opts.timeoutSeconds },
       outcome: "ok",
       // No HTTP on this path.
       status: 0,
-      durationMs: 0,
     };
     try {
       const channel = await this.channels.channel(vm);
@@ -113,8 +106,7 @@ export class DirectGuestRunner implements GuestRunner {
       record.code = e instanceof KvmonError ? e.code : "INTERNAL";
       throw e;
     } finally {
-      record.durationMs = Date.now() - started;
-      await this.audit.write(record);
+      await this.audit.write(record, started);
     }
   }
 

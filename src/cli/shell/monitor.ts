@@ -10,7 +10,7 @@ import type { CliIo } from "../command.ts";
 import { vmView } from "../top/columns.ts";
 import { drawBlocks } from "../top/blocks.ts";
 import { drawTable, sortRows, viewRows } from "../top/table.ts";
-import { findDomain } from "../view/names.ts";
+import { findNamedVm } from "../near-matches.ts";
 import type { ViewSource } from "../view/types.ts";
 import type { GuestRunner } from "./guest-runner.ts";
 import { complete, splitWords } from "./words.ts";
@@ -137,7 +137,7 @@ export class MonitorShell {
   private async enter(typed: string): Promise<void> {
     const snap = await (await this.d.view()).snapshot();
     this.vmNames = snap.domains.map((d) => d.name);
-    const d = findDomain(snap.domains, typed);
+    const d = findNamedVm(snap.domains, typed);
     if (!d.state?.active)
       return this.d.io.err(`${d.name} is ${d.state?.state ?? "not running"}: nothing to enter\n`);
     const runner = await this.d.runner();

@@ -3,7 +3,8 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, test } from "node:test";
 import { goldenView } from "../top/testing.ts";
-import { AgentUnreachableError, AgentViewSource, agentRequest } from "./agent-source.ts";
+import { AgentClient, AgentUnreachableError } from "../agent-client.ts";
+import { AgentViewSource } from "./agent-source.ts";
 
 let server: Server;
 let base: string;
@@ -45,15 +46,16 @@ test("the agent's snapshot in the model's types, after waiting out its first col
 });
 
 test("the agent's own error code and hint come through; other failures get codes of their own", async () => {
-  await assert.rejects(agentRequest(base, "/denied", 2000), {
+  const agent = (url: string) => new AgentClient({ agent: url }, {}, 2000);
+  await assert.rejects(agent(base).request("GET", "/denied"), {
     code: "UNAUTHORIZED",
     hint: "check the token",
   });
-  await assert.rejects(agentRequest(base, "/other", 2000), {
-    code: "AGENT_BAD_REPLY",
-    message: `agent ${base}: /other answered HTTP 500`,
+  await assert.rejects(agent(base).request("GET", "/other"), {
+    code: "AGENT_PROTOCOL",
+    message: "GET /other: the agent answered 500 with no JSON",
   });
-  await assert.rejects(agentRequest("http://127.0.0.1:1", "/healthz", 2000), (e: unknown) => {
+  await assert.rejects(agent("http://127.0.0.1:1").request("GET", "/healthz"), (e: unknown) => {
     assert.ok(e instanceof AgentUnreachableError);
     assert.equal(e.code, "AGENT_UNREACHABLE");
     assert.match(e.hint!, /kvmon agent/);

@@ -6,62 +6,25 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
 import { domainSampleSchema, hostSampleSchema, parseWith } from "../../model/schema.ts";
-import { KvmonError } from "../../shared/errors.ts";
+import { AgentClient } from "../agent-client.ts";
 import { CliError } from "../errors.ts";
 import type { ViewSnapshot, ViewSource } from "./types.ts";
 
-export const DEFAULT_AGENT_URL = "http://127.0.0.1:9477";
-
 const hostReply = z.object({ collectedAt: z.number(), host: hostSampleSchema });
 const domainsReply = z.object({ collectedAt: z.number(), domains: z.array(domainSampleSchema) });
-const errorReply = z.object({
-  error: z.object({ code: z.string(), message: z.string(), hint: z.string().optional() }),
-});
 
 /** How long a freshly started agent may take to publish its first snapshot. */
 const FIRST_SAMPLE_WAIT_MS = 15_000;
 
-/** The agent's answer to a request, or a CliError naming what failed (its own error code when it sent one). */
-export async function agentRequest(
-  base: string,
-  path: string,
-  timeoutMs: number,
-  init: RequestInit = {},
-): Promise<unknown> {
-  let res: Response;
-  try {
-    res = await fetch(new URL(path, base), { ...init, signal: AbortSignal.timeout(timeoutMs) });
-  } catch (e) {
-    throw new AgentUnreachableError(base, e);
-  }
-  const body: unknown = await res.json().catch(() => null);
-  if (res.ok) return body;
-  const err = errorReply.safeParse(body);
-  if (err.success) {
-    const { code, message, hint } = err.data.error;
-    throw new CliError(`agent ${base}: ${message}`, { code, hint });
-  }
-  throw new CliError(`agent ${base}: ${path} answered HTTP ${res.status}`, { code: "AGENT_BAD_REPLY" });
-}
-
-export class AgentUnreachableError extends KvmonError {
-  override name = "AgentUnreachableError";
-  constructor(base: string, cause: unknown) {
-    super("AGENT_UNREACHABLE", `no kvmon agent answers at ${base}: ${(cause as Error)?.message ?? cause}`, {
-      hint: "start one with 'kvmon agent', or point --agent / KVMON_AGENT_URL at a running one",
-      cause,
-    });
-  }
-}
-
 export class AgentViewSource implements ViewSource {
   readonly kind = "agent" as const;
   readonly origin: string;
-  private readonly timeoutMs: number;
+  private readonly agent: AgentClient;
 
+  /** Reads need no control token: none is read from the environment. */
   constructor(base: string, timeoutMs = 5000) {
-    this.origin = base.replace(/\/+$/, "");
-    this.timeoutMs = timeoutMs;
+    this.agent = new AgentClient({ agent: base }, {}, timeoutMs);
+    this.origin = this.agent.url;
   }
 
   async snapshot(): Promise<ViewSnapshot> {
@@ -79,8 +42,8 @@ export class AgentViewSource implements ViewSource {
 
   private async read(): Promise<ViewSnapshot> {
     const [h, d] = await Promise.all([
-      agentRequest(this.origin, "/api/v1/host", this.timeoutMs),
-      agentRequest(this.origin, "/api/v1/domains", this.timeoutMs),
+      this.agent.request("GET", "/api/v1/host"),
+      this.agent.request("GET", "/api/v1/domains"),
     ]);
     const host = parseWith(hostReply, h, "agent /api/v1/host");
     const domains = parseWith(domainsReply, d, "agent /api/v1/domains");

@@ -4,8 +4,10 @@
  * collection from libvirt.
  * Neither reachable: one error that says how to start either.
  */
+import { TimeoutError } from "../../shared/errors.ts";
+import { AgentClient, AgentUnreachableError, DEFAULT_AGENT_URL } from "../agent-client.ts";
 import { CliError, UsageError } from "../errors.ts";
-import { AgentUnreachableError, AgentViewSource, agentRequest, DEFAULT_AGENT_URL } from "./agent-source.ts";
+import { AgentViewSource } from "./agent-source.ts";
 import { LocalViewSource } from "./local-source.ts";
 import type { ViewSource } from "./types.ts";
 
@@ -43,18 +45,17 @@ export async function openViewSource(t: ViewTarget): Promise<ViewSource> {
   if (t.local) return LocalViewSource.open({ uri: t.uri, intervalMs: t.intervalMs });
   if (t.agentUrl !== null) {
     const source = new AgentViewSource(t.agentUrl);
-    await agentRequest(source.origin, "/healthz", 5000).catch((e: unknown) => {
-      // /healthz answers 503 while the agent starts or is stale: it is there, its data says the rest.
-      if (e instanceof AgentUnreachableError) throw e;
-    });
+    await new AgentClient({ agent: source.origin }, {}, 5000)
+      .request("GET", "/healthz")
+      .catch((e: unknown) => {
+        // /healthz answers 503 while the agent starts or is stale: it is there, its data says the rest.
+        if (e instanceof AgentUnreachableError || e instanceof TimeoutError) throw e;
+      });
     return source;
   }
-  try {
-    await agentRequest(DEFAULT_AGENT_URL, "/healthz", t.probeTimeoutMs ?? 1000);
+  // Any HTTP answer counts (a starting agent answers 503); no answer in time means none runs here.
+  if (await new AgentClient({ agent: DEFAULT_AGENT_URL }, {}).reachable(t.probeTimeoutMs ?? 1000))
     return new AgentViewSource(DEFAULT_AGENT_URL);
-  } catch (e) {
-    if (!(e instanceof AgentUnreachableError)) return new AgentViewSource(DEFAULT_AGENT_URL);
-  }
   try {
     return await LocalViewSource.open({ uri: t.uri, intervalMs: t.intervalMs });
   } catch (e) {
