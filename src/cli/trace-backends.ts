@@ -128,8 +128,8 @@ export async function serverBackend(
   const byName = new Map(vms.map((v) => [v.name, v]));
   const path = (domain: string) =>
     `${ServerClient.domainPath(byName.get(domain) ?? { host, name: domain })}/trace`;
-  const call = <T>(method: string, p: string, body?: unknown) =>
-    server.request<T>(method, p, body, AGENT_CALL_MS);
+  // Two hops (server, then agent): the server's own deadline, not the short one of a local agent call.
+  const call = <T>(method: string, p: string, body?: unknown) => server.request<T>(method, p, body);
   const backend: TraceBackend = {
     via: `host ${host}'s agent through the server at ${server.url}`,
     async on(req) {
