@@ -49,8 +49,9 @@ export type Route =
   { kind: "server"; server: ServerClient } | { kind: "agent"; agent: AgentClient } | { kind: "direct" };
 
 /**
- * Server, agent or direct. A server named by --server/KVMON_SERVER_URL is always used (with a token); an agent named by --agent/KVMON_AGENT_URL must answer; the default one is used when it
- * answers and a token is known (without a token its control calls would be refused).
+ * Server, agent or direct. A server named by --server/KVMON_SERVER_URL is always used (with a token); an
+ * agent named by --agent/KVMON_AGENT_URL must answer; the default one is used when it answers and a token is
+ * known (without a token its control calls would be refused).
  */
 export async function pickRoute(flags: AccessFlags, env: NodeJS.ProcessEnv = process.env): Promise<Route> {
   const serverUrl = flags.server ?? env.KVMON_SERVER_URL;

@@ -1,7 +1,8 @@
 /**
- * Where `kvmon trace` runs the tracer: in a host's agent through the fleet server (its trace routes; server and
- * agent audit), in the local agent (its API; the agent audits the switch) or in this process (src/tracer on this host's tracefs, as root; the CLI audits). One interface, so the live view and
- * the always-off logic do not care which.
+ * Where `kvmon trace` runs the tracer: in a host's agent through the fleet server (its trace routes; server
+ * and agent audit), in the local agent (its API; the agent audits the switch) or in this process (src/tracer
+ * on this host's tracefs, as root; the CLI audits). One interface, so the live view and the always-off logic
+ * do not care which.
  */
 import {
   DEFAULT_PROC_PATHS,
