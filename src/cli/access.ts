@@ -1,8 +1,9 @@
 /**
- * How a privileged command (console, exec, trace) reaches its target: through the local agent's control API
- * when one answers and the control token is known (the agent audits), otherwise directly as root: libvirt on
- * a read-write connection, the tracer in-process, each use appended to the agent's audit log by the CLI
- * itself, in the format src/agent/control/audit.ts writes.
+ * How a privileged command (console, exec, trace) reaches its target: through the fleet server when one is
+ * named (--server / KVMON_SERVER_URL: it routes to the VM's host agent, authorizes by role and audits), else
+ * through the local agent's control API when one answers and the control token is known (the agent audits),
+ * otherwise directly as root: libvirt on a read-write connection, the tracer in-process, each use appended to
+ * the agent's audit log by the CLI itself, in the format src/agent/control/audit.ts writes.
  */
 import { userInfo } from "node:os";
 import { Logger } from "../agent/log.ts";
@@ -11,9 +12,12 @@ import { type DomainRef, LibvirtClient, LibvirtError } from "../protocol/libvirt
 import { AgentClient, type AgentFlags } from "./agent-client.ts";
 import { CliError } from "./errors.ts";
 import { unknownVmMessage } from "./near-matches.ts";
+import { apiTokenFrom, ServerClient, type ServerFlags } from "./server-client.ts";
 
 /** The flags every privileged command takes, as parseArgs options, and their help lines. */
 export const accessOptions = {
+  server: { type: "string" },
+  "token-file": { type: "string" },
   agent: { type: "string" },
   "control-token-file": { type: "string" },
   local: { type: "boolean" },
@@ -22,7 +26,11 @@ export const accessOptions = {
 } as const;
 
 export const accessHelp = `
-Access (through the local agent when one runs and the control token is known, else direct as root):
+Fleet-wide (through the kvmon server, which routes to the VM's host agent; the VM as host/vm or a unique vm):
+  --server <url>            the kvmon server                                    KVMON_SERVER_URL
+  --token-file <f>          an API token with the operator role                 KVMON_TOKEN_FILE
+                            (or the token itself in KVMON_TOKEN)
+Local access (through the local agent when one runs and the control token is known, else direct as root):
   --agent <url>             the agent (default http://127.0.0.1:9477)           KVMON_AGENT_URL
   --control-token-file <f>  the agent's control token                           KVMON_CONTROL_TOKEN_FILE
                             (or the token itself in KVMON_CONTROL_TOKEN)
@@ -31,19 +39,31 @@ Access (through the local agent when one runs and the control token is known, el
   --audit-log <file>        audit log when direct (default ${DEFAULT_AUDIT_LOG})
                                                                                 KVMON_AUDIT_LOG`;
 
-export type AccessFlags = AgentFlags & { local?: boolean; uri?: string; "audit-log"?: string };
+export type AccessFlags = AgentFlags & ServerFlags & { local?: boolean; uri?: string; "audit-log"?: string };
 
 export const START_HINT =
   "start the agent with a control token ('kvmon agent --control-token-file <f>', see 'kvmon agent --help') " +
   "or run as root on the libvirt host with libvirtd running ('systemctl start libvirtd')";
 
-export type Route = { kind: "agent"; agent: AgentClient } | { kind: "direct" };
+export type Route =
+  { kind: "server"; server: ServerClient } | { kind: "agent"; agent: AgentClient } | { kind: "direct" };
 
 /**
- * Agent or direct. An agent named by --agent/KVMON_AGENT_URL must answer; the default one is used when it
- * answers and a token is known (without a token its control calls would be refused).
+ * Server, agent or direct. A server named by --server/KVMON_SERVER_URL is always used (with a token); an
+ * agent named by --agent/KVMON_AGENT_URL must answer; the default one is used when it answers and a token is
+ * known (without a token its control calls would be refused).
  */
 export async function pickRoute(flags: AccessFlags, env: NodeJS.ProcessEnv = process.env): Promise<Route> {
+  const serverUrl = flags.server ?? env.KVMON_SERVER_URL;
+  if (serverUrl !== undefined && !flags.local) {
+    const token = apiTokenFrom(flags, env);
+    if (token === null)
+      throw new CliError(`the kvmon server at ${serverUrl} needs an API token for this`, {
+        code: "API_TOKEN",
+        hint: "give --token-file, KVMON_TOKEN_FILE or KVMON_TOKEN (an operator token: 'kvmon server token create --role operator --name NAME')",
+      });
+    return { kind: "server", server: new ServerClient(serverUrl, token) };
+  }
   if (flags.local) return { kind: "direct" };
   const agent = new AgentClient(flags, env);
   if (agent.explicit) {

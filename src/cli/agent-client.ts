@@ -49,6 +49,65 @@ interface ErrorBody {
   error?: { code?: string; message?: string; hint?: string };
 }
 
+/** A kvmon HTTP peer (the agent, the fleet server): its URL, bearer token and how errors name it. */
+export interface JsonPeer {
+  url: string;
+  token: string | null;
+  /** "the agent at http://...": the subject of error messages. */
+  peer: string;
+  /** AGENT or SERVER: the code of a reply without JSON is <kind>_PROTOCOL. */
+  kind: "AGENT" | "SERVER";
+  /** The error for a peer that cannot be reached (refused, no route, ...). */
+  unreachable: (cause: unknown) => CliError;
+  /** A hint for an error answer without one of its own (401/403 from the server: which token is needed). */
+  statusHint?: (status: number) => string | undefined;
+}
+
+/**
+ * One JSON call under a deadline: a TimeoutError when the peer does not answer in time, the peer's
+ * unreachable error when it cannot be reached, and its error answers as CliErrors with its code and hint.
+ */
+export async function requestJson<T>(
+  to: JsonPeer,
+  call: { method: string; path: string; body?: unknown; timeoutMs: number },
+): Promise<T> {
+  const { method, path, body, timeoutMs } = call;
+  let res: Response;
+  try {
+    res = await fetch(`${to.url}${path}`, {
+      method,
+      headers: {
+        ...(to.token === null ? {} : { authorization: `Bearer ${to.token}` }),
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (e) {
+    if ((e as Error).name === "TimeoutError")
+      throw new TimeoutError(`${method} ${path} on ${to.peer}`, timeoutMs, { cause: e });
+    throw to.unreachable(e);
+  }
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new CliError(`${method} ${path}: ${to.peer} answered ${res.status} with no JSON`, {
+      code: `${to.kind}_PROTOCOL`,
+      cause: e,
+    });
+  }
+  if (!res.ok) {
+    const err = (json as ErrorBody).error ?? {};
+    throw new CliError(err.message ?? `${method} ${path}: HTTP ${res.status}`, {
+      code: err.code ?? `HTTP_${res.status}`,
+      hint: err.hint ?? to.statusHint?.(res.status),
+    });
+  }
+  return json as T;
+}
+
 export class AgentClient {
   readonly url: string;
   readonly token: string | null;
@@ -76,40 +135,16 @@ export class AgentClient {
   }
 
   /** One JSON call; the agent's error answers become CliErrors with the agent's code and hint. */
-  async request<T>(method: string, path: string, body?: unknown, timeoutMs = this.timeoutMs): Promise<T> {
-    let res: Response;
-    try {
-      res = await fetch(`${this.url}${path}`, {
-        method,
-        headers: {
-          ...(this.token === null ? {} : { authorization: `Bearer ${this.token}` }),
-          ...(body === undefined ? {} : { "content-type": "application/json" }),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-    } catch (e) {
-      if ((e as Error).name === "TimeoutError")
-        throw new TimeoutError(`${method} ${path} on the agent at ${this.url}`, timeoutMs, { cause: e });
-      throw new AgentUnreachableError(this.url, e);
-    }
-    const text = await res.text();
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (e) {
-      throw new CliError(`${method} ${path}: the agent answered ${res.status} with no JSON`, {
-        code: "AGENT_PROTOCOL",
-        cause: e,
-      });
-    }
-    if (!res.ok) {
-      const err = (json as ErrorBody).error ?? {};
-      throw new CliError(err.message ?? `${method} ${path}: HTTP ${res.status}`, {
-        code: err.code ?? `HTTP_${res.status}`,
-        hint: err.hint,
-      });
-    }
-    return json as T;
+  request<T>(method: string, path: string, body?: unknown, timeoutMs = this.timeoutMs): Promise<T> {
+    return requestJson<T>(
+      {
+        url: this.url,
+        token: this.token,
+        peer: `the agent at ${this.url}`,
+        kind: "AGENT",
+        unreachable: (cause) => new AgentUnreachableError(this.url, cause),
+      },
+      { method, path, body, timeoutMs },
+    );
   }
 }

@@ -1,7 +1,8 @@
 /**
- * Where `kvmon trace` runs the tracer: in the local agent (its API; the agent audits the switch) or in this
- * process (src/tracer on this host's tracefs, as root; the CLI audits). One interface, so the live view and
- * the always-off logic do not care which.
+ * Where `kvmon trace` runs the tracer: in a host's agent through the fleet server (its trace routes; server
+ * and agent audit), in the local agent (its API; the agent audits the switch) or in this process (src/tracer
+ * on this host's tracefs, as root; the CLI audits). One interface, so the live view and the always-off logic
+ * do not care which.
  */
 import {
   DEFAULT_PROC_PATHS,
@@ -14,8 +15,9 @@ import {
 } from "../tracer/index.ts";
 import { type AccessFlags, CliAudit } from "./access.ts";
 import type { AgentClient } from "./agent-client.ts";
-import { CliError } from "./errors.ts";
+import { CliError, UsageError } from "./errors.ts";
 import { unknownVmMessage } from "./near-matches.ts";
+import { type FleetVm, ServerClient } from "./server-client.ts";
 
 export interface TraceOn {
   domains: string[] | "all";
@@ -101,6 +103,62 @@ export function agentBackend(agent: AgentClient): TraceBackend {
     },
     close: async () => undefined,
   };
+}
+
+/**
+ * The tracer of one host's agent through the fleet server. The VMs (host/vm or unique names) are resolved
+ * first and must be on one host: a run has one tracer status. Returns the backend and the plain VM names the
+ * live view keys its rows by.
+ */
+export async function serverBackend(
+  server: ServerClient,
+  given: string[] | "all",
+): Promise<{ backend: TraceBackend; domains: string[] }> {
+  if (given === "all")
+    throw new UsageError(
+      "trace: --server needs the VMs named (host/vm): --all is one host's, not the fleet's",
+    );
+  const vms: FleetVm[] = [];
+  for (const name of given) vms.push(await server.resolve(name));
+  const hosts = [...new Set(vms.map((v) => v.host))];
+  if (hosts.length > 1)
+    throw new UsageError(
+      `trace: the VMs are on ${hosts.length} hosts (${hosts.join(", ")}): one host per run`,
+    );
+  const host = hosts[0]!;
+  const byName = new Map(vms.map((v) => [v.name, v]));
+  const path = (domain: string) =>
+    `${ServerClient.domainPath(byName.get(domain) ?? { host, name: domain })}/trace`;
+  // Two hops (server, then agent): the server's own deadline, not the short one of a local agent call.
+  const call = <T>(method: string, p: string, body?: unknown) => server.request<T>(method, p, body);
+  const backend: TraceBackend = {
+    via: `host ${host}'s agent through the server at ${server.url}`,
+    async on(req) {
+      let status: TracerStatus | undefined;
+      for (const vm of vms)
+        status = await call<TracerStatus>("POST", path(vm.name), {
+          ...(req.events ? { events: req.events } : {}),
+          durationSeconds: req.durationSeconds,
+        });
+      return status!;
+    },
+    status: () => call<TracerStatus>("GET", `/api/v1/hosts/${encodeURIComponent(host)}/trace`),
+    async counts(domain) {
+      try {
+        return await call<DomainCounts>("GET", `${path(domain)}/counts`);
+      } catch (e) {
+        if (e instanceof CliError && e.code === "NOT_TRACED") return null;
+        throw e;
+      }
+    },
+    recent: async (domain, limit) =>
+      (await call<{ events: RecentEvent[] }>("GET", `${path(domain)}/events?limit=${limit}`)).events,
+    async off(domains) {
+      for (const d of domains === "all" ? [...byName.keys()] : domains) await call("DELETE", path(d));
+    },
+    close: async () => undefined,
+  };
+  return { backend, domains: [...byName.keys()] };
 }
 
 /**

@@ -2,8 +2,9 @@
  * `kvmon exec <vm> -- <cmd> [args]`: runs a program in the guest through its guest agent (guest-exec), writes
  * its stdout and stderr bytes unchanged to our stdout and stderr, and exits with its exit code (128 + N when a
  * signal ended it, 124 when it outlived --timeout). stdin is passed through when it is not a terminal. Through
- * the local agent's control API when one runs (it audits), else directly on libvirt as root, audited here;
- * both run src/agent/control/guest-exec.ts's guestExec().
+ * the fleet server (--server: its exec route, to the VM's host agent), the local agent's control API when one
+ * runs (it audits), else directly on libvirt as root, audited here; all run src/agent/control/guest-exec.ts's
+ * guestExec().
  */
 import type { Readable, Writable } from "node:stream";
 import type { GuestExecResult } from "../../agent/control/guest-exec.ts";
@@ -29,6 +30,7 @@ import {
   withVmSuggestions,
 } from "../access.ts";
 import type { AgentClient } from "../agent-client.ts";
+import { ServerClient } from "../server-client.ts";
 import { type CliIo, type Command, parseCommandArgs } from "../command.ts";
 import { durationFlag, format } from "../duration.ts";
 import { CliError, UsageError } from "../errors.ts";
@@ -61,6 +63,7 @@ Examples:
   kvmon exec web-1 --timeout 2m -- sh -c 'apt-get -y upgrade'
   tar c etc-backup | kvmon exec web-1 -- tar x -C /srv
   kvmon exec web-1 --json -- cat /proc/loadavg | jq -r .stdout.text
+  KVMON_TOKEN_FILE=~/.kvmon-token kvmon exec --server https://kvmon:9478 host-3/web-1 -- uptime
 `;
 
 const options = {
@@ -147,9 +150,11 @@ export async function runExec(argv: string[], io: CliIo, streams: ExecStreams): 
   let result: GuestExecResult;
   try {
     result =
-      route.kind === "agent"
-        ? await viaAgent(route.agent, vm, body)
-        : await direct(flags, streams.env, vm, body, input);
+      route.kind === "server"
+        ? await viaServer(route.server, vm, body)
+        : route.kind === "agent"
+          ? await viaAgent(route.agent, vm, body)
+          : await direct(flags, streams.env, vm, body, input);
   } catch (e) {
     if (!(e instanceof ExecInterruptedError)) throw e;
     io.err(`kvmon: [${e.code}] ${e.message}\n`);
@@ -178,6 +183,17 @@ function viaAgent(agent: AgentClient, vm: string, body: ExecBody): Promise<Guest
       body,
       body.timeout * 1000 + 15_000,
     ),
+  );
+}
+
+/** Through the fleet server's exec route (operator role; the server and the host's agent audit). */
+async function viaServer(server: ServerClient, vm: string, body: ExecBody): Promise<GuestExecResult> {
+  const target = await server.resolve(vm);
+  return server.request<GuestExecResult>(
+    "POST",
+    `${ServerClient.domainPath(target)}/exec`,
+    body,
+    body.timeout * 1000 + 30_000,
   );
 }
 

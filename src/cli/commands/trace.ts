@@ -17,7 +17,7 @@ import { accessHelp, accessOptions, pickRoute } from "../access.ts";
 import { type CliIo, type Command, intFlag, parseCommandArgs } from "../command.ts";
 import { durationFlag } from "../duration.ts";
 import { CliError, UsageError } from "../errors.ts";
-import { agentBackend, localBackend, type TraceBackend } from "../trace-backends.ts";
+import { agentBackend, localBackend, serverBackend, type TraceBackend } from "../trace-backends.ts";
 import {
   type ExitSignal,
   EXIT_SIGNALS,
@@ -119,7 +119,14 @@ export async function runTrace(argv: string[], io: CliIo, s: TraceStreams): Prom
   const args = parseTraceArgs(argv);
   const route = await pickRoute(args.flags, s.env);
   const asked = Math.ceil(args.durationMs / 1000) + DURATION_MARGIN_SECONDS;
-  const backend = route.kind === "agent" ? agentBackend(route.agent) : await localBackend(args.flags, asked);
+  let backend: TraceBackend;
+  if (route.kind === "server") {
+    const fleet = await serverBackend(route.server, args.domains);
+    backend = fleet.backend;
+    args.domains = fleet.domains;
+  } else {
+    backend = route.kind === "agent" ? agentBackend(route.agent) : await localBackend(args.flags, asked);
+  }
   const live = args.json ? s.stderr : s.stdout;
   const tty = live.isTTY === true;
   const stop = new AbortController();
@@ -187,7 +194,7 @@ export async function runTrace(argv: string[], io: CliIo, s: TraceStreams): Prom
     }
   }
   if (failure !== undefined) {
-    if (failure instanceof CliError && failure.code === "AGENT_UNREACHABLE")
+    if (failure instanceof CliError && /^(AGENT|SERVER)_UNREACHABLE$/.test(failure.code))
       throw new CliError(`lost the agent while tracing: ${failure.message}`, {
         code: failure.code,
         hint: `the agent's duration limit (${asked} s from the start) switches the tracer off`,

@@ -1,0 +1,125 @@
+/**
+ * The CLI's way to the fleet server (`--server URL` / KVMON_SERVER_URL): its JSON API with a user API token
+ * (`--token-file`, KVMON_TOKEN_FILE or KVMON_TOKEN; never a flag, `ps` would show it), and the VM named
+ * `host/vm`, or `vm` when one host of the fleet has it. The server routes control calls to that host's agent
+ * (src/server/api/control.ts), authorizes them by role and audits them.
+ */
+import { readFileSync } from "node:fs";
+import { type JsonPeer, requestJson } from "./agent-client.ts";
+import { CliError } from "./errors.ts";
+import { nearMatches } from "./near-matches.ts";
+
+export interface ServerFlags {
+  server?: string;
+  "token-file"?: string;
+}
+
+/** A VM on one host of the fleet. */
+export interface FleetVm {
+  host: string;
+  name: string;
+}
+
+/** The API token from the flag's file, KVMON_TOKEN_FILE or KVMON_TOKEN; null when none. */
+export function apiTokenFrom(flags: ServerFlags, env: NodeJS.ProcessEnv): string | null {
+  const file = flags["token-file"] ?? env.KVMON_TOKEN_FILE;
+  if (file !== undefined) {
+    try {
+      return readFileSync(file, "utf8").trim();
+    } catch (e) {
+      throw new CliError(`cannot read the API token file ${file}: ${(e as Error).message}`, {
+        code: "API_TOKEN",
+        hint: "a token from 'kvmon server token create --role operator --name NAME'",
+        cause: e,
+      });
+    }
+  }
+  return env.KVMON_TOKEN || null;
+}
+
+/** What a 401 or 403 without a hint of its own means for the CLI's user. */
+function statusHint(status: number): string | undefined {
+  if (status === 401)
+    return "give an API token with --token-file, KVMON_TOKEN_FILE or KVMON_TOKEN ('kvmon server token create --role operator --name NAME')";
+  if (status === 403)
+    return "exec, console, trace and 'audit --qmp' need an operator (or admin) token; audit and reads a viewer one";
+  return undefined;
+}
+
+export class ServerClient {
+  readonly url: string;
+  readonly timeoutMs: number;
+  readonly #peer: JsonPeer;
+
+  constructor(url: string, token: string | null, timeoutMs = 15_000) {
+    this.url = url.replace(/\/+$/, "");
+    this.timeoutMs = timeoutMs;
+    this.#peer = {
+      url: this.url,
+      token,
+      peer: `the kvmon server at ${this.url}`,
+      kind: "SERVER",
+      unreachable: (cause) =>
+        new CliError(`cannot reach the kvmon server at ${this.url}: ${(cause as Error)?.message ?? cause}`, {
+          code: "SERVER_UNREACHABLE",
+          hint: "check the URL given to --server / KVMON_SERVER_URL and that 'kvmon server' runs there",
+          cause,
+        }),
+      statusHint,
+    };
+  }
+
+  get token(): string | null {
+    return this.#peer.token;
+  }
+
+  /** One JSON call; the server's (and relayed agents') error answers become CliErrors with their code. */
+  request<T>(method: string, path: string, body?: unknown, timeoutMs = this.timeoutMs): Promise<T> {
+    return requestJson<T>(this.#peer, { method, path, body, timeoutMs });
+  }
+
+  /** `/api/v1/domains/{host}/{name}`: the base of a VM's control routes. */
+  static domainPath(vm: FleetVm): string {
+    return `/api/v1/domains/${encodeURIComponent(vm.host)}/${encodeURIComponent(vm.name)}`;
+  }
+
+  /**
+   * `host/vm` as given, or `vm` looked up across the fleet's latest snapshots: unique, else the candidates
+   * with their hosts; unknown, the near matches across the fleet.
+   */
+  async resolve(given: string): Promise<FleetVm> {
+    const slash = given.indexOf("/");
+    if (slash > 0) return { host: given.slice(0, slash), name: given.slice(slash + 1) };
+    const all = await this.request<{ domains: FleetVm[] }>("GET", "/api/v1/domains?limit=1000");
+    return pickVm(given, all.domains);
+  }
+}
+
+/** The fleet's one VM named `given`, or a CliError listing the candidates or near matches as host/vm. */
+export function pickVm(given: string, domains: readonly FleetVm[]): FleetVm {
+  const hits = domains.filter((d) => d.name === given);
+  if (hits.length === 1) return { host: hits[0]!.host, name: given };
+  const listed = (ds: readonly FleetVm[]) => ds.map((d) => `${d.host}/${d.name}`).join(", ");
+  if (hits.length > 1)
+    throw new CliError(`VM name '${given}' is on ${hits.length} hosts: ${listed(hits)}`, {
+      code: "AMBIGUOUS_VM",
+      hint: "name it as host/vm",
+    });
+  const near = new Set(
+    nearMatches(
+      given,
+      domains.map((d) => d.name),
+    ),
+  );
+  const close = domains.filter((d) => near.has(d.name));
+  throw new CliError(
+    `no VM named '${given}' in the fleet${close.length > 0 ? `; did you mean ${listed(close.slice(0, 5))}?` : ""}`,
+    {
+      code: "NO_DOMAIN",
+      hint:
+        domains.length === 0
+          ? "the server has no snapshot with domains yet (do the agents push to it?)"
+          : "the fleet's VMs: 'GET /api/v1/domains' (as host/vm)",
+    },
+  );
+}
