@@ -53,7 +53,7 @@ test("the agent's own error code and hint come through; other failures get codes
   });
   await assert.rejects(agent(base).request("GET", "/other"), {
     code: "AGENT_PROTOCOL",
-    message: "GET /other: the agent answered 500 with no JSON",
+    message: `GET /other: the agent at ${base} answered 500 with no JSON`,
   });
   await assert.rejects(agent("http://127.0.0.1:1").request("GET", "/healthz"), (e: unknown) => {
     assert.ok(e instanceof AgentUnreachableError);
