@@ -6,6 +6,13 @@
  */
 import { readFileSync, statSync } from "node:fs";
 import { userInfo } from "node:os";
+import { join } from "node:path";
+import { processMetrics } from "../../agent/process-metrics.ts";
+import { selfMetrics } from "../../agent/self-metrics.ts";
+import { guestMetrics } from "../../collectors/guest/metrics.ts";
+import { collectors } from "../../collectors/registry.ts";
+import type { MetricSpec } from "../../metrics/catalog.ts";
+import { type Mount, SERVER_VERSION } from "../../server/app.ts";
 import { type TokenInfo, TokenStore } from "../../server/auth/tokens.ts";
 import { ROLES, type Role } from "../../server/auth/types.ts";
 import { AuditStore } from "../../server/auth/audit.ts";
@@ -13,7 +20,10 @@ import { loadServerConfig, SERVER_KEYS, type ServerConfig, ServerConfigError } f
 import { FleetState } from "../../server/fleet/state.ts";
 import { type StoreFactory, startServer } from "../../server/run.ts";
 import { openStateDb } from "../../server/state-db.ts";
-import { KvmonError } from "../../shared/errors.ts";
+import { openEmbeddedStore } from "../../server/storage/embedded/store.ts";
+import { PrometheusStore } from "../../server/storage/prometheus/store.ts";
+import type { SeriesStore } from "../../server/storage/types.ts";
+import { promApiRoutes } from "../../server/prom-api/routes.ts";
 import type { CliIo, Command } from "../command.ts";
 import { parseCommandArgs } from "../command.ts";
 import { CliError, UsageError } from "../errors.ts";
@@ -66,15 +76,41 @@ const options = {
   "control-token-file": { type: "string" },
 } as Record<string, { type: "string" }>;
 
-/**
- * The sample stores by kind. The embedded engine (src/server/storage/embedded) and the Prometheus-compatible
- * store (src/server/storage/prometheus) are built on their own branches and registered here at merge.
- */
+/** The sample database in the data dir (next to the state database). */
+export const SAMPLES_DB_FILE = "samples.db";
+
+/** The sample stores by kind: embedded SQLite in the data dir, or a Prometheus-compatible TSDB's HTTP API. */
 export const storeFactories: Record<ServerConfig["storage"]["kind"], StoreFactory> = {
-  embedded: () => Promise.reject(new KvmonError("STORAGE_UNAVAILABLE", "the embedded store is not built in")),
-  prometheus: () =>
-    Promise.reject(new KvmonError("STORAGE_UNAVAILABLE", "the prometheus store is not built in")),
+  embedded: (c) => Promise.resolve(openEmbeddedStore({ path: join(c.dataDir, SAMPLES_DB_FILE) })),
+  prometheus: (c) =>
+    Promise.resolve(new PrometheusStore({ url: c.storage.kind === "prometheus" ? c.storage.url : "" })),
 };
+
+/**
+ * Every family an agent can push (its collectors, guest metrics, self and process metrics), for the
+ * Prometheus API's /metadata. Gathered here because the server may not import collectors or the agent.
+ */
+export function metricCatalog(): MetricSpec[] {
+  const all = [
+    ...collectors.flatMap((c) => c.metrics),
+    ...guestMetrics,
+    ...Object.values(selfMetrics),
+    ...Object.values(processMetrics),
+  ];
+  return [...new Map(all.map((m) => [m.name, m])).values()];
+}
+
+/** The other parts' routes the server serves: the Prometheus-compatible query API at its own paths. */
+export function serverMounts(store: SeriesStore): Mount[] {
+  return [
+    {
+      prefix: "",
+      access: "viewer",
+      summary: "Prometheus-compatible query API (Grafana's data source)",
+      routes: promApiRoutes({ store, catalog: metricCatalog(), version: SERVER_VERSION }),
+    },
+  ];
+}
 
 function config(values: Record<string, string | undefined>): ServerConfig {
   try {
@@ -204,6 +240,7 @@ export const serverCommand: Command = {
     try {
       running = await startServer(c, {
         storeFactory: storeFactories[c.storage.kind],
+        mounts: serverMounts,
         write: (l) => io.err(l),
       });
     } catch (e) {
