@@ -3,7 +3,11 @@
  * transient domains a test creates for itself (named `kvmon-agent-test-<kind>-<pid>`), removed even when a run
  * was interrupted.
  */
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { AgentConfig } from "../src/agent/config.ts";
 import { LibvirtSource } from "../src/agent/libvirt-source.ts";
@@ -70,4 +74,40 @@ export async function startTestAgent(config: AgentConfig): Promise<{ running: Ru
   });
   const running = await startAgent(config, source, () => {});
   return { running, base: `http://127.0.0.1:${running.address.port}` };
+}
+
+const root = join(import.meta.dirname, "..");
+
+export interface RunningChild {
+  child: ChildProcess;
+  base: string;
+  log: string[];
+  stop(): Promise<void>;
+}
+
+/** Starts `./bin/kvmon agent ARGS` and resolves once it logged its address. */
+export async function startAgentProcess(args: string[]): Promise<RunningChild> {
+  const child = spawn(join(root, "bin/kvmon"), ["agent", ...args], { stdio: ["ignore", "ignore", "pipe"] });
+  const log: string[] = [];
+  let address: string | undefined;
+  createInterface({ input: child.stderr! }).on("line", (l) => {
+    if (log.length < 500) log.push(l);
+    address ??= /"msg":"agent listening".*"address":"([^"]+)"/.exec(l)?.[1];
+  });
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once("exit", r));
+    child.kill("SIGTERM");
+    await Promise.race([exited, sleep(10_000)]);
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  };
+  for (let i = 0; i < 300 && address === undefined; i++) {
+    if (child.exitCode !== null) break;
+    await sleep(100);
+  }
+  if (address === undefined) {
+    await stop();
+    assert.fail(`agent did not start: ${log.join("\n")}`);
+  }
+  return { child, base: `http://${address}`, log, stop };
 }

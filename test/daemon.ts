@@ -1,6 +1,6 @@
 /**
  * A peer daemon for tests (VictoriaMetrics, Prometheus): started on a free loopback port with a directory of its
- * own, ready when its health URL answers, stopped (SIGTERM, then SIGKILL after 10 s) and its directory removed by
+ * own, ready when its health URL answers, stopped (SIGTERM, then SIGKILL after 10 s) and its directory removed (unless kept) by
  * stop().
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -13,7 +13,8 @@ export interface RunningDaemon {
   /** e.g. http://127.0.0.1:40123 */
   readonly url: string;
   readonly process: ChildProcess;
-  stop(): Promise<void>;
+  /** Stops it; `keepDir` leaves its directory (to restart on the same data). */
+  stop(keepDir?: boolean): Promise<void>;
 }
 
 export async function freePort(): Promise<number> {
@@ -39,14 +40,14 @@ export async function startDaemon(spec: DaemonSpec): Promise<RunningDaemon> {
   const child = spawn(spec.bin, spec.args, { stdio: ["ignore", "ignore", "inherit"] });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const url = `http://127.0.0.1:${spec.port}`;
-  const stop = async (): Promise<void> => {
+  const stop = async (keepDir = false): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill("SIGTERM");
       const done = await Promise.race([exited.then(() => true), sleep(10_000).then(() => false)]);
       if (!done) child.kill("SIGKILL");
       await exited;
     }
-    rmSync(spec.dir, { recursive: true, force: true });
+    if (!keepDir) rmSync(spec.dir, { recursive: true, force: true });
   };
   const deadline = Date.now() + spec.readyTimeoutMs;
   for (;;) {

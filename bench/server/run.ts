@@ -224,7 +224,7 @@ function encodeBatch(batch: Series[], labelCache: Map<string, Uint8Array>): Buff
 }
 
 async function victoriaSide(): Promise<SideResult> {
-  const vm = await startVictoriaMetrics(["-search.disableCache", "-search.latencyOffset=0s"]);
+  const vm = await startVictoriaMetrics({ args: ["-search.disableCache", "-search.latencyOffset=0s"] });
   try {
     meterProcess("victoria-metrics", vm.pid);
     vm.process.once("exit", (code, signal) => log(`victoria-metrics exited: code ${code}, signal ${signal}`));

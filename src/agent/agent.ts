@@ -18,7 +18,12 @@ import type {
 } from "../collectors/types.ts";
 import type { AgentIdentity, Snapshot } from "../model/types.ts";
 import { ErrorCode, LibvirtError } from "../protocol/libvirt/index.ts";
-import { DomainStatsFlag, DomainStatsGroup, type DomainStatsRecord } from "../protocol/libvirt/types.ts";
+import {
+  DomainStatsFlag,
+  DomainStatsGroup,
+  type DomainStatsRecord,
+  type LifecycleEvent,
+} from "../protocol/libvirt/types.ts";
 import { TimeoutError } from "../shared/errors.ts";
 import { AsyncSources } from "./async-sources.ts";
 import { readIdentity } from "./identity.ts";
@@ -89,6 +94,8 @@ export class Agent {
   private readonly statsGroups: number;
   private nowait = true;
   private readonly clock: () => number;
+  private readonly listeners: ((snap: Snapshot) => void)[] = [];
+  private readonly eventListeners: ((e: LifecycleEvent) => void)[] = [];
 
   constructor(opts: AgentOptions) {
     this.opts = opts;
@@ -131,6 +138,16 @@ export class Agent {
   /** The last published snapshot (null before the first collection succeeds). */
   snapshot(): Snapshot | null {
     return this.current;
+  }
+
+  /** Calls `listener` with each snapshot of a successful collection (not the stale ones of a failed call). */
+  onSnapshot(listener: (snap: Snapshot) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Calls `listener` with each domain lifecycle event from libvirt. */
+  onLifecycleEvent(listener: (e: LifecycleEvent) => void): void {
+    this.eventListeners.push(listener);
   }
 
   /** Starts the connection, the event consumer and the interval timer. */
@@ -191,6 +208,7 @@ export class Agent {
         const r = await it.next();
         if (r.done) return;
         this.metadata.onEvent(r.value);
+        for (const listener of this.eventListeners) listener(r.value);
       }
     } catch (e) {
       this.opts.problems.problem(
@@ -274,6 +292,7 @@ export class Agent {
     for (const d of this.current.domains) if (d.stats.status === "ok") this.metadata.checkDevices(d);
     void this.metadata.refresh(records.map((r) => r.domain));
     this.status.lastSuccessAt = this.clock();
+    for (const listener of this.listeners) listener(this.current);
   }
 
   /**

@@ -244,3 +244,66 @@ test("control: off by default; the token from the file or env only (no flag); ex
   );
   assert.throws(() => loadConfig({ env: { KVMON_GUEST_EXEC: "maybe" } }), ConfigError);
 });
+
+test("push targets: file list with defaults, env/flag URL list, and named errors", () => {
+  const file = JSON.stringify({
+    interval: 15,
+    push: [
+      { url: "https://kvmon.example:8443", kind: "kvmon", tokenFile: "/etc/kvmon/host.token" },
+      {
+        url: "http://vm:8428/api/v1/write",
+        name: "vm",
+        intervalSeconds: 60,
+        spoolDir: "/tmp/s",
+        spoolMaxBytes: 1048576,
+      },
+    ],
+  });
+  const c = loadConfig({ file: "/f.json", readFile: () => file });
+  assert.deepEqual(c.push, [
+    {
+      name: "kvmon.example:8443",
+      url: "https://kvmon.example:8443",
+      kind: "kvmon",
+      tokenFile: "/etc/kvmon/host.token",
+      intervalSeconds: 15,
+      timeoutSeconds: 10,
+      spoolDir: "/var/lib/kvmon/spool/kvmon.example_8443",
+      spoolMaxBytes: 256 * 1024 * 1024,
+    },
+    {
+      name: "vm",
+      url: "http://vm:8428/api/v1/write",
+      kind: "remote-write",
+      tokenFile: null,
+      intervalSeconds: 60,
+      timeoutSeconds: 10,
+      spoolDir: "/tmp/s",
+      spoolMaxBytes: 1048576,
+    },
+  ]);
+  assert.deepEqual(loadConfig({ env: {} }).push, []);
+  const env = loadConfig({ env: { KVMON_PUSH: "http://a:8428/api/v1/write, http://b:9090/api/v1/write" } });
+  assert.deepEqual(
+    env.push.map((t) => [t.name, t.kind, t.spoolDir]),
+    [
+      ["a:8428/api/v1/write", "remote-write", "/var/lib/kvmon/spool/a_8428_api_v1_write"],
+      ["b:9090/api/v1/write", "remote-write", "/var/lib/kvmon/spool/b_9090_api_v1_write"],
+    ],
+  );
+  const flag = loadConfig({ env: {}, flags: { push: "http://c/api/v1/write" } });
+  assert.equal(flag.push[0]!.url, "http://c/api/v1/write");
+  const bad = (push: unknown, re: RegExp) =>
+    assert.throws(
+      () => loadConfig({ file: "/f.json", readFile: () => JSON.stringify({ push }) }),
+      (e: unknown) => e instanceof ConfigError && re.test(e.message),
+    );
+  bad([{ url: "ftp://x" }], /push\.0\.url.*http/);
+  bad([{ url: "http://x", spool: "/s" }], /push\.0\.spool.*unknown key/);
+  bad([{ url: "http://x", kind: "influx" }], /push\.0\.kind/);
+  bad([{ url: "http://x", spoolMaxBytes: 10 }], /push\.0\.spoolMaxBytes/);
+  bad(
+    [{ url: "http://x/a" }, { url: "http://y/b", spoolDir: "/var/lib/kvmon/spool/x_a" }],
+    /push\.spoolDir.*share/,
+  );
+});

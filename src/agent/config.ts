@@ -17,6 +17,7 @@ import {
 import { collectorNames, defaultCollectorNames } from "../collectors/registry.ts";
 import { DEFAULT_AUDIT_LOG } from "./control/audit.ts";
 import { ConfigError } from "./errors.ts";
+import type { PushTargetConfig } from "./push/pusher.ts";
 
 export const DEFAULT_PORT = 9477;
 
@@ -34,7 +35,12 @@ export interface AgentConfig {
   guest: GuestViewConfig;
   control: ControlConfig;
   trace: TraceConfig;
+  /** Where the agent pushes its samples (src/agent/push); none by default. */
+  push: PushTargetConfig[];
 }
+
+/** Where a push target's spool lives when the config names no `spoolDir`: one directory per target name. */
+export const DEFAULT_SPOOL_ROOT = "/var/lib/kvmon/spool";
 
 /** The KVM exit tracer (issue 12): off until switched on through the API; these bound what a request gets. */
 export interface TraceConfig {
@@ -106,6 +112,27 @@ const traceSchema = z
   .strict()
   .default({ maxDurationSeconds: 600, ringSize: 1024, bufferKb: 4096 });
 
+const httpUrl = z.string().refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), {
+  message: "must be an http:// or https:// URL",
+});
+
+const pushTargetSchema = z
+  .object({
+    url: httpUrl,
+    kind: z.enum(["kvmon", "remote-write"]).default("remote-write"),
+    name: z.string().min(1).optional(),
+    tokenFile: z.string().min(1).optional(),
+    intervalSeconds: z.number().min(1).max(3600).optional(),
+    timeoutSeconds: z.number().min(0.1).max(300).default(10),
+    spoolDir: z.string().min(1).optional(),
+    spoolMaxBytes: z
+      .number()
+      .int()
+      .min(64 * 1024)
+      .default(256 * 1024 * 1024),
+  })
+  .strict();
+
 /** Keys as written in the file; env and flag names derive from them (see KEYS). */
 const schema = z
   .object({
@@ -128,6 +155,19 @@ const schema = z
     guestPassthrough: z.boolean().default(false),
     // The tracer's bounds (file only: {maxDurationSeconds, ringSize, bufferKb}).
     trace: traceSchema,
+    // Targets (file: a list of objects; env/flag: comma-separated remote_write URLs with the defaults).
+    push: z
+      .union([
+        z.string().transform((v) =>
+          v
+            .split(",")
+            .map((u) => u.trim())
+            .filter((u) => u !== "")
+            .map((url) => ({ url })),
+        ),
+        z.array(z.unknown()),
+      ])
+      .default([]),
   })
   .strict();
 
@@ -149,6 +189,7 @@ export const KEYS = [
   { key: "auditLog", env: "KVMON_AUDIT_LOG", flag: "audit-log", kind: "string" },
   { key: "guestExec", env: "KVMON_GUEST_EXEC", flag: "guest-exec", kind: "boolean" },
   { key: "guestPassthrough", env: "KVMON_GUEST_PASSTHROUGH", flag: "guest-passthrough", kind: "boolean" },
+  { key: "push", env: "KVMON_PUSH", flag: "push", kind: "string" },
 ] as const;
 
 /** Keys settable in the file and the environment only: a secret on the command line is visible to `ps`. */
@@ -242,7 +283,54 @@ export function loadConfig(src: ConfigSources): AgentConfig {
       guestPassthrough: c.guestPassthrough,
     },
     trace: c.trace,
+    push: parsePush(c.push, at("push"), c.interval),
   };
+}
+
+/** A target's default name: its URL without credentials, query or trailing slash. */
+function targetName(url: string): string {
+  const u = new URL(url);
+  return `${u.host}${u.pathname}`.replace(/\/+$/, "");
+}
+
+function parsePush(items: readonly unknown[], origin: string, interval: number): PushTargetConfig[] {
+  const targets = items.map((item, i) => {
+    const r = pushTargetSchema.safeParse(item);
+    if (!r.success) {
+      const issue = r.error.issues[0]!;
+      const where = [
+        i,
+        ...issue.path,
+        ...(issue.code === "unrecognized_keys" ? [issue.keys.join(", ")] : []),
+      ];
+      throw new ConfigError(
+        `push.${where.join(".")}`,
+        origin,
+        issue.code === "unrecognized_keys" ? "unknown key" : issue.message,
+      );
+    }
+    const t = r.data;
+    const name = t.name ?? targetName(t.url);
+    return {
+      name,
+      url: t.url,
+      kind: t.kind,
+      tokenFile: t.tokenFile ?? null,
+      intervalSeconds: t.intervalSeconds ?? interval,
+      timeoutSeconds: t.timeoutSeconds,
+      spoolDir: t.spoolDir ?? `${DEFAULT_SPOOL_ROOT}/${name.replace(/[^a-zA-Z0-9._-]/g, "_")}`,
+      spoolMaxBytes: t.spoolMaxBytes,
+    };
+  });
+  for (const key of ["name", "spoolDir"] as const) {
+    const seen = new Set<string>();
+    for (const t of targets) {
+      if (seen.has(t[key]))
+        throw new ConfigError(`push.${key}`, origin, `two targets share ${key} ${t[key]}; give each its own`);
+      seen.add(t[key]);
+    }
+  }
+  return targets;
 }
 
 /** A boolean from env or a flag turns the guest view on or off and keeps the file's other guest settings. */

@@ -96,10 +96,12 @@ test("docs/agent.md documents every metric the agent can expose", async () => {
   const doc = readFileSync(new URL("../../docs/agent.md", import.meta.url), "utf8");
   const { selfMetrics } = await import("./self-metrics.ts");
   const { processMetrics } = await import("./process-metrics.ts");
+  const { pushMetrics } = await import("./push/metrics.ts");
   const names = [
     ...collectors.flatMap((c) => c.metrics.map((m) => m.name)),
     ...Object.values(selfMetrics).map((m) => m.name),
     ...Object.values(processMetrics).map((m) => m.name),
+    ...Object.values(pushMetrics).map((m) => m.name),
   ];
   const missing = names.filter((n) => !doc.includes(`\`${n}\``));
   assert.deepEqual(missing, []);

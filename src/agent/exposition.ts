@@ -22,22 +22,34 @@ function exposeFreshness(d: DomainSample, emit: Emit): void {
   if (s.lastCompleteAt !== null) emit(selfMetrics.lastComplete, s.lastCompleteAt / 1000);
 }
 
-/** Everything derived from one snapshot (domains, host, collector runs); cache the result per snapshot. */
-export function renderSnapshot(snap: Snapshot, collectors: readonly Collector[]): string {
-  const w = new FamilyWriter();
-  for (const c of collectors) for (const s of c.metrics) w.declare(s);
+/** Makes the Emit for series sharing `base` labels (e.g. a domain's `domain` and `uuid`). */
+export type EmitterFor = (baseNames: readonly string[], baseValues: readonly string[]) => Emit;
+
+/**
+ * Emits every series derived from one snapshot (domains, host, collector runs), in /metrics order: the text
+ * writer below and the push path (src/agent/push) both go through here, so a pushed series is exactly a line of
+ * /metrics.
+ */
+export function exposeSnapshot(snap: Snapshot, collectors: readonly Collector[], emitter: EmitterFor): void {
   for (const c of collectors) {
     if (c.kind === "host") {
-      c.expose(snap.host, w.emitter([], []));
+      c.expose(snap.host, emitter([], []));
       continue;
     }
-    for (const d of snap.domains) c.expose(d, w.emitter(DOMAIN_LABELS, [d.name, d.uuid]));
+    for (const d of snap.domains) c.expose(d, emitter(DOMAIN_LABELS, [d.name, d.uuid]));
   }
   // A socket guest has no bulk stats to be fresh or skipped (socket-guests.ts).
   for (const d of snap.domains)
-    if (d.source !== "socket") exposeFreshness(d, w.emitter(DOMAIN_LABELS, [d.name, d.uuid]));
-  exposeCollectorRuns(snap, w.emitter([], []));
-  exposeSources(snap, w.emitter([], []));
+    if (d.source !== "socket") exposeFreshness(d, emitter(DOMAIN_LABELS, [d.name, d.uuid]));
+  exposeCollectorRuns(snap, emitter([], []));
+  exposeSources(snap, emitter([], []));
+}
+
+/** Everything derived from one snapshot as /metrics text; cache the result per snapshot. */
+export function renderSnapshot(snap: Snapshot, collectors: readonly Collector[]): string {
+  const w = new FamilyWriter();
+  for (const c of collectors) for (const s of c.metrics) w.declare(s);
+  exposeSnapshot(snap, collectors, (names, values) => w.emitter(names, values));
   return w.render();
 }
 
@@ -52,8 +64,18 @@ export function renderAgent(
   extra?: (emit: Emit) => void,
 ): string {
   const w = new FamilyWriter();
-  const emit = w.emitter([], []);
+  exposeAgentLines(status, conn, snap, w.emitter([], []), extra);
+  return w.render();
+}
+
+/** The agent-level series of `renderAgent`, to any Emit. */
+export function exposeAgentLines(
+  status: AgentStatus,
+  conn: ConnectionStatus,
+  snap: Snapshot | null,
+  emit: Emit,
+  extra?: (emit: Emit) => void,
+): void {
   exposeAgent(status, conn, snap, emit);
   extra?.(emit);
-  return w.render();
 }

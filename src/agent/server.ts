@@ -7,6 +7,7 @@ import type { AddressInfo } from "node:net";
 import { createAdaptorServer } from "@hono/node-server";
 import { createNodeWebSocket } from "@hono/node-ws";
 import { Hono } from "hono";
+import type { Emit } from "../metrics/catalog.ts";
 import { openGuestView } from "../collectors/guest/index.ts";
 import { selectCollectors } from "../collectors/registry.ts";
 import { checkHost, formatHostProblem } from "../host-checks/index.ts";
@@ -18,7 +19,9 @@ import type { ControlDeps } from "./control/routes.ts";
 import { loadControlToken } from "./control/token.ts";
 import { createApp } from "./http.ts";
 import { Logger, ProblemLog } from "./log.ts";
+import { exposeAgentLines } from "./exposition.ts";
 import { processMetricsExposer } from "./process-metrics.ts";
+import { Pusher } from "./push/pusher.ts";
 import { ProcessStartTimes } from "./process-start.ts";
 import type { HostSource } from "./source.ts";
 import { openTracer } from "./trace.ts";
@@ -80,6 +83,32 @@ async function reportHostProblems(uri: string, logger: Logger): Promise<void> {
   for (const p of await checkHost()) logger.warn(formatHostProblem(p), { code: p.code, fix: p.fix });
 }
 
+/** The push path when targets are configured: each successful collection is queued for every target. */
+function openPusher(
+  config: AgentConfig,
+  agent: Agent,
+  extraMetrics: (emit: Emit) => void,
+  port: number,
+  logger: Logger,
+  problems: ProblemLog,
+): Pusher | null {
+  if (config.push.length === 0) return null;
+  const pusher = new Pusher({
+    targets: config.push,
+    collectors: agent.collectors,
+    agentLines: (snap, emit) => exposeAgentLines(agent.status, agent.connection(), snap, emit, extraMetrics),
+    port,
+    logger,
+    problems,
+  });
+  agent.onSnapshot((snap) => pusher.push(snap));
+  agent.onLifecycleEvent((e) => pusher.event(e));
+  logger.info("pushing samples", {
+    targets: config.push.map((t) => `${t.name} (${t.kind}, every ${t.intervalSeconds} s)`).join(", "),
+  });
+  return pusher;
+}
+
 export async function startAgent(
   config: AgentConfig,
   source: HostSource,
@@ -127,14 +156,17 @@ export async function startAgent(
   });
   const tracer = isLocalUri(config.uri) ? await openTracer(config, logger) : null;
   const processMetrics = processMetricsExposer();
+  let pusher: Pusher | null = null;
+  const extraMetrics = (emit: Emit) => {
+    processMetrics(emit);
+    tracer?.expose(emit);
+    pusher?.expose(emit);
+  };
   // The console WebSocket's upgrades go through the app, made next: node-ws reads `app` when one arrives.
   const ws: { app: Hono } = { app: new Hono() };
   const nodeWs = createNodeWebSocket(ws);
   const app = createApp(agent, {
-    extraMetrics: (emit) => {
-      processMetrics(emit);
-      tracer?.expose(emit);
-    },
+    extraMetrics,
     control,
     tracer: tracer?.tracer,
     // DOMAIN_OPEN_CONSOLE is wired here at merge (src/agent/control/console.ts).
@@ -168,6 +200,16 @@ export async function startAgent(
     throw e;
   });
   const address = server.address() as AddressInfo;
+  // A push target's bad token file or unwritable spool stops the agent here, like a bad control token.
+  try {
+    pusher = openPusher(config, agent, extraMetrics, address.port, logger, problems);
+  } catch (e) {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await guestView?.close();
+    await tracer?.tracer.close();
+    await closeControl(control);
+    throw e;
+  }
   logger.info("agent listening", {
     address: `${address.address}:${address.port}`,
     uri: config.uri,
@@ -182,12 +224,14 @@ export async function startAgent(
     guestPassthrough: control.token !== null && control.guestPassthrough,
   });
   await reportHostProblems(config.uri, logger);
+  pusher?.start();
   agent.start();
   return {
     agent,
     address,
     async stop() {
       await agent.stop();
+      await pusher?.stop();
       await tracer?.tracer.close();
       await guestView?.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -30,3 +30,12 @@ export function nearMatches(name: string, known: readonly string[], max = 5): st
     .slice(0, max)
     .map((m) => m.k);
 }
+
+/** "no VM named 'x'" plus the near matches, or every name when there are few. */
+export function unknownVmMessage(given: string, names: readonly string[]): string {
+  const near = nearMatches(given, names, 3);
+  if (near.length > 0) return `no VM named '${given}'; did you mean ${near.map((n) => `'${n}'`).join(", ")}?`;
+  if (names.length === 0) return `no VM named '${given}' (libvirt lists no VM)`;
+  const shown = names.slice(0, 8).join(", ");
+  return `no VM named '${given}'; VMs: ${shown}${names.length > 8 ? `, ... (${names.length})` : ""}`;
+}

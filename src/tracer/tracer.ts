@@ -44,6 +44,12 @@ export interface TracerOptions {
   bufferKb: number;
   /** How often the pipes are read. */
   pollMs?: number;
+  /**
+   * Longest a poll reads before it yields to the event loop (the rest waits for the next poll). Default: until
+   * the pipes are empty. An in-process tracer that shares its event loop with a UI (kvmon trace) bounds it: a
+   * guest faster than the decoder then loses events (counted in eventsLost) instead of starving the UI.
+   */
+  pollBudgetMs?: number;
   /** How often vCPU threads are re-resolved and the per-CPU loss counters read. */
   resolveMs?: number;
   paths?: ProcPaths;
@@ -166,6 +172,7 @@ export class Tracer {
       if (!Number.isFinite(v) || v <= 0) throw new RangeError(`tracer ${k} ${v}`);
     this.opts = {
       pollMs: 50,
+      pollBudgetMs: Infinity,
       resolveMs: 2000,
       paths: DEFAULT_PROC_PATHS,
       clock: Date.now,
@@ -247,8 +254,9 @@ export class Tracer {
     const t0 = process.cpuUsage();
     const h = this.#health;
     h.polls++;
+    const until = performance.now() + this.opts.pollBudgetMs;
     for (const pipe of run.pipes) {
-      for (let n = pipe.read(run.buffer); n > 0; n = pipe.read(run.buffer)) {
+      for (let n = pipe.read(run.buffer); n > 0; n = performance.now() < until ? pipe.read(run.buffer) : 0) {
         for (const page of run.decoder.decodePages(run.buffer.subarray(0, n), pipe.cpu, (e) => {
           h.eventsRead++;
           const owner = run.threads.get(e.pid);

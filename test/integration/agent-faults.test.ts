@@ -7,52 +7,14 @@
  * within 10 s of the daemon being back. Also the quick start's command line (`--listen 127.0.0.1:PORT`).
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { labPaths } from "../../src/lab/config.ts";
 import { daemonPid, ensureDaemons, isAlive, LIBVIRTD } from "../../src/lab/daemons.ts";
 import { withLabLock } from "../../src/lab/lock.ts";
+import { startAgentProcess } from "../agent-helpers.ts";
 import { labGuests } from "../lab.ts";
-
-const root = join(import.meta.dirname, "../..");
-
-interface RunningChild {
-  child: ChildProcess;
-  base: string;
-  log: string[];
-  stop(): Promise<void>;
-}
-
-/** Starts `./bin/kvmon agent ARGS` and resolves once it logged its address. */
-async function startAgentProcess(args: string[]): Promise<RunningChild> {
-  const child = spawn(join(root, "bin/kvmon"), ["agent", ...args], { stdio: ["ignore", "ignore", "pipe"] });
-  const log: string[] = [];
-  let address: string | undefined;
-  createInterface({ input: child.stderr! }).on("line", (l) => {
-    if (log.length < 500) log.push(l);
-    address ??= /"msg":"agent listening".*"address":"([^"]+)"/.exec(l)?.[1];
-  });
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((r) => child.once("exit", r));
-    child.kill("SIGTERM");
-    await Promise.race([exited, sleep(10_000)]);
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-  };
-  for (let i = 0; i < 300 && address === undefined; i++) {
-    if (child.exitCode !== null) break;
-    await sleep(100);
-  }
-  if (address === undefined) {
-    await stop();
-    assert.fail(`agent did not start: ${log.join("\n")}`);
-  }
-  return { child, base: `http://${address}`, log, stop };
-}
 
 /** Value of a sample line `name{labels} value` (labels matched as a substring), or undefined. */
 function sample(text: string, name: string, labels = ""): number | undefined {

@@ -360,7 +360,7 @@ before(async () => {
   await memory.append(data);
   await loadEmbedded();
   [vm, prom] = await Promise.all([
-    startVictoriaMetrics(["-search.disableCache", "-search.latencyOffset=0s"]),
+    startVictoriaMetrics({ args: ["-search.disableCache", "-search.latencyOffset=0s"] }),
     startPrometheus(data),
   ]);
   vmStore = new PrometheusStore({ url: vm.url, timeoutMs: 30_000 });

@@ -36,6 +36,33 @@ export function controlToken(secret: string): ControlToken {
   };
 }
 
+/**
+ * A secret kept in a file (a token): trimmed, and refused when group or others may read the file, like an ssh
+ * key. `key` names the config key in the ConfigError.
+ */
+export function readSecretFile(
+  path: string,
+  key: string,
+  readFile: (path: string) => string = (p) => readFileSync(p, "utf8"),
+  fileMode: (path: string) => number = (p) => statSync(p).mode,
+): string {
+  let mode: number;
+  let secret: string;
+  try {
+    mode = fileMode(path);
+    secret = readFile(path).trim();
+  } catch (e) {
+    throw new ConfigError(key, path, `cannot read: ${(e as Error).message}`, { cause: e });
+  }
+  if ((mode & 0o077) !== 0)
+    throw new ConfigError(
+      key,
+      path,
+      `mode ${(mode & 0o777).toString(8)} lets group or others read the token; chmod 600 it`,
+    );
+  return secret;
+}
+
 /** The configured token, or null (control endpoints disabled). A bad token or token file is a ConfigError. */
 export function loadControlToken(src: TokenSources): ControlToken | null {
   if (src.token !== null && src.tokenFile !== null)
@@ -44,23 +71,10 @@ export function loadControlToken(src: TokenSources): ControlToken | null {
       "config",
       "set either controlToken or controlTokenFile, not both",
     );
-  let secret = src.token;
-  if (src.tokenFile !== null) {
-    const path = src.tokenFile;
-    let mode: number;
-    try {
-      mode = (src.fileMode ?? ((p) => statSync(p).mode))(path);
-      secret = (src.readFile ?? ((p) => readFileSync(p, "utf8")))(path).trim();
-    } catch (e) {
-      throw new ConfigError("controlTokenFile", path, `cannot read: ${(e as Error).message}`, { cause: e });
-    }
-    if ((mode & 0o077) !== 0)
-      throw new ConfigError(
-        "controlTokenFile",
-        path,
-        `mode ${(mode & 0o777).toString(8)} lets group or others read the token; chmod 600 it`,
-      );
-  }
+  const secret =
+    src.tokenFile !== null
+      ? readSecretFile(src.tokenFile, "controlTokenFile", src.readFile, src.fileMode)
+      : src.token;
   if (secret === null) return null;
   if (secret.length < MIN_TOKEN_LENGTH)
     throw new ConfigError(

@@ -48,6 +48,9 @@ Control API (POST /api/v1/domains/<name>/exec and /agent-command; off without a 
   --guest-passthrough <true|false>
                             allow any guest-agent command (needs --guest;
                             default false)                                     KVMON_GUEST_PASSTHROUGH
+  --push <urls>             remote_write URLs to push samples to, comma-
+                            separated (spooled on disk; config file: push[]
+                            for tokens, kvmon servers, spool bounds)           KVMON_PUSH
   -h, --help                this help
 
 Collectors (default on unless marked):

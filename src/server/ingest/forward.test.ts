@@ -1,0 +1,94 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import test from "node:test";
+import { Hono } from "hono";
+import {
+  decodeWrite,
+  encodeWrite,
+  REMOTE_WRITE_HEADERS,
+  sortedLabels,
+  type TimeSeries,
+} from "../../protocol/remote-write/index.ts";
+import type { SeriesStore } from "../storage/types.ts";
+import { Forwarder } from "./forward.ts";
+import { type Principal, writeRoutes } from "./routes.ts";
+
+/** A remote_write target on a socket that records the decoded series it takes. */
+async function captureTarget(port = 0): Promise<{ server: Server; port: number; got: TimeSeries[][] }> {
+  const got: TimeSeries[][] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      got.push(decodeWrite(Buffer.concat(chunks), 1 << 24));
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  return { server, port: (server.address() as AddressInfo).port, got };
+}
+
+const close = (s: Server) => new Promise<void>((resolve) => s.close(() => resolve()));
+
+const series = (name: string, t: number): TimeSeries => ({
+  labels: sortedLabels({ __name__: name, host: "h1" }),
+  samples: [{ value: t / 1000, timestamp: t }],
+});
+
+test("ingested series are forwarded in order; a target down meanwhile gets them from its spool", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "kvmon-forward-"));
+  const first = await captureTarget();
+  const port = first.port;
+  await close(first.server); // down at first
+  const logs: string[] = [];
+  const forwarder = new Forwarder(
+    [
+      {
+        name: "vm",
+        url: `http://127.0.0.1:${port}/api/v1/write`,
+        token: null,
+        timeoutMs: 1000,
+        spoolDir: dir,
+        spoolMaxBytes: 1 << 20,
+      },
+    ],
+    (_, message) => logs.push(message),
+  );
+  forwarder.start();
+  const app = new Hono<{ Variables: { principal?: Principal } }>();
+  app.use(async (c, next) => {
+    c.set("principal", { kind: "host", host: "h1" });
+    await next();
+  });
+  const store = { append: () => Promise.resolve() } as unknown as SeriesStore;
+  app.route("/", writeRoutes({ store, forwarder }));
+  let target: Awaited<ReturnType<typeof captureTarget>> | null = null;
+  try {
+    const sent = [1000, 2000, 3000].map((t) => [series("a", t), series("b", t)]);
+    for (const batch of sent) {
+      const res = await app.request("/api/v1/write", {
+        method: "POST",
+        body: encodeWrite(batch),
+        headers: { ...REMOTE_WRITE_HEADERS, "User-Agent": "t" },
+      });
+      assert.equal(res.status, 204);
+    }
+    // Acknowledged while the target is down: the batches are in the spool.
+    assert.equal(forwarder.status()[0]!.spoolBatches, 3);
+    target = await captureTarget(port);
+    for (let i = 0; i < 100 && target.got.length < 3; i++) await sleep(100);
+    assert.deepEqual(target.got, sent);
+    assert.equal(forwarder.status()[0]!.stats.sentSamples, 6);
+    assert.ok(logs.includes("forwarding failing; batches wait in the spool"), logs.join());
+    assert.ok(logs.includes("forwarding works again"), logs.join());
+  } finally {
+    await forwarder.stop();
+    if (target) await close(target.server);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
