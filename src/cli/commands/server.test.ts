@@ -8,9 +8,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
+import { encodeWrite, REMOTE_WRITE_HEADERS, sortedLabels } from "../../protocol/remote-write/index.ts";
 import { TokenStore } from "../../server/auth/tokens.ts";
 import { loadServerConfig } from "../../server/config.ts";
 import { startServer } from "../../server/run.ts";
+import type { Labels } from "../../server/storage/types.ts";
 import { FleetState } from "../../server/fleet/state.ts";
 import { openStateDb, STATE_DB_FILE } from "../../server/state-db.ts";
 import { run } from "../main.ts";
@@ -120,7 +122,7 @@ test("bad usage and bad config name what is wrong", async () => {
   );
 });
 
-test("the server runs with the embedded store in the data dir and serves the Prometheus API to viewers", async () => {
+test("the server runs with the embedded store in the data dir and takes remote_write from hosts and serves the Prometheus API to viewers", async () => {
   const viewer = (await kvmon("token", "create", "--role", "viewer", "--name", "grafana")).stdout.trim();
   const host = (await kvmon("host", "add", "h2")).stdout.trim();
   const c = loadServerConfig({ flags: { "data-dir": dir, listen: "127.0.0.1:0" }, env: {} });
@@ -144,6 +146,28 @@ test("the server runs with the embedded store in the data dir and serves the Pro
       "guest families are listed",
     );
     assert.ok(Object.keys(meta.data).length >= metricCatalog().length);
+    const t = Math.round(Date.now() / 1000) * 1000;
+    const write = (token: string) =>
+      fetch(`${server.url}/api/v1/write`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, ...REMOTE_WRITE_HEADERS },
+        body: encodeWrite([
+          {
+            labels: sortedLabels({ __name__: "kvmon_host_cpus", host: "h2", instance: "h2:9477" }),
+            samples: [{ value: 8, timestamp: t }],
+          },
+        ]),
+      });
+    assert.equal((await write(viewer)).status, 403, "a viewer token cannot write");
+    assert.equal((await write(host)).status, 204);
+    const q = await get(`/api/v1/query?query=kvmon_host_cpus&time=${t / 1000}`, viewer);
+    const got = (await q.json()) as { data: { result: Array<{ metric: Labels; value: [number, string] }> } };
+    assert.deepEqual(got.data.result, [
+      {
+        metric: { __name__: "kvmon_host_cpus", host: "h2", instance: "h2:9477" },
+        value: [t / 1000, "8"],
+      },
+    ]);
   } finally {
     await server.stop();
   }

@@ -7,6 +7,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { userInfo } from "node:os";
 import { join } from "node:path";
+import type { Hono } from "hono";
 import { processMetrics } from "../../agent/process-metrics.ts";
 import { selfMetrics } from "../../agent/self-metrics.ts";
 import { guestMetrics } from "../../collectors/guest/metrics.ts";
@@ -20,13 +21,17 @@ import { loadServerConfig, SERVER_KEYS, type ServerConfig, ServerConfigError } f
 import { FleetState } from "../../server/fleet/state.ts";
 import { type StoreFactory, startServer } from "../../server/run.ts";
 import { openStateDb } from "../../server/state-db.ts";
+import { Forwarder } from "../../server/ingest/forward.ts";
+import { writeRoutes } from "../../server/ingest/routes.ts";
 import { openEmbeddedStore } from "../../server/storage/embedded/store.ts";
+import { ForwardedStore } from "../../server/storage/forwarded.ts";
 import { PrometheusStore } from "../../server/storage/prometheus/store.ts";
 import type { SeriesStore } from "../../server/storage/types.ts";
 import { promApiRoutes } from "../../server/prom-api/routes.ts";
 import type { CliIo, Command } from "../command.ts";
 import { parseCommandArgs } from "../command.ts";
 import { CliError, UsageError } from "../errors.ts";
+import { type Fields, Logger } from "../../shared/logger.ts";
 import { untilStopSignal } from "../signals.ts";
 
 const help = () =>
@@ -79,11 +84,35 @@ const options = {
 /** The sample database in the data dir (next to the state database). */
 export const SAMPLES_DB_FILE = "samples.db";
 
-/** The sample stores by kind: embedded SQLite in the data dir, or a Prometheus-compatible TSDB's HTTP API. */
+/** The forward spool (batches for the TSDB not yet acknowledged by it) in the data dir, and its bound. */
+export const FORWARD_SPOOL_DIR = "forward-spool";
+const FORWARD_SPOOL_MAX_BYTES = 1 << 30;
+
+/**
+ * The sample stores by kind: embedded SQLite in the data dir; or a Prometheus-compatible TSDB, read through its
+ * query API and written through its remote_write endpoint (`<url>/api/v1/write`, VictoriaMetrics' and
+ * Prometheus' receiver path) with a spool in the data dir.
+ */
 export const storeFactories: Record<ServerConfig["storage"]["kind"], StoreFactory> = {
   embedded: (c) => Promise.resolve(openEmbeddedStore({ path: join(c.dataDir, SAMPLES_DB_FILE) })),
-  prometheus: (c) =>
-    Promise.resolve(new PrometheusStore({ url: c.storage.kind === "prometheus" ? c.storage.url : "" })),
+  prometheus: (c) => {
+    const url = c.storage.kind === "prometheus" ? c.storage.url.replace(/\/+$/, "") : "";
+    const logger = new Logger((l) => process.stderr.write(l), c.logLevel);
+    const forwarder = new Forwarder(
+      [
+        {
+          name: "tsdb",
+          url: `${url}/api/v1/write`,
+          token: null,
+          timeoutMs: c.limits.agentTimeoutMs,
+          spoolDir: join(c.dataDir, FORWARD_SPOOL_DIR),
+          spoolMaxBytes: FORWARD_SPOOL_MAX_BYTES,
+        },
+      ],
+      (level, message, fields) => logger.log(level, message, fields as Fields),
+    );
+    return Promise.resolve(new ForwardedStore(new PrometheusStore({ url }), forwarder));
+  },
 };
 
 /**
@@ -100,9 +129,18 @@ export function metricCatalog(): MetricSpec[] {
   return [...new Map(all.map((m) => [m.name, m])).values()];
 }
 
-/** The other parts' routes the server serves: the Prometheus-compatible query API at its own paths. */
+/**
+ * The other parts' routes the server serves at their own paths: remote_write ingest (host tokens) and the
+ * Prometheus-compatible query API (viewers and up).
+ */
 export function serverMounts(store: SeriesStore): Mount[] {
   return [
+    {
+      prefix: "",
+      access: "host",
+      summary: "Prometheus remote_write 1.0 ingest (agents)",
+      routes: writeRoutes({ store }) as unknown as Hono,
+    },
     {
       prefix: "",
       access: "viewer",
