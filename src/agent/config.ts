@@ -37,6 +37,11 @@ export interface AgentConfig {
   trace: TraceConfig;
   /** Where the agent pushes its samples (src/agent/push); none by default. */
   push: PushTargetConfig[];
+  /**
+   * The host identity the agent reports (snapshot, pushed `host`/`instance` labels) instead of the machine's
+   * (identity.ts); null: the machine's. Two agents on one machine (tests, a host behind a NAT'd name) set it.
+   */
+  identity: { hostname: string | null; hostUuid: string | null };
 }
 
 /** Where a push target's spool lives when the config names no `spoolDir`: one directory per target name. */
@@ -168,6 +173,14 @@ const schema = z
         z.array(z.unknown()),
       ])
       .default([]),
+    hostName: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/, "must be a host name (letters, digits, . _ -)")
+      .optional(),
+    hostUuid: z
+      .string()
+      .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, "must be a lowercase UUID")
+      .optional(),
   })
   .strict();
 
@@ -190,6 +203,8 @@ export const KEYS = [
   { key: "guestExec", env: "KVMON_GUEST_EXEC", flag: "guest-exec", kind: "boolean" },
   { key: "guestPassthrough", env: "KVMON_GUEST_PASSTHROUGH", flag: "guest-passthrough", kind: "boolean" },
   { key: "push", env: "KVMON_PUSH", flag: "push", kind: "string" },
+  { key: "hostName", env: "KVMON_HOST_NAME", flag: "host-name", kind: "string" },
+  { key: "hostUuid", env: "KVMON_HOST_UUID", flag: "host-uuid", kind: "string" },
 ] as const;
 
 /** Keys settable in the file and the environment only: a secret on the command line is visible to `ps`. */
@@ -284,6 +299,7 @@ export function loadConfig(src: ConfigSources): AgentConfig {
     },
     trace: c.trace,
     push: parsePush(c.push, at("push"), c.interval),
+    identity: { hostname: c.hostName ?? null, hostUuid: c.hostUuid ?? null },
   };
 }
 

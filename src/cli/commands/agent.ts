@@ -51,6 +51,10 @@ Control API (POST /api/v1/domains/<name>/exec and /agent-command; off without a 
   --push <urls>             remote_write URLs to push samples to, comma-
                             separated (spooled on disk; config file: push[]
                             for tokens, kvmon servers, spool bounds)           KVMON_PUSH
+  --host-name <name>        the host name the agent reports (default the
+                            machine's)                                         KVMON_HOST_NAME
+  --host-uuid <uuid>        the host UUID it reports (default DMI, else
+                            machine-id)                                        KVMON_HOST_UUID
   -h, --help                this help
 
 Collectors (default on unless marked):
