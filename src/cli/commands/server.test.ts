@@ -168,6 +168,8 @@ test("the server runs with the embedded store in the data dir and takes remote_w
         value: [t / 1000, "8"],
       },
     ]);
+    const names = await get(`/api/v1/label/__name__/values?start=${t / 1000 - 60}&end=${t / 1000}`, viewer);
+    assert.deepEqual(((await names.json()) as { data: string[] }).data, ["kvmon_host_cpus"]);
   } finally {
     await server.stop();
   }
