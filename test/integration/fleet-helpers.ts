@@ -5,13 +5,16 @@
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import { loadConfig } from "../../src/agent/config.ts";
 import type { RunningAgent } from "../../src/agent/server.ts";
 import { labelKey, parseExposition } from "../../src/agent/testing/exposition-lines.ts";
+import { decodeWrite } from "../../src/protocol/remote-write/index.ts";
+import { BatchKind } from "../../src/protocol/remote-write/sender.ts";
+import { Spool } from "../../src/protocol/remote-write/spool.ts";
 import { startTestAgent } from "../agent-helpers.ts";
 import { freePort } from "../victoria-metrics.ts";
 
@@ -205,3 +208,43 @@ export async function serverSamples(
 
 /** Same value, NaN equal to NaN. */
 export const same = (a: number, b: number): boolean => Object.is(a, b) || a === b;
+
+/** The samples of the write batches in a spool, read from a copy (reading must not change the evidence). */
+export function spooledSamples(
+  spoolDir: string,
+  copy: string,
+): { samples: Samples; count: number; firstT: number } {
+  cpSync(spoolDir, copy, { recursive: true });
+  const spool = new Spool({ dir: copy, maxBytes: 1 << 30 });
+  const samples: Samples = new Map();
+  let count = 0;
+  let firstT = Infinity;
+  for (let b = spool.peek(); b; b = spool.peek()) {
+    if (b.kind === BatchKind.write)
+      for (const s of decodeWrite(b.payload, 1 << 26))
+        for (const x of s.samples) {
+          addSample(
+            samples,
+            Object.fromEntries(s.labels.map((l) => [l.name, l.value])),
+            x.timestamp,
+            x.value,
+          );
+          count++;
+          firstT = Math.min(firstT, x.timestamp);
+        }
+    spool.ack(b.id);
+  }
+  spool.close();
+  return { samples, count, firstT };
+}
+
+/** Which of `expected` the server lacks or holds with another value (empty: it holds them all). */
+export function lacking(expected: Samples, got: Samples): string[] {
+  const out: string[] = [];
+  for (const [key, samples] of expected)
+    for (const [t, v] of samples) {
+      const have = got.get(key)?.get(t);
+      if (have === undefined || !same(have, v)) out.push(`${key} @${t}: want ${v}, server has ${have}`);
+    }
+  return out;
+}

@@ -19,7 +19,7 @@ import {
   json,
   makeFleet,
   metricOf,
-  same,
+  lacking,
   type Samples,
   type ServerProcess,
   serverSamples,
@@ -97,12 +97,7 @@ test("values the server holds equal each agent's /metrics at the same timestamps
       addSample(expected, { ...s.labels, ...identity }, view.t, s.value);
     assert.ok(expected.size > 100, `${a.name}: ${expected.size} series compared`);
     const got = await serverSamples(server.url, fleet.viewer, a.name, view.t - 1, view.t);
-    const wrong: string[] = [];
-    for (const [key, samples] of expected)
-      for (const [t, v] of samples) {
-        const have = got.get(key)?.get(t);
-        if (have === undefined || !same(have, v)) wrong.push(`${key} @${t}: want ${v}, server has ${have}`);
-      }
+    const wrong = lacking(expected, got);
     assert.deepEqual(
       wrong.slice(0, 10),
       [],
