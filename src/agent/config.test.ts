@@ -332,3 +332,20 @@ test("tls: off by default; tlsCert and tlsKey from flags or env, both or neither
     (e) => e instanceof ConfigError && e.key === "tlsKey" && /flag --tls-cert.*both/.test(e.message),
   );
 });
+
+test("host identity: the machine's by default, or the configured host name and UUID", () => {
+  assert.deepEqual(loadConfig({ env: {} }).identity, { hostname: null, hostUuid: null });
+  const uuid = "6f2c1d9e-0b7a-4c55-9e0f-1a2b3c4d5e6f";
+  const c = loadConfig({ env: { KVMON_HOST_NAME: "hv-07" }, flags: { "host-uuid": uuid } });
+  assert.deepEqual(c.identity, { hostname: "hv-07", hostUuid: uuid });
+  assert.throws(
+    () => loadConfig({ env: { KVMON_HOST_NAME: "a b" } }),
+    (e: unknown) =>
+      e instanceof ConfigError && /hostName \(env KVMON_HOST_NAME\): must be a host name/.test(e.message),
+  );
+  assert.throws(
+    () => loadConfig({ env: {}, flags: { "host-uuid": "not-a-uuid" } }),
+    (e: unknown) =>
+      e instanceof ConfigError && /hostUuid \(flag --host-uuid\): must be a lowercase UUID/.test(e.message),
+  );
+});

@@ -39,6 +39,11 @@ export interface AgentConfig {
   push: PushTargetConfig[];
   /** Serve HTTPS with this certificate and key (PEM files); null = plain HTTP. */
   tls: { certFile: string; keyFile: string } | null;
+  /**
+   * The host identity the agent reports (snapshot, pushed `host`/`instance` labels) instead of the machine's
+   * (identity.ts); null: the machine's. Two agents on one machine (tests, a host behind a NAT'd name) set it.
+   */
+  identity: { hostname: string | null; hostUuid: string | null };
 }
 
 /** Where a push target's spool lives when the config names no `spoolDir`: one directory per target name. */
@@ -176,6 +181,14 @@ const schema = z
         z.array(z.unknown()),
       ])
       .default([]),
+    hostName: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/, "must be a host name (letters, digits, . _ -)")
+      .optional(),
+    hostUuid: z
+      .string()
+      .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, "must be a lowercase UUID")
+      .optional(),
   })
   .strict();
 
@@ -200,6 +213,8 @@ export const KEYS = [
   { key: "push", env: "KVMON_PUSH", flag: "push", kind: "string" },
   { key: "tlsCert", env: "KVMON_TLS_CERT", flag: "tls-cert", kind: "string" },
   { key: "tlsKey", env: "KVMON_TLS_KEY", flag: "tls-key", kind: "string" },
+  { key: "hostName", env: "KVMON_HOST_NAME", flag: "host-name", kind: "string" },
+  { key: "hostUuid", env: "KVMON_HOST_UUID", flag: "host-uuid", kind: "string" },
 ] as const;
 
 /** Keys settable in the file and the environment only: a secret on the command line is visible to `ps`. */
@@ -304,6 +319,7 @@ export function loadConfig(src: ConfigSources): AgentConfig {
     push: parsePush(c.push, at("push"), c.interval),
     tls:
       c.tlsCert !== undefined && c.tlsKey !== undefined ? { certFile: c.tlsCert, keyFile: c.tlsKey } : null,
+    identity: { hostname: c.hostName ?? null, hostUuid: c.hostUuid ?? null },
   };
 }
 

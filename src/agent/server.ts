@@ -21,6 +21,7 @@ import type { ControlDeps } from "./control/routes.ts";
 import { ConfigError } from "./errors.ts";
 import { loadControlToken } from "./control/token.ts";
 import { createApp } from "./http.ts";
+import { readIdentity } from "./identity.ts";
 import { Logger, ProblemLog } from "./log.ts";
 import { exposeAgentLines } from "./exposition.ts";
 import { processMetricsExposer } from "./process-metrics.ts";
@@ -139,8 +140,13 @@ export async function startAgent(
         custom: g.custom,
       })
     : null;
+  const machine = readIdentity();
   const agent = new Agent({
     source,
+    identity: {
+      hostname: config.identity.hostname ?? machine.hostname,
+      hostUuid: config.identity.hostUuid ?? machine.hostUuid,
+    },
     collectors: [...selectCollectors(config.collectors), ...(guestView ? [guestView.source] : [])],
     intervalMs: config.intervalSeconds * 1000,
     timeoutMs: config.timeoutSeconds * 1000,

@@ -5,29 +5,20 @@
  */
 import type { z } from "zod";
 import type { execBody } from "../model/control.ts";
-import type { DomainSample, GuestSample, TraceSample } from "../model/types.ts";
 import type { traceStartBody } from "../server/api/control.ts";
 import type { domainsQuery, FleetDomain, listDomains } from "../server/api/domains.ts";
 import type { RangeAnswer, seriesRangeQuery } from "../server/api/series.ts";
+import type { DomainView } from "../server/api/read-routes.ts";
 import type { SessionView } from "../server/api/session-routes.ts";
 import type { AuditQuery, AuditRecord, AuditStore } from "../server/auth/audit.ts";
 import type { HostView } from "../server/fleet/host-view.ts";
 import type { EventQuery, FleetState, StoredEvent } from "../server/fleet/state.ts";
 
-export type { FleetDomain, HostView, RangeAnswer, SessionView, StoredEvent, AuditRecord };
+export type { DomainView, FleetDomain, HostView, RangeAnswer, SessionView, StoredEvent, AuditRecord };
 
 /** GET /api/v1/domains: what the caller may pass (the parsed query's fields, all optional). */
 export type DomainsQuery = Partial<z.output<typeof domainsQuery>>;
 export type DomainsPage = ReturnType<typeof listDomains>;
-
-/** GET /api/v1/domains/{host}/{name}: the host's view, the guest's and the tracer's. */
-export interface DomainView {
-  host: HostView;
-  collectedAt: number;
-  domain: Omit<DomainSample, "guest" | "trace">;
-  guest: GuestSample | null;
-  trace: TraceSample | null;
-}
 
 /** GET /api/v1/series/range: a metric and, optionally, the rest (times in epoch seconds). */
 type SeriesFields = z.output<typeof seriesRangeQuery>;

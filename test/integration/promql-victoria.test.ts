@@ -9,14 +9,21 @@
  * rate/increase/delta do not extrapolate, its instant-vector lookback adapts to the sample interval instead of a
  * fixed 5 minutes, ...): each query names why it is not compared with VictoriaMetrics where it is not.
  *
+ * kvmon is asked over two of its own stores: the in-memory test store and the embedded store (raw samples for
+ * PromQL at any step, so a 60 s step does not read the 1-minute rollups).
+ *
  * Also: kvmon's SeriesStore over VictoriaMetrics (storage/prometheus) answers select like the in-memory store
  * (series and labels at VictoriaMetrics' day granularity), and kvmon's API evaluating over it, or over a plain
  * Prometheus, answers every query like kvmon over the memory store.
  */
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { promApiRoutes } from "../../src/server/prom-api/routes.ts";
 import { labelsKey } from "../../src/server/promql/labels.ts";
+import { openEmbeddedStore } from "../../src/server/storage/embedded/store.ts";
 import { PrometheusStore } from "../../src/server/storage/prometheus/store.ts";
 import { MemoryStore } from "../../src/server/storage/testing/memory-store.ts";
 import type { Labels, Matcher, Sample, Series, SeriesStore } from "../../src/server/storage/types.ts";
@@ -328,17 +335,30 @@ const WHILE_ALL_PRESENT: Window = {
 };
 
 const data = fleet();
-/**
- * kvmon's own store, the one every other answer is compared with. The in-memory test store today; the embedded
- * store (storage/embedded) goes here when it is merged: nothing else in this file changes.
- */
+/** kvmon's reference store, the one the stores over VictoriaMetrics and Prometheus are compared with. */
 const memory: SeriesStore = new MemoryStore();
+const embeddedDir = mkdtempSync(join(tmpdir(), "kvmon-promql-embedded-"));
+/**
+ * kvmon's embedded store on the same data, its first hour in closed chunks (with their rollups) and the rest in
+ * the head: PromQL over it reads raw samples, whatever the step, so it equals Prometheus too.
+ */
+const embedded = openEmbeddedStore({ path: join(embeddedDir, "samples.db") });
+
+async function loadEmbedded(): Promise<void> {
+  const split = BASE + HOUR;
+  const part = (keep: (t: number) => boolean): Series[] =>
+    data.map((s) => ({ labels: s.labels, samples: s.samples.filter((x) => keep(x.t)) }));
+  await embedded.append(part((t) => t < split));
+  embedded.flush();
+  await embedded.append(part((t) => t >= split));
+}
 let vm: RunningVictoriaMetrics;
 let prom: RunningPrometheus;
 let vmStore: PrometheusStore;
 
 before(async () => {
   await memory.append(data);
+  await loadEmbedded();
   [vm, prom] = await Promise.all([
     startVictoriaMetrics({ args: ["-search.disableCache", "-search.latencyOffset=0s"] }),
     startPrometheus(data),
@@ -351,6 +371,8 @@ before(async () => {
 
 after(async () => {
   await memory.close();
+  await embedded.close();
+  rmSync(embeddedDir, { recursive: true, force: true });
   await Promise.all([vm?.stop(), prom?.stop()]);
 });
 
@@ -419,6 +441,10 @@ async function assertSameAnswers(
 
 test("every dashboard query: kvmon equals Prometheus 2.42, instant and range", async () => {
   await assertSameAnswers(kvmonAsk(memory), httpAsk(prom.url), QUERIES, EVERYWHERE);
+});
+
+test("every dashboard query over the embedded store (raw samples, any step): kvmon equals Prometheus 2.42", async () => {
+  await assertSameAnswers(kvmonAsk(embedded), httpAsk(prom.url), QUERIES, EVERYWHERE);
 });
 
 test("the queries VictoriaMetrics answers like Prometheus: kvmon equals VictoriaMetrics", async () => {

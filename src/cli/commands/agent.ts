@@ -54,6 +54,11 @@ Control API (POST /api/v1/domains/<name>/exec and /agent-command; off without a 
   --tls-cert <file>         serve HTTPS with this PEM certificate (with
                             --tls-key; the console WebSocket becomes wss)      KVMON_TLS_CERT
   --tls-key <file>          the certificate's PEM private key                  KVMON_TLS_KEY
+                            for tokens, kvmon servers, spool bounds)           KVMON_PUSH
+  --host-name <name>        the host name the agent reports (default the
+                            machine's)                                         KVMON_HOST_NAME
+  --host-uuid <uuid>        the host UUID it reports (default DMI, else
+                            machine-id)                                        KVMON_HOST_UUID
   -h, --help                this help
 
 Collectors (default on unless marked):

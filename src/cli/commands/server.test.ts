@@ -4,15 +4,21 @@
  * start without an admin token and names the command that makes one; usage and config errors name the flag.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
+import { encodeWrite, REMOTE_WRITE_HEADERS, sortedLabels } from "../../protocol/remote-write/index.ts";
 import { TokenStore } from "../../server/auth/tokens.ts";
+import { loadServerConfig } from "../../server/config.ts";
+import { startServer } from "../../server/run.ts";
+import type { Labels } from "../../server/storage/types.ts";
 import { FleetState } from "../../server/fleet/state.ts";
 import { openStateDb, STATE_DB_FILE } from "../../server/state-db.ts";
 import { run } from "../main.ts";
 import { captureIo } from "../testing.ts";
+import { guestMetrics } from "../../collectors/guest/metrics.ts";
+import { metricCatalog, SAMPLES_DB_FILE, serverMounts, storeFactories } from "./server.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "kvmon-server-cli-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -114,4 +120,57 @@ test("bad usage and bad config name what is wrong", async () => {
     storage.stderr,
     /config storage \(flag --storage\): must be 'embedded' or the http\(s\):\/\/ URL/,
   );
+});
+
+test("the server runs with the embedded store in the data dir and takes remote_write from hosts and serves the Prometheus API to viewers", async () => {
+  const viewer = (await kvmon("token", "create", "--role", "viewer", "--name", "grafana")).stdout.trim();
+  const host = (await kvmon("host", "add", "h2")).stdout.trim();
+  const c = loadServerConfig({ flags: { "data-dir": dir, listen: "127.0.0.1:0" }, env: {} });
+  const server = await startServer(c, { storeFactory: storeFactories.embedded, mounts: serverMounts });
+  try {
+    assert.ok(existsSync(join(dir, SAMPLES_DB_FILE)), "the sample database is in the data dir");
+    const get = (path: string, token: string) =>
+      fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${token}` } });
+    const health = await get("/api/v1/query?query=1%2B1", viewer);
+    assert.equal(health.status, 200);
+    const body = (await health.json()) as { data: { resultType: string; result: [number, string] } };
+    assert.equal(body.data.resultType, "scalar");
+    assert.equal(body.data.result[1], "2");
+    assert.equal((await get("/api/v1/query?query=1%2B1", host)).status, 403, "a host token cannot read");
+    const meta = (await (await get("/api/v1/metadata", viewer)).json()) as {
+      data: Record<string, Array<{ type: string }>>;
+    };
+    assert.equal(meta.data.kvmon_domain_cpu_seconds_total?.[0]?.type, "counter");
+    assert.ok(
+      guestMetrics.every((m) => meta.data[m.name]),
+      "guest families are listed",
+    );
+    assert.ok(Object.keys(meta.data).length >= metricCatalog().length);
+    const t = Math.round(Date.now() / 1000) * 1000;
+    const write = (token: string) =>
+      fetch(`${server.url}/api/v1/write`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, ...REMOTE_WRITE_HEADERS },
+        body: encodeWrite([
+          {
+            labels: sortedLabels({ __name__: "kvmon_host_cpus", host: "h2", instance: "h2:9477" }),
+            samples: [{ value: 8, timestamp: t }],
+          },
+        ]),
+      });
+    assert.equal((await write(viewer)).status, 403, "a viewer token cannot write");
+    assert.equal((await write(host)).status, 204);
+    const q = await get(`/api/v1/query?query=kvmon_host_cpus&time=${t / 1000}`, viewer);
+    const got = (await q.json()) as { data: { result: Array<{ metric: Labels; value: [number, string] }> } };
+    assert.deepEqual(got.data.result, [
+      {
+        metric: { __name__: "kvmon_host_cpus", host: "h2", instance: "h2:9477" },
+        value: [t / 1000, "8"],
+      },
+    ]);
+    const names = await get(`/api/v1/label/__name__/values?start=${t / 1000 - 60}&end=${t / 1000}`, viewer);
+    assert.deepEqual(((await names.json()) as { data: string[] }).data, ["kvmon_host_cpus"]);
+  } finally {
+    await server.stop();
+  }
 });

@@ -7,6 +7,14 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { userInfo } from "node:os";
 import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import type { Hono } from "hono";
+import { processMetrics } from "../../agent/process-metrics.ts";
+import { selfMetrics } from "../../agent/self-metrics.ts";
+import { guestMetrics } from "../../collectors/guest/metrics.ts";
+import { collectors } from "../../collectors/registry.ts";
+import type { MetricSpec } from "../../metrics/catalog.ts";
+import { type Mount, SERVER_VERSION } from "../../server/app.ts";
 import { type TokenInfo, TokenStore } from "../../server/auth/tokens.ts";
 import { ROLES, type Role } from "../../server/auth/types.ts";
 import { AuditStore } from "../../server/auth/audit.ts";
@@ -14,10 +22,17 @@ import { loadServerConfig, SERVER_KEYS, type ServerConfig, ServerConfigError } f
 import { FleetState } from "../../server/fleet/state.ts";
 import { type StoreFactory, startServer } from "../../server/run.ts";
 import { openStateDb } from "../../server/state-db.ts";
-import { KvmonError } from "../../shared/errors.ts";
+import { Forwarder } from "../../server/ingest/forward.ts";
+import { writeRoutes } from "../../server/ingest/routes.ts";
+import { openEmbeddedStore } from "../../server/storage/embedded/store.ts";
+import { ForwardedStore } from "../../server/storage/forwarded.ts";
+import { PrometheusStore } from "../../server/storage/prometheus/store.ts";
+import type { SeriesStore } from "../../server/storage/types.ts";
+import { promApiRoutes } from "../../server/prom-api/routes.ts";
 import type { CliIo, Command } from "../command.ts";
 import { parseCommandArgs } from "../command.ts";
 import { CliError, UsageError } from "../errors.ts";
+import { type Fields, Logger } from "../../shared/logger.ts";
 import { untilStopSignal } from "../signals.ts";
 
 const help = () =>
@@ -69,6 +84,13 @@ const options = {
   "control-token-file": { type: "string" },
 } as Record<string, { type: "string" }>;
 
+/** The sample database in the data dir (next to the state database). */
+export const SAMPLES_DB_FILE = "samples.db";
+
+/** The forward spool (batches for the TSDB not yet acknowledged by it) in the data dir, and its bound. */
+export const FORWARD_SPOOL_DIR = "forward-spool";
+const FORWARD_SPOOL_MAX_BYTES = 1 << 30;
+
 /**
  * The built dashboard: KVMON_WEB_DIR, else .build/web next to the bundled CLI (.build/kvmon.mjs) or at the
  * top of the source tree (src/cli/commands/server.ts).
@@ -80,14 +102,66 @@ function webDir(): string {
 }
 
 /**
- * The sample stores by kind. The embedded engine (src/server/storage/embedded) and the Prometheus-compatible
- * store (src/server/storage/prometheus) are built on their own branches and registered here at merge.
+ * The sample stores by kind: embedded SQLite in the data dir; or a Prometheus-compatible TSDB, read through its
+ * query API and written through its remote_write endpoint (`<url>/api/v1/write`, VictoriaMetrics' and
+ * Prometheus' receiver path) with a spool in the data dir.
  */
 export const storeFactories: Record<ServerConfig["storage"]["kind"], StoreFactory> = {
-  embedded: () => Promise.reject(new KvmonError("STORAGE_UNAVAILABLE", "the embedded store is not built in")),
-  prometheus: () =>
-    Promise.reject(new KvmonError("STORAGE_UNAVAILABLE", "the prometheus store is not built in")),
+  embedded: (c) => Promise.resolve(openEmbeddedStore({ path: join(c.dataDir, SAMPLES_DB_FILE) })),
+  prometheus: (c) => {
+    const url = c.storage.kind === "prometheus" ? c.storage.url.replace(/\/+$/, "") : "";
+    const logger = new Logger((l) => process.stderr.write(l), c.logLevel);
+    const forwarder = new Forwarder(
+      [
+        {
+          name: "tsdb",
+          url: `${url}/api/v1/write`,
+          token: null,
+          timeoutMs: c.limits.agentTimeoutMs,
+          spoolDir: join(c.dataDir, FORWARD_SPOOL_DIR),
+          spoolMaxBytes: FORWARD_SPOOL_MAX_BYTES,
+        },
+      ],
+      (level, message, fields) => logger.log(level, message, fields as Fields),
+    );
+    return Promise.resolve(new ForwardedStore(new PrometheusStore({ url }), forwarder));
+  },
 };
+
+/**
+ * Every family an agent can push (its collectors, guest metrics, self and process metrics), for the
+ * Prometheus API's /metadata. Gathered here because the server may not import collectors or the agent.
+ */
+export function metricCatalog(): MetricSpec[] {
+  const all = [
+    ...collectors.flatMap((c) => c.metrics),
+    ...guestMetrics,
+    ...Object.values(selfMetrics),
+    ...Object.values(processMetrics),
+  ];
+  return [...new Map(all.map((m) => [m.name, m])).values()];
+}
+
+/**
+ * The other parts' routes the server serves at their own paths: remote_write ingest (host tokens) and the
+ * Prometheus-compatible query API (viewers and up).
+ */
+export function serverMounts(store: SeriesStore): Mount[] {
+  return [
+    {
+      prefix: "",
+      access: "host",
+      summary: "Prometheus remote_write 1.0 ingest (agents)",
+      routes: writeRoutes({ store }) as unknown as Hono,
+    },
+    {
+      prefix: "",
+      access: "viewer",
+      summary: "Prometheus-compatible query API (Grafana's data source)",
+      routes: promApiRoutes({ store, catalog: metricCatalog(), version: SERVER_VERSION }),
+    },
+  ];
+}
 
 function config(values: Record<string, string | undefined>): ServerConfig {
   try {
@@ -217,6 +291,7 @@ export const serverCommand: Command = {
     try {
       running = await startServer(c, {
         storeFactory: storeFactories[c.storage.kind],
+        mounts: serverMounts,
         write: (l) => io.err(l),
         webDir: webDir(),
       });

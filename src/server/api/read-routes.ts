@@ -3,14 +3,26 @@
  * view, lifecycle events, series ranges from the SeriesStore; and the audit log (admin role).
  */
 import { z } from "zod";
+import type { DomainSample } from "../../model/types.ts";
 import type { AuditStore } from "../auth/audit.ts";
-import { hostView } from "../fleet/host-view.ts";
+import { type HostView, hostView } from "../fleet/host-view.ts";
 import type { FleetState } from "../fleet/state.ts";
 import type { SeriesStore } from "../storage/types.ts";
 import { checkedName, domainsQuery, listDomains, MAX_PAGE } from "./domains.ts";
 import { HttpError } from "./errors.ts";
 import { route, type RouteSpec } from "./route.ts";
 import { seriesRange, seriesRangeQuery } from "./series.ts";
+
+/** GET /api/v1/domains/{host}/{name}: what the host sees (libvirt), what the guest reports, what the tracer saw. */
+export interface DomainView {
+  hostName: string;
+  hostStatus: HostView;
+  /** When the host's snapshot was collected (epoch ms). */
+  collectedAt: number;
+  host: Omit<DomainSample, "guest" | "trace">;
+  guest: DomainSample["guest"];
+  trace: DomainSample["trace"];
+}
 
 export interface ReadDeps {
   fleet: FleetState;
@@ -77,14 +89,15 @@ export function readRoutes(deps: ReadDeps): RouteSpec[] {
         if (!d) throw new HttpError(404, "DOMAIN_NOT_FOUND", `no domain '${name}' on host '${host}'`);
         const { guest, trace, ...hostSide } = d;
         // The three sections: what the host sees (libvirt), what the guest reports, what the tracer saw.
-        return c.json({
+        const view: DomainView = {
           hostName: host,
           hostStatus: hostView(h, deps.now(), deps.pushIntervalMs),
           collectedAt: h.snapshot.finishedAt,
           host: hostSide,
           guest,
           trace,
-        });
+        };
+        return c.json(view);
       },
     }),
     route({

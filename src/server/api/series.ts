@@ -104,7 +104,7 @@ export async function seriesRange(
   const found = await store.select(
     matchers(q),
     { startMs, endMs: Math.round(end * 1000) },
-    { stepMs, func: `${q.agg === "last" ? "last" : q.agg}_over_time` },
+    { stepMs, func: `${q.agg === "last" ? "last" : q.agg}_over_time`, rollups: true },
   );
   return {
     metric: q.metric,

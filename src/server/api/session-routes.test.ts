@@ -54,8 +54,8 @@ test("the client's reads: hosts, domains (sorted, filtered), one domain, series,
   );
   const first = snap.domains[0]!;
   const view = await c.domain("h1", first.name);
-  assert.equal(view.domain.uuid, first.uuid);
-  assert.equal(view.host.name, "h1");
+  assert.equal(view.host.uuid, first.uuid);
+  assert.equal(view.hostName, "h1");
   await f.store.append([{ labels: { __name__: "m", domain: first.name }, samples: [{ t: 1000_000, v: 7 }] }]);
   const range = await c.series({
     metric: "m",

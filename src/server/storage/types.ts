@@ -41,6 +41,12 @@ export interface SelectHints {
    * A store answers from a rollup only where the function's result stays correct on it.
    */
   readonly func?: string;
+  /**
+   * The caller takes rollup answers where raw samples still exist (the JSON range API's aggregated long ranges,
+   * chosen by step). Unset (PromQL): raw samples wherever raw retention holds them, for Prometheus' exact
+   * semantics; rollups only for the part of a range older than the raw samples.
+   */
+  readonly rollups?: boolean;
 }
 
 export interface SeriesStore {

@@ -118,7 +118,7 @@ function fact(label: string, value: string | Node): HTMLElement {
 }
 
 function header(v: DomainView): HTMLElement {
-  const d = v.domain;
+  const d = v.host;
   const g = v.guest;
   const os = g?.identity?.osPrettyName ?? g?.identity?.osName ?? null;
   const ips = (g?.interfaces ?? [])
@@ -140,7 +140,7 @@ function header(v: DomainView): HTMLElement {
     h(
       "div",
       { class: "facts" },
-      fact("host", v.host.name),
+      fact("host", v.hostName),
       fact("vCPUs", String(d.vcpus?.current ?? "–")),
       fact("memory", bytes(d.memory?.currentBytes)),
       fact("OS", os ?? "–"),

@@ -223,9 +223,12 @@ describe("EmbeddedStore rollups", () => {
     // A later hour, so hour 0 is answered from its stored row (the newest hour is recomputed from raw).
     await store.append([{ labels: cpu("a"), samples: regular(3, T0 + HOUR_MS, 60_000, () => 500) }]);
     store.flush();
-    const [hour] = (await store.select([], ALL, { stepMs: HOUR_MS, func: "avg_over_time" }))[0]!.samples;
+    const [hour] = (
+      await store.select([], ALL, { stepMs: HOUR_MS, func: "avg_over_time", rollups: true })
+    )[0]!.samples;
     assert.equal(hour!.v, samples.reduce((sum, s) => sum + s.v, 0) / samples.length);
-    const [max] = (await store.select([], ALL, { stepMs: HOUR_MS, func: "max_over_time" }))[0]!.samples;
+    const [max] = (await store.select([], ALL, { stepMs: HOUR_MS, func: "max_over_time", rollups: true }))[0]!
+      .samples;
     assert.equal(max!.v, 110);
     await store.close();
   });
@@ -257,11 +260,11 @@ describe("EmbeddedStore rollups", () => {
     await store.append([{ labels: cpu("a"), samples: [late] }]);
     assert.equal(store.stats().lateSamples, 1);
     const range = { startMs: T0, endMs: T0 + 8 * HOUR_MS };
-    const compare = async (when: string) => {
+    const compare = async (when: string, rollups: boolean) => {
       for (const width of [MINUTE_MS, HOUR_MS]) {
         const expected = bruteForce(samples, width);
         const get = async (func?: string) =>
-          (await store.select([], range, { stepMs: width, func }))[0]!.samples;
+          (await store.select([], range, { stepMs: width, func, rollups }))[0]!.samples;
         const [last, max, avg, rate] = await Promise.all([
           get(),
           get("max_over_time"),
@@ -294,7 +297,16 @@ describe("EmbeddedStore rollups", () => {
         });
       }
     };
-    await compare("from raw");
+    await compare("from raw", true);
+    // PromQL (no rollups hint) reads raw wherever raw exists, whatever the step
+    for (const func of [undefined, "rate", "avg_over_time", "max_over_time"]) {
+      const promql = (await store.select([], range, { stepMs: HOUR_MS, func }))[0]!.samples;
+      assert.deepEqual(
+        promql,
+        [...samples].sort((a, b) => a.t - b.t),
+        `raw for ${func ?? "a selector"}`,
+      );
+    }
     // raw for the functions a rollup would get wrong, and for fine steps
     const raw = (await store.select([], range, { stepMs: HOUR_MS, func: "irate" }))[0]!.samples;
     assert.equal(raw.length, samples.length);
@@ -306,11 +318,49 @@ describe("EmbeddedStore rollups", () => {
     now += 5 * 86_400_000; // raw expires: the minute rollups are written from it first
     store.compact();
     assert.deepEqual(await store.select([], range), [], "raw is gone");
-    await compare("from stored rollups");
+    await compare("from stored rollups", true);
+    await compare("older than raw retention, for PromQL too", false);
     now += 8 * 86_400_000; // minutes expire too: hours remain
     store.compact();
     assert.deepEqual(await store.select([], range, { stepMs: MINUTE_MS }), []);
     assert.equal((await store.select([], range, { stepMs: HOUR_MS }))[0]!.samples.length, 8);
+    await store.close();
+  });
+
+  it("answer PromQL from raw where raw remains and from rollups before it, a counter running on across the seam", async () => {
+    let now = T0 + 86_400_000 - 1;
+    const options = {
+      chunkSamples: 30,
+      now: () => now,
+      retention: { rawMs: 86_400_000, minuteMs: 10 * 86_400_000, hourMs: 20 * 86_400_000 },
+    };
+    const store = open(options, join(dir, "seam.db"));
+    const samples = regular(24 * 60, T0, 60_000, (i) => 1000 + 5 * i); // a counter, +5 a minute, a day
+    for (let i = 0; i < samples.length; i += 240)
+      await store.append([{ labels: cpu("a"), samples: samples.slice(i, i + 240) }]);
+    store.flush();
+    now += 12 * HOUR_MS; // the first 12 h of raw expire into minute rollups
+    store.compact();
+    const range = { startMs: T0, endMs: T0 + 86_400_000 };
+    const rawLeft = (await store.select([], range))[0]!.samples;
+    assert.ok(rawLeft.length < samples.length && rawLeft[0]!.t > T0, "part of raw expired");
+    const rate = (await store.select([], range, { stepMs: MINUTE_MS, func: "rate" }))[0]!.samples;
+    const seam = rate.findIndex((s) => s.t === rawLeft[0]!.t);
+    assert.ok(seam > 0, "rollup samples come before the raw ones");
+    assert.deepEqual(rate.slice(seam), rawLeft, "raw where raw remains");
+    for (let i = 1; i < seam; i++) assert.equal(rate[i]!.v - rate[i - 1]!.v, 5, `minute ${i}: +5 a minute`);
+    assert.equal(rate[seam - 1]!.v, rawLeft[0]!.v, "the running total ends at the first raw value");
+    const max = (await store.select([], range, { stepMs: MINUTE_MS, func: "max_over_time" }))[0]!.samples;
+    assert.deepEqual(
+      max.slice(0, seam).map((s) => s.v),
+      samples.slice(0, seam).map((s) => s.v),
+      "levels before the seam: each minute's own value",
+    );
+    assert.deepEqual(
+      (await store.select([], range, { stepMs: 10_000, func: "rate" }))[0]!.samples,
+      rawLeft,
+      "a step under a minute reads raw only",
+    );
     await store.close();
   });
 });

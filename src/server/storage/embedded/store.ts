@@ -173,19 +173,36 @@ export class EmbeddedStore implements SeriesStore {
     const width = rollupWidth(hints);
     const states = this.postings.select(matchers).map((id) => this.byId.get(id)!);
     const out: Series[] = [];
-    if (width === 0) {
-      const raw = this.rawSamplesOf(states, range.startMs, range.endMs);
-      states.forEach((st, i) => {
-        if (raw[i]!.length > 0) out.push({ labels: st.labels, samples: raw[i]! });
-      });
+    const keep = (st: SeriesState, samples: Sample[]) => {
+      if (samples.length > 0) out.push({ labels: st.labels, samples });
+    };
+    if (width !== 0 && hints?.rollups === true) {
+      for (const st of states)
+        keep(st, this.rollupSamples(st, width, hints.func, range.startMs, range.endMs));
       return out;
     }
-    for (const st of states) {
-      const buckets = this.buckets(st, width, range.startMs - width + 1, range.endMs);
-      const samples = bucketSamples(buckets, width, hints?.func, range.startMs, range.endMs);
-      if (samples.length > 0) out.push({ labels: st.labels, samples });
-    }
+    const raw = this.rawSamplesOf(states, range.startMs, range.endMs);
+    // Only a range reaching back past raw retention can have a part that rollups alone still hold.
+    const olderThanRaw = width !== 0 && range.startMs < this.now() - this.retention.rawMs;
+    states.forEach((st, i) => {
+      const samples = raw[i]!;
+      const firstRawT = samples[0]?.t ?? range.endMs + 1;
+      if (!olderThanRaw || firstRawT <= range.startMs) return keep(st, samples);
+      const older = this.rollupSamples(st, width, hints?.func, range.startMs, firstRawT - 1);
+      keep(st, [...spliced(older, samples, hints?.func), ...samples]);
+    });
     return out;
+  }
+
+  private rollupSamples(
+    st: SeriesState,
+    width: number,
+    func: string | undefined,
+    startMs: number,
+    endMs: number,
+  ): Sample[] {
+    const buckets = this.buckets(st, width, startMs - width + 1, endMs);
+    return bucketSamples(buckets, width, func, startMs, endMs);
   }
 
   async series(matchers: readonly Matcher[], range: TimeRange): Promise<Labels[]> {
@@ -600,6 +617,18 @@ function rollupWidth(hints: SelectHints | undefined): number {
   if (step >= HOUR_MS) return HOUR_MS;
   if (step >= MINUTE_MS) return MINUTE_MS;
   return 0;
+}
+
+/**
+ * Rollup samples placed before a series' first raw sample. A counter's rollup view (rate, increase) is a running
+ * total of increases from 0: shifted so it ends at the first raw value, the counter runs on across the seam
+ * (the increase between the last bucket's end and the first raw sample is not counted). Levels stay as they are.
+ */
+function spliced(older: Sample[], raw: readonly Sample[], func: string | undefined): Sample[] {
+  if (func !== "rate" && func !== "increase") return older;
+  if (older.length === 0 || raw.length === 0) return older;
+  const shift = raw[0]!.v - older[older.length - 1]!.v;
+  return older.map((s) => ({ t: s.t, v: s.v + shift }));
 }
 
 function floorTo(t: number, width: number): number {
