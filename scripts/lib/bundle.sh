@@ -11,10 +11,13 @@ kvmon_bundle_current() {
   [ -z "$(find "$_kvmon_root/src" -name '*.ts' ! -name '*.test.ts' -newer "$KVMON_BUNDLE" -print -quit)" ]
 }
 
-# (Re)builds the bundle: whitespace and syntax minified, names kept so stack traces stay readable.
+# (Re)builds the bundle: whitespace and syntax minified, names kept so stack traces stay readable. The banner
+# gives CommonJS packages inside the ES module (ws: require("events")) a real `require`; esbuild's own shim
+# throws "Dynamic require of ... is not supported" for node builtins.
 kvmon_bundle_build() {
   mkdir -p "$(dirname "$KVMON_BUNDLE")"
   "$_kvmon_root/node_modules/.bin/esbuild" "$_kvmon_root/src/cli/main.ts" --bundle --platform=node \
     --format=esm --target=node22 --minify-whitespace --minify-syntax --legal-comments=none \
+    --banner:js='import { createRequire as __kvmonRequire } from "node:module"; const require = __kvmonRequire(import.meta.url);' \
     --log-level=warning --outfile="$KVMON_BUNDLE.tmp" && mv "$KVMON_BUNDLE.tmp" "$KVMON_BUNDLE"
 }
