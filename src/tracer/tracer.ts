@@ -462,8 +462,12 @@ export class Tracer {
       clearTimeout(run.pollTimer);
       if (this.#expiry) clearTimeout(this.#expiry);
       this.#expiry = null;
-      this.#run = null;
-      await run.instance.close();
+      // Off only once the instance is gone: a caller that sees `on: false` finds no instance left behind.
+      try {
+        await run.instance.close();
+      } finally {
+        this.#run = null;
+      }
       return;
     }
     const threads = new Map<number, Owner>();
