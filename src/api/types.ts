@@ -4,7 +4,7 @@
  * caller, not the page at run time.
  */
 import type { z } from "zod";
-import type { execBody } from "../model/control.ts";
+import type { execBody, GuestExecResult } from "../model/control.ts";
 import type { traceStartBody } from "../server/api/control.ts";
 import type { domainsQuery, FleetDomain, listDomains } from "../server/api/domains.ts";
 import type { RangeAnswer, seriesRangeQuery } from "../server/api/series.ts";
@@ -35,27 +35,13 @@ export type ExecRequest = z.input<typeof execBody>;
 /** POST /api/v1/domains/{host}/{name}/trace. */
 export type TraceStartRequest = z.input<typeof traceStartBody>;
 
+/** A guest command's result, relayed unchanged from the agent (the type both share, in src/model). */
+export type ExecResult = GuestExecResult;
+
 /*
- * The agent's answers the server relays unchanged. Their types live in src/agent and src/tracer, which this
- * layer may not import, so the fields the dashboard reads are declared here (they follow
- * src/agent/control/guest-exec.ts GuestExecResult and src/tracer DomainCounts / TracerStatus).
+ * The tracer's answers the server relays unchanged. Their types live in src/tracer, which this layer may not
+ * import, so the fields the dashboard reads are declared here (they follow DomainCounts / TracerStatus).
  */
-export interface ExecOutput {
-  base64: string;
-  text: string | null;
-  bytes: number;
-}
-export interface ExecResult {
-  pid: number;
-  exitCode: number | null;
-  signal: number | null;
-  stdout: ExecOutput;
-  stderr: ExecOutput;
-  truncated: boolean;
-  timedOut: boolean;
-  killed: boolean;
-  durationMs: number;
-}
 export interface TraceCountRow {
   vcpu: number;
   event: string;

@@ -67,3 +67,27 @@ export const traceEventNames = z
   .array(z.string().regex(/^(?:\w+:)?\w+$/, "must be an event name (kvm_pio or kvm:kvm_pio)"))
   .min(1)
   .max(64);
+
+/** One output stream of a command run in the guest (POST /api/v1/domains/{name}/exec). */
+export interface ExecOutput {
+  base64: string;
+  /** The bytes as text when they are valid UTF-8, else null. */
+  text: string | null;
+  bytes: number;
+}
+
+export interface GuestExecResult {
+  /** The guest-side pid (the agent's handle). */
+  pid: number;
+  /** null when the program has not exited (timed out and not killed). */
+  exitCode: number | null;
+  signal: number | null;
+  stdout: ExecOutput;
+  stderr: ExecOutput;
+  /** Output was cut, at maxOutputBytes or by the agent's own cap (16 MiB per stream). */
+  truncated: boolean;
+  timedOut: boolean;
+  /** A kill was sent at the deadline and the program then exited. */
+  killed: boolean;
+  durationMs: number;
+}

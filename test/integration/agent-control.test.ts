@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { loadConfig } from "../../src/agent/config.ts";
 import type { AuditRecord } from "../../src/agent/control/audit.ts";
-import type { GuestExecResult } from "../../src/agent/control/guest-exec.ts";
+import type { GuestExecResult } from "../../src/model/control.ts";
 import type { RunningAgent } from "../../src/agent/server.ts";
 import { startTestAgent, SYSTEM_URI } from "../agent-helpers.ts";
 import { labGuests } from "../lab.ts";

@@ -10,6 +10,7 @@
  * dies, not children it started) when `killOnTimeout` is set and the agent lists guest-exec as enabled, then
  * reads the status once more for the output so far.
  */
+import type { ExecOutput, GuestExecResult } from "../../model/control.ts";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type QgaClient, QgaCommands, type ExecStatus } from "../../protocol/qga/index.ts";
 
@@ -38,29 +39,6 @@ export interface GuestExecOptions {
   callTimeoutMs?: number;
   /** Longest pause between status polls. Default 500 ms. */
   maxPollMs?: number;
-}
-
-export interface ExecOutput {
-  base64: string;
-  /** The bytes as text when they are valid UTF-8, else null. */
-  text: string | null;
-  bytes: number;
-}
-
-export interface GuestExecResult {
-  /** The guest-side pid (the agent's handle). */
-  pid: number;
-  /** null when the program has not exited (timed out and not killed). */
-  exitCode: number | null;
-  signal: number | null;
-  stdout: ExecOutput;
-  stderr: ExecOutput;
-  /** Output was cut, at maxOutputBytes or by the agent's own cap (16 MiB per stream). */
-  truncated: boolean;
-  timedOut: boolean;
-  /** A kill was sent at the deadline and the program then exited. */
-  killed: boolean;
-  durationMs: number;
 }
 
 export const EXEC_DEFAULTS = { maxOutputBytes: 1024 * 1024, timeoutMs: 30_000 } as const;

@@ -7,11 +7,11 @@
  * guestExec().
  */
 import type { Readable, Writable } from "node:stream";
-import type { GuestExecResult } from "../../agent/control/guest-exec.ts";
 import { guestExec } from "../../agent/control/guest-exec.ts";
 import {
   auditedExec,
   type ExecBody,
+  type GuestExecResult,
   MAX_BODY_BYTES,
   MAX_EXEC_TIMEOUT,
   MAX_OUTPUT_BYTES,

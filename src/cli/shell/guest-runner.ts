@@ -5,7 +5,8 @@
  * the audit log as exec/console/trace append theirs (access.ts's CliAudit).
  */
 import { type ControlChannels, openControlChannels } from "../../agent/control/guest-channel.ts";
-import { type GuestExecResult, guestExec } from "../../agent/control/guest-exec.ts";
+import { guestExec } from "../../agent/control/guest-exec.ts";
+import type { GuestExecResult } from "../../model/control.ts";
 import { KvmonError } from "../../shared/errors.ts";
 import { type AccessFlags, CliAudit } from "../access.ts";
 import type { AgentClient } from "../agent-client.ts";
