@@ -9,7 +9,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { AgentConfig } from "../src/agent/config.ts";
+import { type AgentConfig, loadConfig } from "../src/agent/config.ts";
 import { LibvirtSource } from "../src/agent/libvirt-source.ts";
 import { type RunningAgent, startAgent } from "../src/agent/server.ts";
 import { virsh } from "./libvirt-helpers.ts";
@@ -74,6 +74,28 @@ export async function startTestAgent(config: AgentConfig): Promise<{ running: Ru
   });
   const running = await startAgent(config, source, () => {});
   return { running, base: `http://127.0.0.1:${running.address.port}` };
+}
+
+/**
+ * startTestAgent on qemu:///system with the control API on (the token, guest exec, the audit log in `dir`) and a
+ * 2 s interval: the agent the server, CLI and dashboard tests route control calls to.
+ */
+export function startControlAgent(
+  dir: string,
+  controlToken: string,
+  opts: { passthrough?: boolean } = {},
+): Promise<{ running: RunningAgent; base: string }> {
+  const config = loadConfig({
+    flags: { listen: "127.0.0.1:0", interval: "2", "audit-log": join(dir, "agent-audit.log") },
+    env: {
+      KVMON_URI: SYSTEM_URI,
+      KVMON_CONTROL_TOKEN: controlToken,
+      KVMON_GUEST: "true",
+      KVMON_GUEST_EXEC: "true",
+      ...(opts.passthrough ? { KVMON_GUEST_PASSTHROUGH: "true" } : {}),
+    },
+  });
+  return startTestAgent(config);
 }
 
 const root = join(import.meta.dirname, "..");

@@ -11,7 +11,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { loadConfig } from "../../src/agent/config.ts";
 import type { RunningAgent } from "../../src/agent/server.ts";
 import { findTracefs } from "../../src/protocol/tracefs/index.ts";
 import { TokenStore } from "../../src/server/auth/tokens.ts";
@@ -21,7 +20,7 @@ import { type RunningServer, startServer } from "../../src/server/run.ts";
 import { openStateDb } from "../../src/server/state-db.ts";
 import { MemoryStore } from "../../src/server/storage/testing/memory-store.ts";
 import { withTimeout } from "../../src/shared/errors.ts";
-import { startTestAgent, SYSTEM_URI } from "../agent-helpers.ts";
+import { startControlAgent } from "../agent-helpers.ts";
 import { kvmon } from "../cli-run.ts";
 import { kvmSkipReason, labGuests, withKvmGuest } from "../lab.ts";
 import { untilBootLoop } from "../tracer-helpers.ts";
@@ -49,16 +48,7 @@ async function pushSnapshot(): Promise<void> {
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), "kvmon-cli-server-it-"));
-  const config = loadConfig({
-    flags: { listen: "127.0.0.1:0", interval: "2", "audit-log": join(dir, "agent-audit.log") },
-    env: {
-      KVMON_URI: SYSTEM_URI,
-      KVMON_CONTROL_TOKEN: CONTROL_TOKEN,
-      KVMON_GUEST: "true",
-      KVMON_GUEST_EXEC: "true",
-    },
-  });
-  agent = await startTestAgent(config);
+  agent = await startControlAgent(dir, CONTROL_TOKEN);
   const db = openStateDb(join(dir, "server"));
   const store = new TokenStore(db);
   store.create("user", "ada", "admin"); // the server refuses to start without one

@@ -12,7 +12,6 @@ import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { loadConfig } from "../../src/agent/config.ts";
 import type { RunningAgent } from "../../src/agent/server.ts";
 import { ensureLabPki } from "../../src/lab/pki.ts";
 import type { Snapshot } from "../../src/model/types.ts";
@@ -23,7 +22,7 @@ import { type RunningServer, startServer } from "../../src/server/run.ts";
 import { openStateDb } from "../../src/server/state-db.ts";
 import { MemoryStore } from "../../src/server/storage/testing/memory-store.ts";
 import { withTimeout } from "../../src/shared/errors.ts";
-import { startTestAgent, SYSTEM_URI } from "../agent-helpers.ts";
+import { startControlAgent } from "../agent-helpers.ts";
 import { kvmSkipReason, labGuests, withKvmGuest } from "../lab.ts";
 
 const CONTROL_TOKEN = "kvmon-server-it-control-token-0123456789";
@@ -68,17 +67,7 @@ async function pushSnapshot(): Promise<Snapshot> {
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), "kvmon-server-it-"));
-  const config = loadConfig({
-    flags: { listen: "127.0.0.1:0", interval: "2", "audit-log": join(dir, "agent-audit.log") },
-    env: {
-      KVMON_URI: SYSTEM_URI,
-      KVMON_CONTROL_TOKEN: CONTROL_TOKEN,
-      KVMON_GUEST: "true",
-      KVMON_GUEST_EXEC: "true",
-      KVMON_GUEST_PASSTHROUGH: "true",
-    },
-  });
-  agent = await startTestAgent(config);
+  agent = await startControlAgent(dir, CONTROL_TOKEN, { passthrough: true });
   const db = openStateDb(join(dir, "server"));
   const store = new TokenStore(db);
   tokens.admin = store.create("user", "ada", "admin").token;

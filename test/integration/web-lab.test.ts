@@ -13,11 +13,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import type { Browser, Page } from "playwright-core";
-import { loadConfig } from "../../src/agent/config.ts";
 import type { RunningAgent } from "../../src/agent/server.ts";
 import type { Series } from "../../src/server/storage/types.ts";
 import { withTimeout } from "../../src/shared/errors.ts";
-import { startTestAgent, SYSTEM_URI } from "../agent-helpers.ts";
+import { startControlAgent } from "../agent-helpers.ts";
 import { kvmSkipReason, labGuests, withKvmGuest } from "../lab.ts";
 import { ARTIFACTS, launchChromium, logIn, startWebServer, type WebServer } from "../web-helpers.ts";
 
@@ -76,16 +75,7 @@ function exec(domain: string, command: string) {
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), "kvmon-web-it-"));
-  const config = loadConfig({
-    flags: { listen: "127.0.0.1:0", interval: "2", "audit-log": join(dir, "agent-audit.log") },
-    env: {
-      KVMON_URI: SYSTEM_URI,
-      KVMON_CONTROL_TOKEN: CONTROL_TOKEN,
-      KVMON_GUEST: "true",
-      KVMON_GUEST_EXEC: "true",
-    },
-  });
-  agent = await startTestAgent(config);
+  agent = await startControlAgent(dir, CONTROL_TOKEN);
   web = await startWebServer([{ name: HOST, agent: { url: agent.base, controlToken: CONTROL_TOKEN } }]);
   for (let i = 0; i < 50 && !agent.running.agent.snapshot(); i++)
     await new Promise((r) => setTimeout(r, 200));
