@@ -12,6 +12,7 @@ echo "[test] lint (eslint), format (prettier) and types (tsc)"
 eslint --max-warnings=0 .
 prettier --check --log-level=warn .
 tsc -p tsconfig.json
+tsc -p tsconfig.web.json
 echo "[test] node --test"
 exec "$KVMON_NODE" --disable-warning=ExperimentalWarning --test --test-concurrency=1 \
   --test-global-setup=test/global-setup.ts --test-timeout=600000 \
