@@ -13,7 +13,9 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import type { Browser } from "playwright-core";
 import type { Snapshot } from "../../src/model/types.ts";
+import { setTimeout as sleep } from "node:timers/promises";
 import { ARTIFACTS, launchChromium, startWebServer, type WebServer } from "../web-helpers.ts";
+import { layoutShifts, watchLayoutShifts } from "./layout-shift.ts";
 
 const HOSTS = ["h0", "h1", "h2", "h3"];
 const PER_HOST = 250;
@@ -178,6 +180,31 @@ test("the fleet: 1000 domains, busiest first, sort and filter, virtualised rows;
   await page.setViewportSize({ width: 420, height: 800 });
   assert.ok(await page.isVisible(".rows .row"));
   await page.screenshot({ path: join(ARTIFACTS, "web-fleet-narrow.png") });
+  await context.close();
+});
+
+test("no layout jumps: the fleet and a domain page load without moving what is already shown", async () => {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  await context.addInitScript((token) => sessionStorage.setItem("kvmon.token", token), web.tokens.operator);
+  await watchLayoutShifts(context);
+  const page = await context.newPage();
+  await page.goto(web.server.url);
+  await page.waitForSelector(`.rows .row[data-domain='${BUSIEST}'] .spark:not([data-points='0'])`);
+  await sleep(300);
+  const fleet = await layoutShifts(page);
+  await page.goto(`${web.server.url}/#/domain/h2/${BUSIEST}`);
+  await page.reload(); // a fresh document: its own shifts only
+  await page.waitForSelector(".domain-header h1");
+  await page.waitForFunction(
+    `[...document.querySelectorAll("[data-chart]")].every((c) => c.dataset.state && c.dataset.state !== "loading")`,
+  );
+  await sleep(300);
+  const domain = await layoutShifts(page);
+  process.stdout.write(
+    `# layout shift: fleet ${fleet.total.toFixed(4)}, domain ${domain.total.toFixed(4)}\n`,
+  );
+  assert.ok(fleet.total < 0.01, `fleet page shifted ${fleet.total}: ${JSON.stringify(fleet.shifts)}`);
+  assert.ok(domain.total < 0.01, `domain page shifted ${domain.total}: ${JSON.stringify(domain.shifts)}`);
   await context.close();
 });
 
