@@ -139,7 +139,10 @@ export class Chart {
           spanGaps: false,
         })),
       ],
-      axes: [axis, { ...axis, size: 80, values: (_u: uPlot, splits: number[]) => splits.map((v) => fmt(v)) }],
+      axes: [
+        axis,
+        { ...axis, size: 80, values: (_u: uPlot, splits: number[]) => this.ticks(splits.map(fmt)) },
+      ],
       hooks: {
         setSelect: [
           (u) => {
@@ -173,6 +176,12 @@ export class Chart {
       },
     };
     this.plot = new uPlot(opts, align(found.map((s) => s.points)), this.body);
+  }
+
+  /** The y axis' labels, also kept on the element (`data-y-ticks`): the canvas' text is not in the DOM. */
+  private ticks(labels: string[]): string[] {
+    this.el.dataset.yTicks = JSON.stringify(labels);
+    return labels;
   }
 
   private destroyPlot(): void {

@@ -258,6 +258,85 @@ test("a domain: the header and charts whose last point equals the API's, events 
   await context.close();
 });
 
+test("units on every chart's y axis: binary byte prefixes, %, ops/s", async () => {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+  await context.addInitScript((token) => sessionStorage.setItem("kvmon.token", token), web.tokens.viewer);
+  const page = await context.newPage();
+  await page.goto(`${web.server.url}/#/domain/h2/${BUSIEST}`);
+  const units: Record<string, RegExp> = {
+    cpu: /^-?[\d.]+ %$/,
+    memory: /^-?[\d.]+ (B|KiB|MiB|GiB|TiB)$/,
+    disk: /^-?[\d.]+ (B|KiB|MiB|GiB|TiB)\/s$/,
+  };
+  for (const [id, unit] of Object.entries(units)) {
+    await page.waitForSelector(`[data-chart=${id}][data-state=ok][data-y-ticks]`);
+    const ticks = JSON.parse((await page.getAttribute(`[data-chart=${id}]`, "data-y-ticks"))!) as string[];
+    assert.ok(ticks.length >= 2, `${id}: ${ticks.join(", ")}`);
+    for (const t of ticks) assert.match(t, unit, `${id} axis label '${t}'`);
+  }
+  // 2 GiB of memory reads as GiB, not 2.15 G.
+  const memory = JSON.parse((await page.getAttribute("[data-chart=memory]", "data-y-ticks"))!) as string[];
+  assert.ok(
+    memory.some((t) => t.endsWith(" GiB")),
+    memory.join(", "),
+  );
+  await context.close();
+});
+
+test("a narrow window (390 px): no sideways page scroll, the table scrolls inside and its rows open", async () => {
+  const context = await browser.newContext({
+    viewport: { width: 390, height: 844 },
+    isMobile: true,
+    hasTouch: true,
+  });
+  await context.addInitScript((token) => sessionStorage.setItem("kvmon.token", token), web.tokens.admin);
+  const page = await context.newPage();
+  const pageScroll = () =>
+    page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]") as Promise<
+      [number, number]
+    >;
+  await page.goto(web.server.url);
+  await page.waitForSelector(`.rows .row[data-domain='${BUSIEST}'] .spark:not([data-points='0'])`);
+  const [wide, shown] = await pageScroll();
+  assert.ok(wide <= shown, `the fleet page is ${wide} px wide in a ${shown} px window`);
+  const table = (await page.evaluate(
+    `(() => { const v = document.querySelector(".viewport"); return [v.scrollWidth, v.clientWidth, v.getBoundingClientRect().right]; })()`,
+  )) as [number, number, number];
+  assert.ok(table[0] > table[1] && table[2] <= 390, `the table scrolls inside its box: ${table.join(", ")}`);
+  assert.ok(await page.isVisible("a.nav-tokens"), "the admin's links fit");
+  await page.screenshot({ path: join(ARTIFACTS, "web-fleet-390.png") });
+  await page.tap(`.rows .row[data-domain='${BUSIEST}'] .col-name`);
+  await page.waitForSelector("[data-chart=cpu][data-state=ok]");
+  const [dwide, dshown] = await pageScroll();
+  assert.ok(dwide <= dshown, `the domain page is ${dwide} px wide in a ${dshown} px window`);
+  const chart = (await page.locator("[data-chart=cpu]").boundingBox())!;
+  assert.ok(chart.x >= 0 && chart.x + chart.width <= 390, `the CPU chart fits: ${JSON.stringify(chart)}`);
+  await page.screenshot({ path: join(ARTIFACTS, "web-domain-390.png"), fullPage: true });
+  await context.close();
+});
+
+test("themes: the system's first, a toggle that is remembered, one palette for both", async () => {
+  const context = await browser.newContext({ colorScheme: "dark", viewport: { width: 1400, height: 900 } });
+  await context.addInitScript((token) => sessionStorage.setItem("kvmon.token", token), web.tokens.viewer);
+  const page = await context.newPage();
+  const colors = () =>
+    page.evaluate(
+      `[getComputedStyle(document.body).backgroundColor, getComputedStyle(document.documentElement).getPropertyValue("--muted")]`,
+    ) as Promise<[string, string]>;
+  await page.goto(`${web.server.url}/#/domain/h2/${BUSIEST}`);
+  await page.waitForSelector("[data-chart=cpu][data-state=ok]");
+  assert.deepEqual(await colors(), ["rgb(15, 18, 22)", "rgb(154, 164, 177)"], "the system's dark theme");
+  await page.screenshot({ path: join(ARTIFACTS, "web-domain-dark.png") });
+  await page.click("button[title='Light or dark']");
+  assert.deepEqual(await colors(), ["rgb(246, 247, 249)", "rgb(91, 100, 112)"], "toggled to light");
+  await page.reload();
+  await page.waitForSelector(".domain-header h1");
+  assert.deepEqual((await colors())[0], "rgb(246, 247, 249)", "the choice is remembered");
+  await page.click("button[title='Light or dark']");
+  assert.deepEqual((await colors())[0], "rgb(15, 18, 22)");
+  await context.close();
+});
+
 test("a failed chart query says so in place and offers a retry", async () => {
   const context = await browser.newContext();
   await context.addInitScript((token) => sessionStorage.setItem("kvmon.token", token), web.tokens.viewer);
