@@ -44,6 +44,11 @@ function secretCard(made: CreatedToken, dismiss: () => void): HTMLElement {
 }
 
 export const tokensPage: Page = (main, session, onAuthLost) => {
+  if (session.user.role !== "admin") {
+    // The link shows for admins only; the server refuses the calls to anyone else anyway.
+    fill(main, h("h1", {}, "Tokens"), h("p", { class: "status error" }, "Tokens are for admins."));
+    return () => undefined;
+  }
   let tokens: TokenInfo[] = [];
   const status = h("p", { class: "status", role: "status" });
   const secret = h("div", {});
