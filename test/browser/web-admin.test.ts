@@ -3,7 +3,8 @@
  * agents: the fleet says how to start one; the tokens page (admins) lists tokens, makes one (its secret shown
  * once, copied to the clipboard, then working), revokes one after a confirmation, refuses the last admin token
  * and a duplicate with the server's reason, makes a host token whose agent's push then fills the fleet; a VM
- * without a guest agent says what that hides; a viewer finds no tokens page. Screenshots for the docs.
+ * without a guest agent says what that hides; the audit log has the changes and filters them; a viewer finds no
+ * tokens page. Screenshots for the docs.
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -139,6 +140,27 @@ test("a host token made on the page lets that host's agent push; a VM without a 
   );
   await page.waitForSelector("[data-chart=fs][data-state=empty]");
   assert.match((await page.textContent("[data-chart=fs]")) ?? "", /needs the QEMU guest agent/);
+  await page.close();
+});
+
+test("the audit log has the token changes, refused ones included, and filters by action and who", async () => {
+  const page = await admin.newPage();
+  await page.goto(`${web.server.url}/#/audit`);
+  await page.waitForSelector("table.audit tbody tr");
+  await page.selectOption("select[name=action]", "token-revoke");
+  await page.waitForFunction(
+    `[...document.querySelectorAll("table.audit tbody tr")].every((r) => r.dataset.action === "token-revoke")`,
+  );
+  const outcomes = await page
+    .locator("table.audit tbody tr")
+    .evaluateAll((rows) => rows.map((r) => r.getAttribute("data-outcome")));
+  // Newest first: the last admin refused, then grafana's token revoked.
+  assert.deepEqual(outcomes, ["error", "ok"]);
+  assert.match((await page.textContent("table.audit tbody tr >> nth=0")) ?? "", /TOKEN_LAST_ADMIN/);
+  await page.fill("input[name=who]", "vera");
+  await page.press("input[name=who]", "Enter");
+  await page.waitForSelector("text=Nothing matches.");
+  assert.equal(await page.locator("table.audit tbody tr").count(), 0);
   await page.close();
 });
 
