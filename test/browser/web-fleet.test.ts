@@ -86,6 +86,10 @@ before(async () => {
         v: k * 15 * 4 * 2 ** 20,
       })),
     },
+    {
+      labels: { __name__: "kvmon_domain_block_read_requests_total", device: "vda", ...labels },
+      samples: Array.from({ length: 240 }, (_, k) => ({ t: (now - 3600 + k * 15) * 1000, v: k * 15 * 1500 })),
+    },
   ]);
   await web.api("POST", "/api/v1/push/events", web.hostTokens.h2!, [
     { time: (now - 1800) * 1000, domain: BUSIEST, uuid: uuidOf(2, 123), type: "resumed", detail: "unpaused" },
@@ -260,7 +264,7 @@ test("a domain: the header and charts whose last point equals the API's, events 
   await context.close();
 });
 
-test("units on every chart's y axis: binary byte prefixes, %, ops/s", async () => {
+test("units on every chart's y axis: binary byte prefixes, %, ops/s (1.5 k reads/s as kops/s)", async () => {
   const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
   await context.addInitScript((token) => sessionStorage.setItem("kvmon.token", token), web.tokens.viewer);
   const page = await context.newPage();
@@ -269,6 +273,7 @@ test("units on every chart's y axis: binary byte prefixes, %, ops/s", async () =
     cpu: /^-?[\d.]+ %$/,
     memory: /^-?[\d.]+ (B|KiB|MiB|GiB|TiB)$/,
     disk: /^-?[\d.]+ (B|KiB|MiB|GiB|TiB)\/s$/,
+    iops: /^-?[\d.]+ k?ops\/s$/,
   };
   for (const [id, unit] of Object.entries(units)) {
     await page.waitForSelector(`[data-chart=${id}][data-state=ok][data-y-ticks]`);
@@ -281,6 +286,11 @@ test("units on every chart's y axis: binary byte prefixes, %, ops/s", async () =
   assert.ok(
     memory.some((t) => t.endsWith(" GiB")),
     memory.join(", "),
+  );
+  const iops = JSON.parse((await page.getAttribute("[data-chart=iops]", "data-y-ticks"))!) as string[];
+  assert.ok(
+    iops.some((t) => t.endsWith(" kops/s")),
+    iops.join(", "),
   );
   await context.close();
 });
