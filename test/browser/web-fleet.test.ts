@@ -339,8 +339,18 @@ test("themes: the system's first, a toggle that is remembered, one palette for b
   await page.waitForSelector("[data-chart=cpu][data-state=ok]");
   assert.deepEqual(await colors(), ["rgb(15, 18, 22)", "rgb(154, 164, 177)"], "the system's dark theme");
   await page.screenshot({ path: join(ARTIFACTS, "web-domain-dark.png") });
+  // The CPU chart's grid lines, counted by their exact color on its canvas.
+  const gridPixels = (rgb: [number, number, number]) =>
+    page.evaluate(
+      `(() => { const c = document.querySelector("[data-chart=cpu] canvas"); const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data; let n = 0; for (let i = 0; i < d.length; i += 4) if (d[i] === ${rgb[0]} && d[i + 1] === ${rgb[1]} && d[i + 2] === ${rgb[2]}) n++; return n; })()`,
+    ) as Promise<number>;
+  const darkGrid: [number, number, number] = [0x23, 0x29, 0x30];
+  const lightGrid: [number, number, number] = [0xec, 0xef, 0xf2];
+  assert.ok((await gridPixels(darkGrid)) > 500, "the chart's grid in the dark theme");
   await page.click("button[title='Light or dark']");
   assert.deepEqual(await colors(), ["rgb(246, 247, 249)", "rgb(91, 100, 112)"], "toggled to light");
+  assert.equal(await gridPixels(darkGrid), 0, "no dark grid left after the switch");
+  assert.ok((await gridPixels(lightGrid)) > 500, "the chart redrew its grid in the light theme");
   await page.reload();
   await page.waitForSelector(".domain-header h1");
   assert.deepEqual((await colors())[0], "rgb(246, 247, 249)", "the choice is remembered");
