@@ -16,7 +16,7 @@ export async function buildWeb(outDir = join(root, ".build/web")) {
     entryPoints: [join(root, "src/web/main.ts"), join(root, "src/web/style.css")],
     bundle: true,
     format: "esm",
-    target: ["chrome110", "firefox110", "safari16"],
+    target: ["chrome123", "firefox120", "safari17.5"],
     minify: true,
     sourcemap: "linked",
     legalComments: "none",

@@ -8,6 +8,7 @@ import { ApiError, ApiUnreachableError } from "./errors.ts";
 import type {
   AuditLogQuery,
   AuditPage,
+  CreatedToken,
   DomainsPage,
   DomainsQuery,
   DomainView,
@@ -19,6 +20,8 @@ import type {
   RangeAnswer,
   SeriesQuery,
   SessionView,
+  TokenCreateRequest,
+  TokenInfo,
   TraceCounts,
   TraceStartRequest,
   TraceStatus,
@@ -86,6 +89,21 @@ export class ApiClient {
 
   audit(q: AuditLogQuery = {}): Promise<AuditPage> {
     return this.get(`/api/v1/audit${queryString(q)}`);
+  }
+
+  /** Every token, live and revoked (admin); never a secret. */
+  tokens(): Promise<{ tokens: TokenInfo[] }> {
+    return this.get("/api/v1/tokens");
+  }
+
+  /** Makes a user token (`{name, role}`) or a host's agent token (`{host}`) (admin); the secret is shown once. */
+  createToken(body: TokenCreateRequest): Promise<CreatedToken> {
+    return this.request("POST", "/api/v1/tokens", body);
+  }
+
+  /** Revokes a live token by id or name (admin); the server refuses the last admin token. */
+  revokeToken(idOrName: string): Promise<TokenInfo> {
+    return this.request("DELETE", `/api/v1/tokens/${seg(idOrName)}`);
   }
 
   /** Switches tracing on for the domain (operator); the answer is the tracer's status. */

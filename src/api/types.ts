@@ -10,11 +10,23 @@ import type { domainsQuery, FleetDomain, listDomains } from "../server/api/domai
 import type { RangeAnswer, seriesRangeQuery } from "../server/api/series.ts";
 import type { DomainView } from "../server/api/read-routes.ts";
 import type { SessionView } from "../server/api/session-routes.ts";
+import type { CreatedToken, tokenCreateBody } from "../server/api/token-routes.ts";
 import type { AuditQuery, AuditRecord, AuditStore } from "../server/auth/audit.ts";
+import type { TokenInfo } from "../server/auth/tokens.ts";
 import type { HostView } from "../server/fleet/host-view.ts";
 import type { EventQuery, FleetState, StoredEvent } from "../server/fleet/state.ts";
 
-export type { DomainView, FleetDomain, HostView, RangeAnswer, SessionView, StoredEvent, AuditRecord };
+export type {
+  AuditRecord,
+  CreatedToken,
+  DomainView,
+  FleetDomain,
+  HostView,
+  RangeAnswer,
+  SessionView,
+  StoredEvent,
+  TokenInfo,
+};
 
 /** GET /api/v1/domains: what the caller may pass (the parsed query's fields, all optional). */
 export type DomainsQuery = Partial<z.output<typeof domainsQuery>>;
@@ -29,6 +41,9 @@ export type EventsPage = ReturnType<FleetState["events"]>;
 
 export type AuditLogQuery = Partial<AuditQuery>;
 export type AuditPage = ReturnType<AuditStore["query"]>;
+
+/** POST /api/v1/tokens: `{name, role}` or `{host}`. */
+export type TokenCreateRequest = z.input<typeof tokenCreateBody>;
 
 /** POST /api/v1/domains/{host}/{name}/exec: the agent's exec body (src/model/control.ts). */
 export type ExecRequest = z.input<typeof execBody>;

@@ -27,6 +27,7 @@ import { readRoutes } from "./api/read-routes.ts";
 import type { AgentTls } from "./api/agent-client.ts";
 import { type ApiEnv, type AuditNote, route, type RouteSpec } from "./api/route.ts";
 import { sessionRoutes } from "./api/session-routes.ts";
+import { tokenRoutes } from "./api/token-routes.ts";
 import type { ServerLimits } from "./config.ts";
 import { pushRoutes } from "./fleet/push-routes.ts";
 import type { FleetState } from "./fleet/state.ts";
@@ -140,6 +141,7 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
     ...pushRoutes(deps.fleet, now),
     ...readRoutes({ ...deps, now }),
     ...sessionRoutes(),
+    ...tokenRoutes(deps),
     ...controlRoutes(control),
     consoleRoute(control, nodeWs.upgradeWebSocket),
     ...(deps.webDir === undefined ? [] : webRoutes(deps.webDir)),

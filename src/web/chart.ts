@@ -50,6 +50,10 @@ export class Chart {
   private readonly resize = new ResizeObserver(() => {
     if (this.plot) this.plot.setSize({ width: this.body.clientWidth, height: 220 });
   });
+  /** The theme changes with the toggle (`data-theme`) or the system's scheme: redraw in its colors. */
+  private readonly theme = new MutationObserver(() => this.redraw());
+  private readonly scheme = matchMedia("(prefers-color-scheme: dark)");
+  private readonly redraw = () => this.plot?.redraw(false, false);
 
   constructor(
     private readonly spec: ChartSpec,
@@ -66,6 +70,8 @@ export class Chart {
       this.body,
     );
     this.resize.observe(this.body);
+    this.theme.observe(document.documentElement, { attributeFilter: ["data-theme"] });
+    this.scheme.addEventListener("change", this.redraw);
   }
 
   async load(range: TimeRange, events: readonly StoredEvent[]): Promise<void> {
@@ -117,9 +123,10 @@ export class Chart {
     this.destroyPlot();
     this.body.replaceChildren();
     const fmt = formatters[this.spec.unit];
+    // Colors read at each draw, so a theme switch redraws in the new one.
     const axis = {
-      stroke: css("--muted"),
-      grid: { stroke: css("--grid"), width: 1 },
+      stroke: () => css("--muted"),
+      grid: { stroke: () => css("--grid"), width: 1 },
       ticks: { show: false },
     };
     const marks = events.map((e) => ({ t: e.time / 1000, type: e.type }));
@@ -139,7 +146,10 @@ export class Chart {
           spanGaps: false,
         })),
       ],
-      axes: [axis, { ...axis, size: 80, values: (_u: uPlot, splits: number[]) => splits.map((v) => fmt(v)) }],
+      axes: [
+        axis,
+        { ...axis, size: 80, values: (_u: uPlot, splits: number[]) => this.ticks(splits.map(fmt)) },
+      ],
       hooks: {
         setSelect: [
           (u) => {
@@ -175,6 +185,12 @@ export class Chart {
     this.plot = new uPlot(opts, align(found.map((s) => s.points)), this.body);
   }
 
+  /** The y axis' labels, also kept on the element (`data-y-ticks`): the canvas' text is not in the DOM. */
+  private ticks(labels: string[]): string[] {
+    this.el.dataset.yTicks = JSON.stringify(labels);
+    return labels;
+  }
+
   private destroyPlot(): void {
     this.plot?.destroy();
     this.plot = null;
@@ -182,6 +198,8 @@ export class Chart {
 
   destroy(): void {
     this.resize.disconnect();
+    this.theme.disconnect();
+    this.scheme.removeEventListener("change", this.redraw);
     this.destroyPlot();
   }
 }

@@ -10,6 +10,7 @@ import { domainPage } from "./pages/domain.ts";
 import { fleetPage } from "./pages/fleet.ts";
 import type { Cleanup, Page } from "./page.ts";
 import { loginPage } from "./pages/login.ts";
+import { tokensPage } from "./pages/tokens.ts";
 import { logIn, logOut, type Session, storedToken } from "./session.ts";
 
 const THEME_KEY = "kvmon.theme";
@@ -31,6 +32,7 @@ function toggleTheme(): void {
 function route(): { page: Page; title: string } {
   const parts = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
   if (parts[0] === "audit") return { page: auditPage, title: "Audit log · kvmon" };
+  if (parts[0] === "tokens") return { page: tokensPage, title: "Tokens · kvmon" };
   if (parts[0] === "domain" && parts[1] && parts[2])
     return { page: domainPage(parts[1], parts[2]), title: `${parts[2]} · kvmon` };
   return { page: fleetPage, title: "Fleet · kvmon" };
@@ -50,6 +52,7 @@ function boot(): void {
       h("a", { href: "#/", class: "brand" }, "kvmon"),
       s && h("a", { href: "#/" }, "Fleet"),
       s?.user.role === "admin" && h("a", { href: "#/audit", class: "nav-audit" }, "Audit log"),
+      s?.user.role === "admin" && h("a", { href: "#/tokens", class: "nav-tokens" }, "Tokens"),
       h("span", { class: "grow" }),
       s && h("span", { class: "who", "data-role": s.user.role }, `${s.user.name} · ${s.user.role}`),
       h("button", { type: "button", class: "ghost", onclick: toggleTheme, title: "Light or dark" }, "◐"),

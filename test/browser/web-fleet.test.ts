@@ -13,7 +13,9 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import type { Browser } from "playwright-core";
 import type { Snapshot } from "../../src/model/types.ts";
+import { setTimeout as sleep } from "node:timers/promises";
 import { ARTIFACTS, launchChromium, startWebServer, type WebServer } from "../web-helpers.ts";
+import { layoutShifts, watchLayoutShifts } from "./layout-shift.ts";
 
 const HOSTS = ["h0", "h1", "h2", "h3"];
 const PER_HOST = 250;
@@ -84,6 +86,10 @@ before(async () => {
         v: k * 15 * 4 * 2 ** 20,
       })),
     },
+    {
+      labels: { __name__: "kvmon_domain_block_read_requests_total", device: "vda", ...labels },
+      samples: Array.from({ length: 240 }, (_, k) => ({ t: (now - 3600 + k * 15) * 1000, v: k * 15 * 1500 })),
+    },
   ]);
   await web.api("POST", "/api/v1/push/events", web.hostTokens.h2!, [
     { time: (now - 1800) * 1000, domain: BUSIEST, uuid: uuidOf(2, 123), type: "resumed", detail: "unpaused" },
@@ -151,6 +157,8 @@ test("the fleet: 1000 domains, busiest first, sort and filter, virtualised rows;
   );
   const interactive = median(loads.map((l) => l.interactive));
   assert.ok(interactive < 1000, `fleet interactive after ${interactive} ms (median of 3)`);
+  const fcp = median(loads.map((l) => l.fcp));
+  assert.ok(fcp < 1000, `first contentful paint after ${fcp} ms (median of 3)`);
   assert.equal(await page.textContent(".count"), "1000 of 1000 domains");
   // Sorted by CPU, descending, by default: the busiest domain is the first row.
   assert.equal(await page.getAttribute(".rows .row >> nth=0", "data-domain"), BUSIEST);
@@ -178,6 +186,31 @@ test("the fleet: 1000 domains, busiest first, sort and filter, virtualised rows;
   await page.setViewportSize({ width: 420, height: 800 });
   assert.ok(await page.isVisible(".rows .row"));
   await page.screenshot({ path: join(ARTIFACTS, "web-fleet-narrow.png") });
+  await context.close();
+});
+
+test("no layout jumps: the fleet and a domain page load without moving what is already shown", async () => {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  await context.addInitScript((token) => sessionStorage.setItem("kvmon.token", token), web.tokens.operator);
+  await watchLayoutShifts(context);
+  const page = await context.newPage();
+  await page.goto(web.server.url);
+  await page.waitForSelector(`.rows .row[data-domain='${BUSIEST}'] .spark:not([data-points='0'])`);
+  await sleep(300);
+  const fleet = await layoutShifts(page);
+  await page.goto(`${web.server.url}/#/domain/h2/${BUSIEST}`);
+  await page.reload(); // a fresh document: its own shifts only
+  await page.waitForSelector(".domain-header h1");
+  await page.waitForFunction(
+    `[...document.querySelectorAll("[data-chart]")].every((c) => c.dataset.state && c.dataset.state !== "loading")`,
+  );
+  await sleep(300);
+  const domain = await layoutShifts(page);
+  process.stdout.write(
+    `# layout shift: fleet ${fleet.total.toFixed(4)}, domain ${domain.total.toFixed(4)}\n`,
+  );
+  assert.ok(fleet.total < 0.01, `fleet page shifted ${fleet.total}: ${JSON.stringify(fleet.shifts)}`);
+  assert.ok(domain.total < 0.01, `domain page shifted ${domain.total}: ${JSON.stringify(domain.shifts)}`);
   await context.close();
 });
 
@@ -228,6 +261,101 @@ test("a domain: the header and charts whose last point equals the API's, events 
     `JSON.parse(document.querySelector("[data-chart=memory]").dataset.range).start > ${before.start + 600}`,
   );
   assert.match((await page.textContent(".ranges")) ?? "", /zoomed/);
+  await context.close();
+});
+
+test("units on every chart's y axis: binary byte prefixes, %, ops/s (1.5 k reads/s as kops/s)", async () => {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+  await context.addInitScript((token) => sessionStorage.setItem("kvmon.token", token), web.tokens.viewer);
+  const page = await context.newPage();
+  await page.goto(`${web.server.url}/#/domain/h2/${BUSIEST}`);
+  const units: Record<string, RegExp> = {
+    cpu: /^-?[\d.]+ %$/,
+    memory: /^-?[\d.]+ (B|KiB|MiB|GiB|TiB)$/,
+    disk: /^-?[\d.]+ (B|KiB|MiB|GiB|TiB)\/s$/,
+    iops: /^-?[\d.]+ k?ops\/s$/,
+  };
+  for (const [id, unit] of Object.entries(units)) {
+    await page.waitForSelector(`[data-chart=${id}][data-state=ok][data-y-ticks]`);
+    const ticks = JSON.parse((await page.getAttribute(`[data-chart=${id}]`, "data-y-ticks"))!) as string[];
+    assert.ok(ticks.length >= 2, `${id}: ${ticks.join(", ")}`);
+    for (const t of ticks) assert.match(t, unit, `${id} axis label '${t}'`);
+  }
+  // 2 GiB of memory reads as GiB, not 2.15 G.
+  const memory = JSON.parse((await page.getAttribute("[data-chart=memory]", "data-y-ticks"))!) as string[];
+  assert.ok(
+    memory.some((t) => t.endsWith(" GiB")),
+    memory.join(", "),
+  );
+  const iops = JSON.parse((await page.getAttribute("[data-chart=iops]", "data-y-ticks"))!) as string[];
+  assert.ok(
+    iops.some((t) => t.endsWith(" kops/s")),
+    iops.join(", "),
+  );
+  await context.close();
+});
+
+test("a narrow window (390 px): no sideways page scroll, the table scrolls inside and its rows open", async () => {
+  const context = await browser.newContext({
+    viewport: { width: 390, height: 844 },
+    isMobile: true,
+    hasTouch: true,
+  });
+  await context.addInitScript((token) => sessionStorage.setItem("kvmon.token", token), web.tokens.admin);
+  const page = await context.newPage();
+  const pageScroll = () =>
+    page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]") as Promise<
+      [number, number]
+    >;
+  await page.goto(web.server.url);
+  await page.waitForSelector(`.rows .row[data-domain='${BUSIEST}'] .spark:not([data-points='0'])`);
+  const [wide, shown] = await pageScroll();
+  assert.ok(wide <= shown, `the fleet page is ${wide} px wide in a ${shown} px window`);
+  const table = (await page.evaluate(
+    `(() => { const v = document.querySelector(".viewport"); return [v.scrollWidth, v.clientWidth, v.getBoundingClientRect().right]; })()`,
+  )) as [number, number, number];
+  assert.ok(table[0] > table[1] && table[2] <= 390, `the table scrolls inside its box: ${table.join(", ")}`);
+  assert.ok(await page.isVisible("a.nav-tokens"), "the admin's links fit");
+  await page.screenshot({ path: join(ARTIFACTS, "web-fleet-390.png") });
+  await page.tap(`.rows .row[data-domain='${BUSIEST}'] .col-name`);
+  await page.waitForSelector("[data-chart=cpu][data-state=ok]");
+  const [dwide, dshown] = await pageScroll();
+  assert.ok(dwide <= dshown, `the domain page is ${dwide} px wide in a ${dshown} px window`);
+  const chart = (await page.locator("[data-chart=cpu]").boundingBox())!;
+  assert.ok(chart.x >= 0 && chart.x + chart.width <= 390, `the CPU chart fits: ${JSON.stringify(chart)}`);
+  await page.screenshot({ path: join(ARTIFACTS, "web-domain-390.png"), fullPage: true });
+  await context.close();
+});
+
+test("themes: the system's first, a toggle that is remembered, one palette for both", async () => {
+  const context = await browser.newContext({ colorScheme: "dark", viewport: { width: 1400, height: 900 } });
+  await context.addInitScript((token) => sessionStorage.setItem("kvmon.token", token), web.tokens.viewer);
+  const page = await context.newPage();
+  const colors = () =>
+    page.evaluate(
+      `[getComputedStyle(document.body).backgroundColor, getComputedStyle(document.documentElement).getPropertyValue("--muted")]`,
+    ) as Promise<[string, string]>;
+  await page.goto(`${web.server.url}/#/domain/h2/${BUSIEST}`);
+  await page.waitForSelector("[data-chart=cpu][data-state=ok]");
+  assert.deepEqual(await colors(), ["rgb(15, 18, 22)", "rgb(154, 164, 177)"], "the system's dark theme");
+  await page.screenshot({ path: join(ARTIFACTS, "web-domain-dark.png") });
+  // The CPU chart's grid lines, counted by their exact color on its canvas.
+  const gridPixels = (rgb: [number, number, number]) =>
+    page.evaluate(
+      `(() => { const c = document.querySelector("[data-chart=cpu] canvas"); const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data; let n = 0; for (let i = 0; i < d.length; i += 4) if (d[i] === ${rgb[0]} && d[i + 1] === ${rgb[1]} && d[i + 2] === ${rgb[2]}) n++; return n; })()`,
+    ) as Promise<number>;
+  const darkGrid: [number, number, number] = [0x23, 0x29, 0x30];
+  const lightGrid: [number, number, number] = [0xec, 0xef, 0xf2];
+  assert.ok((await gridPixels(darkGrid)) > 500, "the chart's grid in the dark theme");
+  await page.click("button[title='Light or dark']");
+  assert.deepEqual(await colors(), ["rgb(246, 247, 249)", "rgb(91, 100, 112)"], "toggled to light");
+  assert.equal(await gridPixels(darkGrid), 0, "no dark grid left after the switch");
+  assert.ok((await gridPixels(lightGrid)) > 500, "the chart redrew its grid in the light theme");
+  await page.reload();
+  await page.waitForSelector(".domain-header h1");
+  assert.deepEqual((await colors())[0], "rgb(246, 247, 249)", "the choice is remembered");
+  await page.click("button[title='Light or dark']");
+  assert.deepEqual((await colors())[0], "rgb(15, 18, 22)");
   await context.close();
 });
 

@@ -60,7 +60,7 @@ test("token create prints the token once; only its hash is stored; it authentica
   );
   const again = await kvmon("token", "create", "--role", "viewer", "--name", "ada");
   assert.equal(again.code, 1);
-  assert.match(again.stderr, /\[TOKEN_INVALID\] a live user token named 'ada' exists/);
+  assert.match(again.stderr, /\[TOKEN_EXISTS\] a live user token named 'ada' exists/);
 });
 
 test("token list shows ids, roles and state; revoke by name stops the token", async () => {

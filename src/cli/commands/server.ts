@@ -22,6 +22,7 @@ import { loadServerConfig, SERVER_KEYS, type ServerConfig, ServerConfigError } f
 import { FleetState } from "../../server/fleet/state.ts";
 import { type StoreFactory, startServer } from "../../server/run.ts";
 import { openStateDb } from "../../server/state-db.ts";
+import { makeHostToken, makeUserToken, revokeToken, type TokenAudit } from "../../server/token-admin.ts";
 import { Forwarder } from "../../server/ingest/forward.ts";
 import { writeRoutes } from "../../server/ingest/routes.ts";
 import { openEmbeddedStore } from "../../server/storage/embedded/store.ts";
@@ -176,12 +177,7 @@ function config(values: Record<string, string | undefined>): ServerConfig {
 /** Who did an admin action from the CLI, for the audit log. */
 const cliUser = () => `cli:${userInfo().username}`;
 
-function auditCli(
-  audit: AuditStore,
-  action: string,
-  what: Record<string, unknown>,
-  host: string | null = null,
-) {
+function auditCli(audit: AuditStore, action: string, { host, what }: TokenAudit) {
   audit.write({
     time: Date.now(),
     who: cliUser(),
@@ -204,6 +200,7 @@ const row = (t: TokenInfo) =>
     (t.role ?? "-").padEnd(8),
     t.name.padEnd(24),
     new Date(t.createdAt).toISOString(),
+    t.lastUsedAt === null ? "never used".padEnd(29) : `used ${new Date(t.lastUsedAt).toISOString()}`,
     t.revokedAt === null ? "live" : `revoked ${new Date(t.revokedAt).toISOString()}`,
   ].join("  ");
 
@@ -236,8 +233,8 @@ function admin(sub: string[], values: Record<string, string | undefined>, io: Cl
       if (!role || !(ROLES as readonly string[]).includes(role))
         throw new UsageError(`server token create: --role must be one of ${ROLES.join(", ")}`);
       if (!values.name) throw new UsageError("server token create: --name is required");
-      const { token, info } = tokens.create("user", values.name, role as Role);
-      auditCli(audit, "token-create", { id: info.id, name: info.name, role });
+      const { token, info, audit: note } = makeUserToken(tokens, values.name, role as Role);
+      auditCli(audit, "token-create", note);
       io.err(`token ${info.id} for ${info.name} (${role}); shown once, keep it:\n`);
       io.out(`${token}\n`);
       return 0;
@@ -247,13 +244,8 @@ function admin(sub: string[], values: Record<string, string | undefined>, io: Cl
       return 0;
     }
     if (group === "token" && action === "revoke" && arg) {
-      const info = tokens.revoke(arg);
-      auditCli(
-        audit,
-        "token-revoke",
-        { id: info.id, name: info.name },
-        info.kind === "host" ? info.name : null,
-      );
+      const { info, audit: note } = revokeToken(tokens, arg);
+      auditCli(audit, "token-revoke", note);
       io.out(`revoked ${info.id} (${info.kind} ${info.name})\n`);
       return 0;
     }
@@ -265,9 +257,9 @@ function admin(sub: string[], values: Record<string, string | undefined>, io: Cl
       if (file !== undefined && url === undefined)
         throw new UsageError("server host add: --control-token-file goes with --agent-url");
       const controlToken = file === undefined ? null : readControlToken(file);
-      const { token, info } = tokens.create("host", arg, null);
-      new FleetState(db).register(arg, url === undefined ? null : { url, controlToken });
-      auditCli(audit, "host-add", { id: info.id, agentUrl: url ?? null }, arg);
+      const agent = url === undefined ? null : { url, controlToken };
+      const { token, info, audit: note } = makeHostToken(tokens, new FleetState(db), arg, agent);
+      auditCli(audit, "host-add", note);
       io.err(`host token ${info.id} for ${arg}; give it to the agent, shown once:\n`);
       io.out(`${token}\n`);
       return 0;

@@ -174,9 +174,16 @@ export function domainPage(host: string, name: string): Page {
     chartsEl.append(...charts.map((c) => c.el));
     const operator = canOperate(session);
     const tracing = tracingCard(session.client, host, name, operator);
-    main.append(
-      h("div", { class: "operate" }, tracing.el, operator && commandCard(session.client, host, name)),
+    const operate = h(
+      "div",
+      { class: "operate" },
+      tracing.el,
+      operator && commandCard(session.client, host, name),
     );
+    main.append(operate);
+    // What is below the header shows once the header is in (or failed), so the header does not push it down.
+    const below = [picker, chartsEl, operate];
+    for (const el of below) el.hidden = true;
 
     function renderPicker() {
       fill(
@@ -244,7 +251,9 @@ export function domainPage(host: string, name: string): Page {
       }
     }
 
-    void loadHeader();
+    void loadHeader().finally(() => {
+      for (const el of below) el.hidden = false;
+    });
     void loadCharts();
     const timer = setInterval(() => {
       void loadHeader();

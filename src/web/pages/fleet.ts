@@ -163,14 +163,11 @@ export const fleetPage: Page = (main, session, onAuthLost) => {
   );
   const scroller = viewport.querySelector(".scroller") as HTMLElement;
 
-  fill(
-    main,
-    h("h1", {}, "Fleet"),
-    hostsEl,
-    h("div", { class: "filters" }, filterName, filterHost, filterState, filterLabel, count),
-    status,
-    viewport,
-  );
+  const filters = h("div", { class: "filters" }, filterName, filterHost, filterState, filterLabel, count);
+  // Shown once the first answer is in, at their final size: nothing on screen moves when the data arrives.
+  const content = [hostsEl, filters, viewport];
+  for (const el of content) el.hidden = true;
+  fill(main, h("h1", {}, "Fleet"), ...content.slice(0, 2), status, viewport);
 
   const renderHead = () => {
     fill(
@@ -270,6 +267,7 @@ export const fleetPage: Page = (main, session, onAuthLost) => {
         d.total > d.domains.length ? `Showing the first ${d.domains.length} of ${d.total} domains.` : "";
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) return onAuthLost();
+      for (const el of content) el.hidden = false;
       status.textContent = `Could not load the fleet: ${(e as Error).message}. Retrying in 10 s.`;
       status.className = "status error";
       return;
@@ -305,6 +303,7 @@ export const fleetPage: Page = (main, session, onAuthLost) => {
       hosts.map((x) => x.name),
     );
     options(filterState, "all states", [...new Set(all.map((d) => d.state?.state ?? "unknown"))].sort());
+    for (const el of content) el.hidden = false;
     apply();
     session.client
       .series({ metric: SPARK_METRIC, start: now - 3600, end: now, step: 60, agg: "avg" })
