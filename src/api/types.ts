@@ -11,10 +11,20 @@ import type { RangeAnswer, seriesRangeQuery } from "../server/api/series.ts";
 import type { DomainView } from "../server/api/read-routes.ts";
 import type { SessionView } from "../server/api/session-routes.ts";
 import type { AuditQuery, AuditRecord, AuditStore } from "../server/auth/audit.ts";
+import type { ConsoleTicket } from "../server/auth/console-tickets.ts";
 import type { HostView } from "../server/fleet/host-view.ts";
 import type { EventQuery, FleetState, StoredEvent } from "../server/fleet/state.ts";
 
-export type { DomainView, FleetDomain, HostView, RangeAnswer, SessionView, StoredEvent, AuditRecord };
+export type {
+  AuditRecord,
+  ConsoleTicket,
+  DomainView,
+  FleetDomain,
+  HostView,
+  RangeAnswer,
+  SessionView,
+  StoredEvent,
+};
 
 /** GET /api/v1/domains: what the caller may pass (the parsed query's fields, all optional). */
 export type DomainsQuery = Partial<z.output<typeof domainsQuery>>;

@@ -7,6 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { after, beforeEach, test } from "node:test";
+import { ApiClient } from "../../api/client.ts";
+import { ApiError } from "../../api/errors.ts";
 import { ConsoleTickets, TICKET_TTL_MS } from "../auth/console-tickets.ts";
 import { serverFixture } from "../testing/server-fixture.ts";
 
@@ -125,4 +127,32 @@ test("expired tickets are dropped, and at most 10000 are kept (the oldest go fir
   assert.throws(() => tickets.redeem(first, "h1", "vm1"), /unknown or already used/);
   now += TICKET_TTL_MS;
   assert.equal(tickets.size, 0);
+});
+
+test("the API client asks for a ticket and builds the socket's URL on the server's or the page's origin", async () => {
+  const client = (token: string, baseUrl = "https://kvmon.test:9478") =>
+    new ApiClient({
+      baseUrl,
+      token,
+      fetch: (input, init) => Promise.resolve(f.app.request(String(input), init)),
+    });
+  const { ticket, expiresAt } = await client(f.tokens.operator).consoleTicket("h1", "vm 1");
+  assert.equal(expiresAt, clock + TICKET_TTL_MS);
+  assert.equal(
+    client(f.tokens.operator).consoleUrl("h1", "vm 1", ticket),
+    `wss://kvmon.test:9478/api/v1/domains/h1/vm%201/console?ticket=${ticket}`,
+  );
+  assert.equal(
+    client(f.tokens.operator, "").consoleUrl("h1", "vm1", "t", "http://127.0.0.1:9478"),
+    "ws://127.0.0.1:9478/api/v1/domains/h1/vm1/console?ticket=t",
+  );
+  assert.equal(
+    (await f.call("GET", consolePath("vm 1", ticket))).status,
+    400,
+    "the client's ticket is accepted",
+  );
+  await assert.rejects(
+    client(f.tokens.viewer).consoleTicket("h1", "vm1"),
+    (e) => e instanceof ApiError && e.status === 403,
+  );
 });

@@ -11,6 +11,7 @@ import { h, fill } from "../dom.ts";
 import { ago, bytes } from "../format.ts";
 import type { Page } from "../page.ts";
 import { canOperate } from "../session.ts";
+import { consoleCard } from "./domain-console.ts";
 import { commandCard, tracingCard } from "./domain-control.ts";
 
 export const RANGES: ReadonlyArray<[string, number]> = [
@@ -174,8 +175,10 @@ export function domainPage(host: string, name: string): Page {
     chartsEl.append(...charts.map((c) => c.el));
     const operator = canOperate(session);
     const tracing = tracingCard(session.client, host, name, operator);
+    const serial = operator ? consoleCard(session.client, host, name) : null;
     main.append(
       h("div", { class: "operate" }, tracing.el, operator && commandCard(session.client, host, name)),
+      serial?.el,
     );
 
     function renderPicker() {
@@ -256,6 +259,7 @@ export function domainPage(host: string, name: string): Page {
     return () => {
       clearInterval(timer);
       tracing.stop();
+      serial?.stop();
       for (const c of charts) c.destroy();
     };
   };
