@@ -14,10 +14,9 @@ import { after, before, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Browser, Page } from "playwright-core";
 import type { RunningAgent } from "../../src/agent/server.ts";
-import { withTimeout } from "../../src/shared/errors.ts";
 import { startControlAgent } from "../agent-helpers.ts";
 import { labGuests } from "../lab.ts";
-import { ARTIFACTS, launchChromium, logIn, startWebServer, type WebServer } from "../web-helpers.ts";
+import { ARTIFACTS, bounded, launchChromium, logIn, startWebServer, type WebServer } from "../web-helpers.ts";
 
 const HOST = "lab-host";
 /** A host whose agent is registered but not listening. */
@@ -60,10 +59,6 @@ before(async () => {
 });
 
 after(async () => {
-  const bounded = (what: string, p: Promise<unknown> | undefined) =>
-    withTimeout(p ?? Promise.resolve(), 60_000, what).catch((e: unknown) =>
-      process.stderr.write(`${String(e)}\n`),
-    );
   await bounded("browser close", browser?.close());
   await bounded("server stop", web?.stop());
   await bounded("agent stop", agent?.running.stop());

@@ -35,7 +35,7 @@ export function closeText(code: number, reason: string, wasOpen: boolean): strin
 function ticketErrorText(e: unknown): string {
   if (e instanceof ApiError && e.code === "AGENT_NOT_REGISTERED")
     return "The server cannot reach this host's agent for control calls: an admin registers it with `kvmon server host add <host> --agent-url URL --control-token-file FILE`.";
-  return `Could not get a console ticket: ${(e as Error).message}`;
+  return `Could not open the console: ${(e as Error).message}`;
 }
 
 async function loadTerminal(): Promise<{ term: Terminal; fit: FitAddon }> {
@@ -96,26 +96,27 @@ export function consoleCard(
   const open = async () => {
     show("connecting", "Connecting…");
     leaving = false;
-    let url: string;
+    let ticket: string;
+    let loaded: { term: Terminal; fit: FitAddon };
     try {
-      const [ticket, loaded] = await Promise.all([
+      [{ ticket }, loaded] = await Promise.all([
         client.consoleTicket(host, name),
         terminal ?? loadTerminal(),
       ]);
-      url = client.consoleUrl(host, name, ticket.ticket, location.origin);
-      if (!terminal) {
-        terminal = loaded;
-        screen.hidden = false;
-        loaded.term.open(screen);
-        loaded.term.onData((d) => send(encoder.encode(d)));
-        loaded.term.onBinary((d) => send(Uint8Array.from(d, (c) => c.charCodeAt(0) & 0xff)));
-        resized.observe(screen);
-      }
-      terminal.fit.fit();
     } catch (e) {
       return show("error", ticketErrorText(e));
     }
     if (leaving) return show("closed", "Disconnected.");
+    if (!terminal) {
+      terminal = loaded;
+      screen.hidden = false;
+      loaded.term.open(screen);
+      loaded.term.onData((d) => send(encoder.encode(d)));
+      loaded.term.onBinary((d) => send(Uint8Array.from(d, (c) => c.charCodeAt(0) & 0xff)));
+      resized.observe(screen);
+    }
+    terminal.fit.fit();
+    const url = client.consoleUrl(host, name, ticket, location.origin);
     const ws = new WebSocket(url);
     ws.binaryType = "arraybuffer";
     socket = ws;
