@@ -1,6 +1,7 @@
 // Builds the dashboard (src/web) into a directory (default .build/web): the script and style bundles with
 // content-hashed names under assets/ (served immutable) and index.html naming them (served no-cache), so a
-// new build is picked up by the next page load and an unchanged asset is never fetched twice.
+// new build is picked up by the next page load and an unchanged asset is never fetched twice. Modules imported
+// with import() (xterm.js, for the console) are split into their own chunks, fetched only when used.
 // Usage: node scripts/build-web.ts [outdir]
 import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve } from "node:path";
@@ -16,6 +17,7 @@ export async function buildWeb(outDir = join(root, ".build/web")) {
     entryPoints: [join(root, "src/web/main.ts"), join(root, "src/web/style.css")],
     bundle: true,
     format: "esm",
+    splitting: true,
     target: ["chrome123", "firefox120", "safari17.5"],
     minify: true,
     sourcemap: "linked",

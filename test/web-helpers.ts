@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { buildWeb } from "../scripts/build-web.ts";
+import { withTimeout } from "../src/shared/errors.ts";
 import { TokenStore } from "../src/server/auth/tokens.ts";
 import { loadServerConfig } from "../src/server/config.ts";
 import { FleetState } from "../src/server/fleet/state.ts";
@@ -79,6 +80,14 @@ export async function startWebServer(
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Awaits one teardown step (closing the browser, stopping a server) for at most 60 s, and reports a failure
+ * instead of throwing it, so one hung step cannot keep the others from running. */
+export async function bounded(what: string, step: Promise<unknown> | undefined): Promise<void> {
+  await withTimeout(step ?? Promise.resolve(), 60_000, what).catch((e: unknown) =>
+    process.stderr.write(`${String(e)}\n`),
+  );
 }
 
 export function launchChromium(): Promise<Browser> {

@@ -9,6 +9,7 @@ import type {
   AuditLogQuery,
   AuditPage,
   CreatedToken,
+  ConsoleTicket,
   DomainsPage,
   DomainsQuery,
   DomainView,
@@ -127,6 +128,25 @@ export class ApiClient {
   exec(host: string, name: string, body: ExecRequest): Promise<ExecResult> {
     const waitMs = ((body.timeout ?? 30) + 10) * 1000;
     return this.request("POST", `${this.domainPath(host, name)}/exec`, body, waitMs);
+  }
+
+  /** A single-use ticket (30 s) for the domain's console socket (operator): browsers cannot set its headers. */
+  consoleTicket(host: string, name: string): Promise<ConsoleTicket> {
+    return this.request("POST", `${this.domainPath(host, name)}/console/ticket`);
+  }
+
+  /**
+   * The console socket's URL for a ticket: ws:// or wss:// on the server, `pageOrigin` (the page's) when the
+   * client's baseUrl is "". Binary frames both ways; a console the server cannot open closes with 4000 + the
+   * HTTP status and `CODE: message` as the reason.
+   */
+  consoleUrl(host: string, name: string, ticket: string, pageOrigin?: string): string {
+    const url = new URL(
+      `${this.domainPath(host, name)}/console${queryString({ ticket })}`,
+      this.opts.baseUrl || pageOrigin,
+    );
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    return url.href;
   }
 
   private domainPath(host: string, name: string): string {

@@ -13,12 +13,14 @@ import type { SessionView } from "../server/api/session-routes.ts";
 import type { CreatedToken, tokenCreateBody } from "../server/api/token-routes.ts";
 import type { AuditQuery, AuditRecord, AuditStore } from "../server/auth/audit.ts";
 import type { TokenInfo } from "../server/auth/tokens.ts";
+import type { ConsoleTicket } from "../server/auth/console-tickets.ts";
 import type { HostView } from "../server/fleet/host-view.ts";
 import type { EventQuery, FleetState, StoredEvent } from "../server/fleet/state.ts";
 
 export type {
   AuditRecord,
   CreatedToken,
+  ConsoleTicket,
   DomainView,
   FleetDomain,
   HostView,

@@ -16,10 +16,11 @@ import { KvmonError, TimeoutError } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
 import { principalName, requireAccess } from "./auth/access.ts";
 import type { AuditStore } from "./auth/audit.ts";
+import { ConsoleTickets } from "./auth/console-tickets.ts";
 import { ForbiddenError, UnauthenticatedError } from "./auth/errors.ts";
 import type { TokenStore } from "./auth/tokens.ts";
 import type { Access } from "./auth/types.ts";
-import { consoleRoute } from "./api/console.ts";
+import { consoleRoutes } from "./api/console.ts";
 import { controlRoutes } from "./api/control.ts";
 import { BadRequestError, errorBody, HttpError } from "./api/errors.ts";
 import { openApiDocument } from "./api/openapi.ts";
@@ -123,6 +124,7 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
   const app = new Hono<ApiEnv>();
   const nodeWs = createNodeWebSocket({ app });
   const control = { fleet: deps.fleet, agentTimeoutMs: deps.limits.agentTimeoutMs, agentTls: deps.agentTls };
+  const tickets = new ConsoleTickets(now);
   const routes: RouteSpec[] = [
     route({
       method: "GET",
@@ -143,7 +145,7 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
     ...sessionRoutes(),
     ...tokenRoutes(deps),
     ...controlRoutes(control),
-    consoleRoute(control, nodeWs.upgradeWebSocket),
+    ...consoleRoutes(control, tickets, nodeWs.upgradeWebSocket),
     ...(deps.webDir === undefined ? [] : webRoutes(deps.webDir)),
   ];
   const doc = openApiDocument(
@@ -161,9 +163,13 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
       );
     await next();
   };
-  const guard = (access: Access): MiddlewareHandler<ApiEnv>[] => [
+  const guard = (access: Access, ticketed = false): MiddlewareHandler<ApiEnv>[] => [
     ...(deps.requireClientCert && access === "host" ? [clientCert] : []),
-    requireAccess(deps.tokens, access) as unknown as MiddlewareHandler<ApiEnv>,
+    requireAccess(
+      deps.tokens,
+      access,
+      ticketed ? tickets : undefined,
+    ) as unknown as MiddlewareHandler<ApiEnv>,
   ];
 
   const audited =
@@ -180,7 +186,7 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
       await next();
       if (action === undefined) return;
       // A WebSocket upgrade answers 200 here and 101 on the wire.
-      const status = c.res.status === 200 && c.req.header("upgrade") ? 101 : c.res.status;
+      const status = note.status ?? (c.res.status === 200 && c.req.header("upgrade") ? 101 : c.res.status);
       const principal = c.get("principal");
       deps.audit.write({
         time,
@@ -208,7 +214,7 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
   });
 
   for (const spec of routes) {
-    const handlers: MiddlewareHandler<ApiEnv>[] = [audited(spec.audit), ...guard(spec.access)];
+    const handlers: MiddlewareHandler<ApiEnv>[] = [audited(spec.audit), ...guard(spec.access, spec.ticket)];
     if (spec.body) handlers.push(limited);
     const serve: Handler<ApiEnv> = async (c) => {
       const query = spec.query

@@ -167,3 +167,68 @@ test("the server's audit log and the agent's record each console call", async ()
     ],
   );
 });
+
+/** A ticket for the domain's console (POST .../console/ticket as the operator). */
+async function ticket(domain: string): Promise<string> {
+  const res = await fetch(`${server.url}/api/v1/domains/h1/${domain}/console/ticket`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${tokens.operator}` },
+  });
+  assert.equal(res.status, 200);
+  return ((await res.json()) as { ticket: string }).ticket;
+}
+
+/** A browser's socket: no headers, the ticket in the URL; resolves with the socket once open. */
+function openTicketed(domain: string, t: string): Promise<WebSocket> {
+  const ws = new WebSocket(
+    `${server.url.replace("http", "ws")}/api/v1/domains/h1/${domain}/console?ticket=${t}`,
+  );
+  return new Promise((resolve, reject) => {
+    ws.once("open", () => resolve(ws));
+    ws.once("unexpected-response", (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+    ws.once("error", reject);
+  });
+}
+
+test("a ticket opens the console without a header, once; the audit log names its operator", async () => {
+  const t = await ticket("vm1");
+  const ws = await openTicketed("vm1", t);
+  const received: string[] = [];
+  ws.on("message", (d: Buffer) => received.push(d.toString()));
+  const closed = new Promise<number>((r) => ws.once("close", (code) => r(code)));
+  ws.send(Buffer.from("bye\n"));
+  assert.equal(await closed, 1000);
+  assert.equal(received.join(""), "BYE\n");
+  await assert.rejects(openTicketed("vm1", t), /HTTP 401/, "a ticket is good for one use");
+  const res = await fetch(`${server.url}/api/v1/audit?action=console&limit=2`, {
+    headers: { authorization: `Bearer ${tokens.admin}` },
+  });
+  const { records } = (await res.json()) as {
+    records: Array<{ who: string; outcome: string; status: number; what: object }>;
+  };
+  assert.deepEqual(
+    records.map((r) => [r.who, r.outcome, r.status]),
+    [
+      ["anonymous", "denied", 401],
+      ["otto", "ok", 101],
+    ],
+  );
+  assert.deepEqual(records[1]!.what, { ticket: true });
+});
+
+test("with a ticket, a console that cannot be opened closes at once with 4000 + status and the reason", async () => {
+  const ws = await openTicketed("nope", await ticket("nope"));
+  const [code, reason] = await new Promise<[number, string]>((r) =>
+    ws.once("close", (c, why) => r([c, why.toString()])),
+  );
+  assert.equal(code, 4404);
+  assert.match(reason, /^AGENT_REFUSED: host h1's agent refused the console: 404/);
+  const res = await fetch(`${server.url}/api/v1/audit?action=console&limit=1`, {
+    headers: { authorization: `Bearer ${tokens.admin}` },
+  });
+  const [rec] = ((await res.json()) as { records: Array<Record<string, unknown>> }).records;
+  assert.deepEqual(
+    [rec!.who, rec!.domain, rec!.outcome, rec!.status, rec!.code],
+    ["otto", "nope", "error", 404, "AGENT_REFUSED"],
+  );
+});

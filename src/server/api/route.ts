@@ -15,6 +15,8 @@ export interface AuditNote {
   what: Record<string, unknown>;
   /** The error code of an answer that is not the server's own error (an agent's, relayed). */
   code?: string;
+  /** The status of a refusal sent as a WebSocket close after the upgrade (a ticketed console, api/console.ts). */
+  status?: number;
 }
 
 export type ApiEnv = { Variables: AuthEnv["Variables"] & { audit: AuditNote } };
@@ -39,6 +41,8 @@ export interface RouteSpec {
   body?: z.ZodType;
   /** A WebSocket upgrade rather than a plain request. */
   websocket?: boolean;
+  /** Also takes a console ticket (`?ticket=`, auth/console-tickets.ts) instead of the Authorization header. */
+  ticket?: boolean;
   handler: (c: ApiContext, input: Input<unknown, unknown>) => Response | Promise<Response>;
 }
 

@@ -11,6 +11,7 @@ import { h, fill } from "../dom.ts";
 import { ago, bytes } from "../format.ts";
 import type { Page } from "../page.ts";
 import { canOperate } from "../session.ts";
+import { consoleCard } from "./domain-console.ts";
 import { commandCard, tracingCard } from "./domain-control.ts";
 
 export const RANGES: ReadonlyArray<[string, number]> = [
@@ -174,6 +175,7 @@ export function domainPage(host: string, name: string): Page {
     chartsEl.append(...charts.map((c) => c.el));
     const operator = canOperate(session);
     const tracing = tracingCard(session.client, host, name, operator);
+    const serial = operator ? consoleCard(session.client, host, name) : null;
     const operate = h(
       "div",
       { class: "operate" },
@@ -181,8 +183,9 @@ export function domainPage(host: string, name: string): Page {
       operator && commandCard(session.client, host, name),
     );
     main.append(operate);
+    if (serial) main.append(serial.el);
     // What is below the header shows once the header is in (or failed), so the header does not push it down.
-    const below = [picker, chartsEl, operate];
+    const below = [picker, chartsEl, operate, ...(serial ? [serial.el] : [])];
     for (const el of below) el.hidden = true;
 
     function renderPicker() {
@@ -265,6 +268,7 @@ export function domainPage(host: string, name: string): Page {
     return () => {
       clearInterval(timer);
       tracing.stop();
+      serial?.stop();
       for (const c of charts) c.destroy();
     };
   };
