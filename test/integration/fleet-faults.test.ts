@@ -132,7 +132,16 @@ test(`server stopped ${OUTAGE_S} s under load: after the restart every sample ta
     assert.ok(counter, "the agent's kvmon_collections_total is on the server");
     const pushedAt = new Map([...counter].map(([time, n]) => [n, time]));
     const ticks = [...counter].filter(([, n]) => n > first.attempted && n <= last.attempted);
-    assert.equal(ticks.length, made, "one kvmon_collections_total sample per tick the agent made");
+    const numbers = new Set(ticks.map(([, n]) => n));
+    const absent: string[] = [];
+    for (let n = first.attempted + 1; n <= last.attempted; n++)
+      if (!numbers.has(n))
+        absent.push(`${n} (between ${pushedAt.get(n - 1) ?? "?"} and ${pushedAt.get(n + 1) ?? "?"})`);
+    assert.equal(
+      ticks.length,
+      made,
+      `one kvmon_collections_total sample per tick the agent made; absent: ${absent.join(", ")}`,
+    );
     const lo = pushedAt.get(first.attempted);
     const hi = pushedAt.get(last.attempted);
     assert.ok(lo !== undefined && hi !== undefined, "the ticks at both ends of the outage are on the server");
