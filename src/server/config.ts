@@ -157,7 +157,7 @@ export function loadServerConfig(src: ServerConfigSources): ServerConfig {
   const r = schema.safeParse(merged);
   if (!r.success) {
     const issue = r.error.issues[0]!;
-    if (issue.code === "unrecognized_keys")
+    if (issue.code === "unrecognized_keys" && issue.path.length === 0)
       throw new ServerConfigError(
         issue.keys.join(", "),
         file === undefined ? "config" : `file ${file}`,

@@ -136,7 +136,7 @@ test("forward targets come from the config file: checked, named in errors, each 
   ]);
   assert.match(twice.stderr, /config forward \(file .*\): target names must differ/);
   const unknownKey = await withForward([{ name: "vm", url: "http://a/api/v1/write", spool: 1 }]);
-  assert.match(unknownKey.stderr, /\[CONFIG_INVALID\]/);
+  assert.match(unknownKey.stderr, /\[CONFIG_INVALID\] config forward\.0 \(file .*\): .*spool/);
   const tokenFile = join(dir, "vm.token");
   writeFileSync(tokenFile, "secret\n", { mode: 0o644 });
   writeFileSync(
