@@ -111,8 +111,8 @@ before(async () => {
       ],
     },
   );
-  // Ten snapshots taken by both, then the agent stops: the data is still from here on.
-  await until("ten snapshots acknowledged by both servers", 60_000, async () => {
+  // 30 batches (about 15 snapshots: samples and JSON) taken by both, then the agent stops: the data is still.
+  await until("30 batches acknowledged by both servers", 60_000, async () => {
     const m = await text(`${agent.base}/metrics`);
     const sent = (target: string) => metricOf(m, "kvmon_push_sent_batches_total", { target }) ?? 0;
     return sent("server") >= 30 && sent("tsdb") >= 30 ? true : undefined;
