@@ -24,6 +24,7 @@ import {
   lacking,
   makeFleet,
   metricOf,
+  type Samples,
   serverSamples,
   spooledSamples,
   startFleetAgent,
@@ -74,12 +75,16 @@ async function drained(a: FleetAgent): Promise<void> {
   );
 }
 
+/** How many samples, over all series. */
+function total(samples: Samples): number {
+  let n = 0;
+  for (const m of samples.values()) n += m.size;
+  return n;
+}
+
 /** Samples the server holds for the host since `sinceMs` (every raw sample of its series). */
 async function serverCount(url: string, host: string, sinceMs: number): Promise<number> {
-  const got = await serverSamples(url, fleet.viewer, host, sinceMs, Date.now() + 5000);
-  let n = 0;
-  for (const m of got.values()) n += m.size;
-  return n;
+  return total(await serverSamples(url, fleet.viewer, host, sinceMs, Date.now() + 5000));
 }
 
 /** The agent's own record of its collections: attempted and failed (a failed one pushes nothing). */
@@ -241,8 +246,7 @@ test("the agent's spool bound filled: the oldest batches dropped, counted and lo
     const got = await serverSamples(server.url, fleet.viewer, a.name, firstT - 1, Date.now());
     const missing = lacking(kept.samples, got);
     assert.deepEqual(missing.slice(0, 10), [], `${missing.length} of ${kept.count} kept samples missing`);
-    let held = 0;
-    for (const m of got.values()) held += m.size;
+    const held = total(got);
     assert.equal(held, kept.count, "the server holds the kept samples and nothing else (nothing older)");
     assert.equal(await agentMetric(a, "kvmon_push_sent_samples_total"), kept.count, "sent = kept, counted");
     assert.equal(
