@@ -64,15 +64,19 @@ export async function removeOrphanTestDomains(): Promise<void> {
   }
 }
 
-/** A whole agent (startAgent) on its config's read-only libvirt connection, its log discarded, and its base URL. */
-export async function startTestAgent(config: AgentConfig): Promise<{ running: RunningAgent; base: string }> {
+/** A whole agent (startAgent) on its config's read-only libvirt connection, and its base URL. */
+export async function startTestAgent(
+  config: AgentConfig,
+  /** The agent's log lines (JSON); discarded by default. */
+  write: (line: string) => void = () => {},
+): Promise<{ running: RunningAgent; base: string }> {
   const source = new LibvirtSource({
     uri: config.uri,
     readOnly: true,
     callTimeoutMs: 1500,
     connectTimeoutMs: 5000,
   });
-  const running = await startAgent(config, source, () => {});
+  const running = await startAgent(config, source, write);
   return { running, base: `http://127.0.0.1:${running.address.port}` };
 }
 

@@ -19,6 +19,14 @@ export interface ExportedSeries {
   timestamps: number[];
 }
 
+/**
+ * VictoriaMetrics keeps a float as a decimal mantissa and exponent, about 12 significant digits
+ * (0.0000853469999999561 comes back as 0.000085347): equal means equal to that precision.
+ */
+export function sameIn12Digits(a: number, b: number): boolean {
+  return a === b || Math.abs(a - b) <= 1e-11 * Math.max(Math.abs(a), Math.abs(b));
+}
+
 export interface RunningVictoriaMetrics extends RunningDaemon {
   readonly port: number;
   readonly pid: number;

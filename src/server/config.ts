@@ -30,12 +30,26 @@ export interface ServerLimits {
   agentTimeoutMs: number;
 }
 
+/** A Prometheus-compatible TSDB the server forwards everything it ingests to (config file key `forward`). */
+export interface ForwardTargetConfig {
+  /** Names the target in logs and metrics and its spool's directory (`<dataDir>/forward/<name>`). */
+  name: string;
+  /** Its remote_write endpoint, e.g. http://victoria:8428/api/v1/write. */
+  url: string;
+  /** File (mode 0600) with a bearer token for it. */
+  tokenFile: string | null;
+  spoolMaxBytes: number;
+  timeoutMs: number;
+}
+
 export interface ServerConfig {
   listenHost: string;
   listenPort: number;
   dataDir: string;
   /** `embedded` (SQLite in the data dir) or the base URL of a Prometheus-compatible query API. */
   storage: { kind: "embedded" } | { kind: "prometheus"; url: string };
+  /** Forwarded to besides the store (file only: a list does not fit a flag). */
+  forward: ForwardTargetConfig[];
   tls: { cert: string; key: string; clientCa: string | null } | null;
   /** CA file trusted (besides the system's) for https:// agents' certificates in control calls. */
   agentCa: string | null;
@@ -46,6 +60,19 @@ export interface ServerConfig {
 }
 
 const positive = (max: number) => z.number().positive("must be more than 0").max(max);
+const forwardTarget = z
+  .object({
+    name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, "must be 1 to 64 letters, digits, '-' or '_'"),
+    url: z.string().regex(/^https?:\/\/[^\s/]+/, "must be the http(s):// URL of a remote_write endpoint"),
+    tokenFile: z.string().min(1).optional(),
+    spoolMaxBytes: z
+      .number()
+      .int()
+      .min(64 * 1024)
+      .default(1 << 30),
+    timeout: positive(600).default(30),
+  })
+  .strict();
 const schema = z
   .object({
     listen: z.string().default(`0.0.0.0:${DEFAULT_PORT}`),
@@ -56,6 +83,13 @@ const schema = z
         message: "must be 'embedded' or the http(s):// URL of a Prometheus-compatible query API",
       })
       .default("embedded"),
+    forward: z
+      .array(forwardTarget)
+      .max(16)
+      .refine((ts) => new Set(ts.map((t) => t.name)).size === ts.length, {
+        message: "target names must differ (each names its spool)",
+      })
+      .default([]),
     tlsCert: z.string().min(1).optional(),
     tlsKey: z.string().min(1).optional(),
     tlsClientCa: z.string().min(1).optional(),
@@ -123,14 +157,15 @@ export function loadServerConfig(src: ServerConfigSources): ServerConfig {
   const r = schema.safeParse(merged);
   if (!r.success) {
     const issue = r.error.issues[0]!;
-    if (issue.code === "unrecognized_keys")
+    if (issue.code === "unrecognized_keys" && issue.path.length === 0)
       throw new ServerConfigError(
         issue.keys.join(", "),
         file === undefined ? "config" : `file ${file}`,
-        `unknown key (known: ${SERVER_KEYS.map((k) => k.key).join(", ")})`,
+        `unknown key (known: ${[...SERVER_KEYS.map((k) => k.key), "forward"].join(", ")})`,
       );
-    const key = String(issue.path[0] ?? "config");
-    throw new ServerConfigError(key, at(key), issue.message);
+    // A list's entry is named by its path (forward.0.url); where it came from, by the top key.
+    const key = issue.path.length > 0 ? issue.path.map(String).join(".") : "config";
+    throw new ServerConfigError(key, at(String(issue.path[0] ?? "config")), issue.message);
   }
   const c = r.data;
   if ((c.tlsCert === undefined) !== (c.tlsKey === undefined))
@@ -147,6 +182,13 @@ export function loadServerConfig(src: ServerConfigSources): ServerConfig {
     listenPort,
     dataDir: c.dataDir,
     storage: c.storage === "embedded" ? { kind: "embedded" } : { kind: "prometheus", url: c.storage },
+    forward: c.forward.map((t) => ({
+      name: t.name,
+      url: t.url,
+      tokenFile: t.tokenFile ?? null,
+      spoolMaxBytes: t.spoolMaxBytes,
+      timeoutMs: t.timeout * 1000,
+    })),
     tls:
       c.tlsCert !== undefined && c.tlsKey !== undefined
         ? { cert: c.tlsCert, key: c.tlsKey, clientCa: c.tlsClientCa ?? null }

@@ -64,12 +64,25 @@ export interface ServerProcess {
   kill9(): Promise<void>;
 }
 
-/** Starts `bin/kvmon server` on `port` (a free one by default) and resolves once it listens. */
-export async function startServerProcess(dataDir: string, port?: number): Promise<ServerProcess> {
+/**
+ * Starts `bin/kvmon server` on `port` (a free one by default) and resolves once it listens; `config` is written
+ * to its --config file (e.g. `storage`, `forward`).
+ */
+export async function startServerProcess(
+  dataDir: string,
+  port?: number,
+  config?: Record<string, unknown>,
+): Promise<ServerProcess> {
   const p = port ?? (await freePort());
+  const configArgs: string[] = [];
+  if (config) {
+    const file = join(dataDir, "config.json");
+    writeFileSync(file, JSON.stringify(config));
+    configArgs.push("--config", file);
+  }
   const child = spawn(
     KVMON,
-    ["server", "--listen", `127.0.0.1:${p}`, "--data-dir", dataDir, "--push-interval", "1"],
+    ["server", ...configArgs, "--listen", `127.0.0.1:${p}`, "--data-dir", dataDir, "--push-interval", "1"],
     { env: FROM_SOURCE, stdio: ["ignore", "ignore", "pipe"] },
   );
   const log: string[] = [];
@@ -106,14 +119,30 @@ export interface FleetAgent {
   spoolDir: string;
 }
 
-/** An agent on the lab's qemu:///system reporting host `name`, pushing to the server (kind kvmon) with its token. */
+/** Another kvmon server the agent pushes to as well, as push target `name`. */
+export interface AlsoPushTo {
+  name: string;
+  url: string;
+  tokenFile: string;
+  spoolDir: string;
+}
+
+/**
+ * An agent on the lab's qemu:///system reporting host `name`, pushing to the server (kind kvmon, target "server")
+ * with its token, and to the `alsoTo` servers; its log lines go to `log`.
+ */
 export async function startFleetAgent(
   name: string,
   uuid: string,
   serverUrl: string,
   tokenFile: string,
   spoolDir: string,
-  opts: { interval?: number; spoolMaxBytes?: number } = {},
+  opts: {
+    interval?: number;
+    spoolMaxBytes?: number;
+    alsoTo?: readonly AlsoPushTo[];
+    log?: (line: string) => void;
+  } = {},
 ): Promise<FleetAgent> {
   const config = loadConfig({
     file: `${name}.json`,
@@ -133,10 +162,11 @@ export async function startFleetAgent(
             timeoutSeconds: 2,
             ...(opts.spoolMaxBytes === undefined ? {} : { spoolMaxBytes: opts.spoolMaxBytes }),
           },
+          ...(opts.alsoTo ?? []).map((t) => ({ ...t, kind: "kvmon", timeoutSeconds: 2 })),
         ],
       }),
   });
-  const { running, base } = await startTestAgent(config);
+  const { running, base } = await startTestAgent(config, opts.log);
   return { name, running, base, spoolDir };
 }
 

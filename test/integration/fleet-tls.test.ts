@@ -12,27 +12,17 @@
  */
 import assert from "node:assert/strict";
 import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer as createHttpsServer } from "node:https";
-import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { createAdaptorServer } from "@hono/node-server";
-import { createNodeWebSocket } from "@hono/node-ws";
-import { Hono } from "hono";
+import type { Hono } from "hono";
 import { Agent as UndiciAgent } from "undici";
 import { WebSocket } from "ws";
 import { loadConfig } from "../../src/agent/config.ts";
-import { AuditLog } from "../../src/agent/control/audit.ts";
-import type { ConsoleStream } from "../../src/agent/control/console.ts";
-import { controlToken } from "../../src/agent/control/token.ts";
-import { createApp } from "../../src/agent/http.ts";
-import { Logger } from "../../src/agent/log.ts";
+import type { AuditLog } from "../../src/agent/control/audit.ts";
 import { type RunningAgent, startAgent } from "../../src/agent/server.ts";
 import { FakeSource } from "../../src/agent/testing/fake-source.ts";
-import { testAgent } from "../../src/agent/testing/setup.ts";
 import { loadStats } from "../../src/collectors/fixtures/load.ts";
 import { ensureLabPki, type LabPki } from "../../src/lab/pki.ts";
 import { TokenStore } from "../../src/server/auth/tokens.ts";
@@ -42,7 +32,7 @@ import { writeRoutes } from "../../src/server/ingest/routes.ts";
 import { type RunningServer, startServer } from "../../src/server/run.ts";
 import { openStateDb } from "../../src/server/state-db.ts";
 import { MemoryStore } from "../../src/server/storage/testing/memory-store.ts";
-import { AsyncQueue } from "../../src/shared/async-queue.ts";
+import { type ConsoleAgent, openAgentAudit, startConsoleAgent, upperConsole } from "../console-agent.ts";
 
 const CONTROL_TOKEN = "kvmon-fleet-tls-it-control-token-0123";
 let dir: string;
@@ -53,50 +43,20 @@ let ca: string;
 let client: UndiciAgent;
 let server: RunningServer;
 const store = new MemoryStore();
-const agentServers: Server[] = [];
+const consoleAgents: ConsoleAgent[] = [];
 let audit: AuditLog;
 const tokens = { operator: "", host: "" };
 
-/** A console that echoes each chunk in upper case. */
-function upperConsole(): ConsoleStream {
-  const out = new AsyncQueue<Uint8Array>(64);
-  return {
-    output: out,
-    write: (bytes) => {
-      out.push(Buffer.from(Buffer.from(bytes).toString().toUpperCase()));
-      return Promise.resolve();
-    },
-    close: () => {
-      out.close();
-      return Promise.resolve();
-    },
-  };
-}
-
-/** An agent's HTTP app (control token, a fake console, no tracer) served over HTTPS with this PKI's server pair. */
+/** An agent's app with a console served over HTTPS with this PKI's server pair. */
 async function httpsAgent(certs: LabPki): Promise<string> {
-  const holder: { app: Hono } = { app: new Hono() };
-  const nodeWs = createNodeWebSocket(holder);
-  const app = createApp(testAgent().agent, {
-    control: {
-      token: controlToken(CONTROL_TOKEN),
-      audit,
-      logger: new Logger(() => undefined),
-      channels: null,
-      guestExec: false,
-      guestPassthrough: false,
-      killOnTimeout: false,
-      callTimeoutMs: 1000,
-    },
-    console: { open: () => Promise.resolve(upperConsole()), upgradeWebSocket: nodeWs.upgradeWebSocket },
+  const agent = await startConsoleAgent({
+    controlToken: CONTROL_TOKEN,
+    audit,
+    openConsole: () => Promise.resolve(upperConsole()),
+    tls: { cert: await readFile(certs.serverCert), key: await readFile(certs.serverKey) },
   });
-  holder.app = app;
-  const tls = { cert: await readFile(certs.serverCert), key: await readFile(certs.serverKey) };
-  const s = createAdaptorServer({ fetch: app.fetch, createServer: createHttpsServer, serverOptions: tls });
-  nodeWs.injectWebSocket(s as Server);
-  agentServers.push(s as Server);
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  return `https://127.0.0.1:${(s.address() as AddressInfo).port}`;
+  consoleAgents.push(agent);
+  return agent.url;
 }
 
 before(async () => {
@@ -105,8 +65,7 @@ before(async () => {
   other = (await ensureLabPki(join(dir, "other"), () => undefined)).pki;
   ca = await readFile(pki.caCert, "utf8");
   client = new UndiciAgent({ connect: { ca } });
-  audit = new AuditLog({ path: join(dir, "agent-audit.log"), logger: new Logger(() => undefined) });
-  await audit.open();
+  audit = await openAgentAudit(join(dir, "agent-audit.log"));
   const db = openStateDb(join(dir, "server"));
   const ts = new TokenStore(db);
   ts.create("user", "ada", "admin");
@@ -143,10 +102,7 @@ before(async () => {
 
 after(async () => {
   await server?.stop();
-  for (const s of agentServers) {
-    s.closeAllConnections();
-    await new Promise((r) => s.close(r));
-  }
+  for (const a of consoleAgents) await a.close();
   await audit?.close();
   await client?.close();
   await rm(dir, { recursive: true, force: true });

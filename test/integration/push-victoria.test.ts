@@ -16,7 +16,12 @@ import { labelKey, parseExposition } from "../../src/agent/testing/exposition-li
 import { decodeWrite } from "../../src/protocol/remote-write/index.ts";
 import { type RunningChild, startAgentProcess, startTestAgent } from "../agent-helpers.ts";
 import { labGuests } from "../lab.ts";
-import { freePort, type RunningVictoriaMetrics, startVictoriaMetrics } from "../victoria-metrics.ts";
+import {
+  freePort,
+  type RunningVictoriaMetrics,
+  sameIn12Digits,
+  startVictoriaMetrics,
+} from "../victoria-metrics.ts";
 
 /** Samples searchable at once (no latency offset); exact duplicates from a replay merged (dedup at 1 ms). */
 const PUSH_ARGS = ["-search.latencyOffset=0s", "-dedup.minScrapeInterval=1ms"];
@@ -38,14 +43,6 @@ async function until<T>(what: string, ms: number, probe: () => Promise<T | undef
     if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await sleep(250);
   }
-}
-
-/**
- * VictoriaMetrics keeps a float as a decimal mantissa and exponent, about 12 significant digits
- * (0.0000853469999999561 comes back as 0.000085347): equal means equal to that precision.
- */
-function sameIn12Digits(a: number, b: number): boolean {
-  return a === b || Math.abs(a - b) <= 1e-11 * Math.max(Math.abs(a), Math.abs(b));
 }
 
 /** Expected `(labels, timestamp) -> value`; resolves with what VictoriaMetrics lacks or differs in (empty: all there). */

@@ -6,23 +6,12 @@
  * domain the agent has no console for) are HTTP errors with the agent's code; both audit logs record the calls.
  */
 import assert from "node:assert/strict";
-import type { Server } from "node:http";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { createAdaptorServer } from "@hono/node-server";
-import { createNodeWebSocket } from "@hono/node-ws";
-import { Hono } from "hono";
 import { WebSocket } from "ws";
-import { AuditLog } from "../../src/agent/control/audit.ts";
-import type { ConsoleStream } from "../../src/agent/control/console.ts";
-import { controlToken } from "../../src/agent/control/token.ts";
-import { createApp } from "../../src/agent/http.ts";
-import { Logger } from "../../src/agent/log.ts";
-import { testAgent } from "../../src/agent/testing/setup.ts";
-import { AsyncQueue } from "../../src/shared/async-queue.ts";
+import type { AuditLog } from "../../src/agent/control/audit.ts";
 import { HttpError } from "../../src/agent/errors.ts";
 import { TokenStore } from "../../src/server/auth/tokens.ts";
 import { loadServerConfig } from "../../src/server/config.ts";
@@ -30,69 +19,33 @@ import { FleetState } from "../../src/server/fleet/state.ts";
 import { type RunningServer, startServer } from "../../src/server/run.ts";
 import { openStateDb } from "../../src/server/state-db.ts";
 import { MemoryStore } from "../../src/server/storage/testing/memory-store.ts";
+import { type ConsoleAgent, openAgentAudit, startConsoleAgent, upperConsole } from "../console-agent.ts";
 
 const CONTROL_TOKEN = "kvmon-console-it-control-token-0123";
 let dir: string;
-let agentServer: Server;
+let agent: ConsoleAgent;
 let audit: AuditLog;
 let server: RunningServer;
 const tokens = { operator: "", viewer: "", admin: "" };
 
-/** A console that echoes each chunk in upper case, and closes on "bye". */
-function upperConsole(): ConsoleStream {
-  const out = new AsyncQueue<Uint8Array>(64);
-  return {
-    output: out,
-    write: (bytes) => {
-      const text = Buffer.from(bytes).toString();
-      out.push(Buffer.from(text.toUpperCase()));
-      if (text.includes("bye")) out.close();
-      return Promise.resolve();
-    },
-    close: () => {
-      out.close();
-      return Promise.resolve();
-    },
-  };
-}
-
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), "kvmon-console-it-"));
-  audit = new AuditLog({ path: join(dir, "agent-audit.log"), logger: new Logger(() => undefined) });
-  await audit.open();
-  const holder: { app: Hono } = { app: new Hono() };
-  const nodeWs = createNodeWebSocket(holder);
-  const app = createApp(testAgent().agent, {
-    control: {
-      token: controlToken(CONTROL_TOKEN),
-      audit,
-      logger: new Logger(() => undefined),
-      channels: null,
-      guestExec: false,
-      guestPassthrough: false,
-      killOnTimeout: false,
-      callTimeoutMs: 1000,
-    },
-    console: {
-      open: (name) =>
-        name === "vm1"
-          ? Promise.resolve(upperConsole())
-          : Promise.reject(new HttpError(404, "LIBVIRT_NO_DOMAIN", `no domain '${name}'`)),
-      upgradeWebSocket: nodeWs.upgradeWebSocket,
-    },
+  audit = await openAgentAudit(join(dir, "agent-audit.log"));
+  agent = await startConsoleAgent({
+    controlToken: CONTROL_TOKEN,
+    audit,
+    openConsole: (name) =>
+      name === "vm1"
+        ? Promise.resolve(upperConsole("bye"))
+        : Promise.reject(new HttpError(404, "LIBVIRT_NO_DOMAIN", `no domain '${name}'`)),
   });
-  holder.app = app;
-  agentServer = createAdaptorServer({ fetch: app.fetch }) as Server;
-  nodeWs.injectWebSocket(agentServer);
-  await new Promise<void>((r) => agentServer.listen(0, "127.0.0.1", r));
-  const agentUrl = `http://127.0.0.1:${(agentServer.address() as AddressInfo).port}`;
 
   const db = openStateDb(join(dir, "server"));
   const store = new TokenStore(db);
   tokens.admin = store.create("user", "ada", "admin").token;
   tokens.operator = store.create("user", "otto", "operator").token;
   tokens.viewer = store.create("user", "vera", "viewer").token;
-  new FleetState(db).register("h1", { url: agentUrl, controlToken: CONTROL_TOKEN });
+  new FleetState(db).register("h1", { url: agent.url, controlToken: CONTROL_TOKEN });
   db.close();
   server = await startServer(
     loadServerConfig({ flags: { listen: "127.0.0.1:0", "data-dir": join(dir, "server") } }),
@@ -102,8 +55,7 @@ before(async () => {
 
 after(async () => {
   await server?.stop();
-  agentServer?.closeAllConnections();
-  await new Promise((r) => agentServer?.close(r));
+  await agent?.close();
   await audit?.close();
   await rm(dir, { recursive: true, force: true });
 });

@@ -91,6 +91,24 @@ test("one batch per target interval: the snapshot's series plus the agent's own,
   }
 });
 
+test("a collection whose timer fired a little early (wall clock) still gets its push; a late one too", async () => {
+  const { pusher, spooled, cleanup } = setup([{ intervalSeconds: 1 }]);
+  try {
+    // Grid points 1 s apart: 1999 is the 2000 tick fired 1 ms early, 5700 the 5000 tick 700 ms late.
+    for (const t of [1000, 1999, 3000, 3999, 5700, 6000, 6050]) pusher.push(at(t));
+    await pusher.stop();
+    const stamps = spooled(0).map(
+      (b) =>
+        decodeWrite(b.payload, 1 << 24).find((s) => s.labels.some((l) => l.name === "domain"))!.samples[0]!
+          .timestamp,
+    );
+    // 6050 shares 6000's slot: one push per interval still.
+    assert.deepEqual(stamps, [1050, 2049, 3050, 4049, 5750, 6050]);
+  } finally {
+    cleanup();
+  }
+});
+
 test("a kvmon target also gets the snapshot JSON and the lifecycle events since its last push", async () => {
   const { pusher, spooled, cleanup } = setup([{ kind: "kvmon", url: "http://127.0.0.1:9/" }, {}]);
   try {

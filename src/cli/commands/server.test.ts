@@ -4,7 +4,7 @@
  * start without an admin token and names the command that makes one; usage and config errors name the flag.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -18,7 +18,7 @@ import { openStateDb, STATE_DB_FILE } from "../../server/state-db.ts";
 import { run } from "../main.ts";
 import { captureIo } from "../testing.ts";
 import { guestMetrics } from "../../collectors/guest/metrics.ts";
-import { metricCatalog, SAMPLES_DB_FILE, serverMounts, storeFactories } from "./server.ts";
+import { metricCatalog, openForwarder, SAMPLES_DB_FILE, serverMounts, storeFactories } from "./server.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "kvmon-server-cli-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -119,6 +119,55 @@ test("bad usage and bad config name what is wrong", async () => {
   assert.match(
     storage.stderr,
     /config storage \(flag --storage\): must be 'embedded' or the http\(s\):\/\/ URL/,
+  );
+});
+
+test("forward targets come from the config file: checked, named in errors, each with its spool in the data dir", async () => {
+  const file = join(dir, "forward.json");
+  const withForward = (forward: unknown) => {
+    writeFileSync(file, JSON.stringify({ forward }));
+    return kvmon("--config", file, "--listen", "nope");
+  };
+  const badUrl = await withForward([{ name: "vm", url: "victoria:8428" }]);
+  assert.match(badUrl.stderr, /config forward\.0\.url \(file .*\): must be the http\(s\):\/\/ URL/);
+  const twice = await withForward([
+    { name: "vm", url: "http://a/api/v1/write" },
+    { name: "vm", url: "http://b/api/v1/write" },
+  ]);
+  assert.match(twice.stderr, /config forward \(file .*\): target names must differ/);
+  const unknownKey = await withForward([{ name: "vm", url: "http://a/api/v1/write", spool: 1 }]);
+  assert.match(unknownKey.stderr, /\[CONFIG_INVALID\] config forward\.0 \(file .*\): .*spool/);
+  const tokenFile = join(dir, "vm.token");
+  writeFileSync(tokenFile, "secret\n", { mode: 0o644 });
+  writeFileSync(
+    file,
+    JSON.stringify({
+      dataDir: dir,
+      forward: [{ name: "vm", url: "http://127.0.0.1:1/api/v1/write", tokenFile, spoolMaxBytes: 65536 }],
+    }),
+  );
+  const c = loadServerConfig({ flags: { config: file } });
+  assert.deepEqual(c.forward, [
+    {
+      name: "vm",
+      url: "http://127.0.0.1:1/api/v1/write",
+      tokenFile,
+      spoolMaxBytes: 65536,
+      timeoutMs: 30_000,
+    },
+  ]);
+  assert.throws(() => openForwarder(c, () => undefined), /forward\.0\.tokenFile .*chmod 600 it/);
+  chmodSync(tokenFile, 0o600);
+  const forwarder = openForwarder(c, () => undefined)!;
+  try {
+    assert.ok(existsSync(join(dir, "forward", "vm")), "its spool");
+    assert.equal(forwarder.status()[0]!.name, "vm");
+  } finally {
+    await forwarder.stop();
+  }
+  assert.equal(
+    openForwarder(loadServerConfig({ flags: { "data-dir": dir } }), () => undefined),
+    null,
   );
 });
 

@@ -23,7 +23,7 @@ import { FleetState } from "../../server/fleet/state.ts";
 import { type StoreFactory, startServer } from "../../server/run.ts";
 import { openStateDb } from "../../server/state-db.ts";
 import { makeHostToken, makeUserToken, revokeToken, type TokenAudit } from "../../server/token-admin.ts";
-import { Forwarder } from "../../server/ingest/forward.ts";
+import { type ForwardLog, Forwarder, type ForwardTarget } from "../../server/ingest/forward.ts";
 import { writeRoutes } from "../../server/ingest/routes.ts";
 import { openEmbeddedStore } from "../../server/storage/embedded/store.ts";
 import { ForwardedStore } from "../../server/storage/forwarded.ts";
@@ -70,6 +70,10 @@ Options (each also a key in the --config file and the env variable shown):
                                (default 30; exec adds its own timeout)       KVMON_SERVER_AGENT_TIMEOUT
   --log-level <level>          debug, info, warn or error (default info)     KVMON_SERVER_LOG_LEVEL
 
+Config file only: "forward": [{"name": "vm", "url": "http://victoria:8428/api/v1/write", "tokenFile": F,
+  "spoolMaxBytes": 1073741824, "timeout": 30}]  also sends every ingested batch to these remote_write
+  targets, each with a bounded spool in <data-dir>/forward/<name> (an ingest is refused if it cannot be spooled).
+
 token create:  --role ROLE --name NAME   viewer reads; operator also traces, runs guest commands, opens
                                          consoles; admin also reads the audit log
 host add:      --agent-url URL           the agent's base URL, for control calls (trace, exec, console)
@@ -102,6 +106,12 @@ function webDir(): string {
   return fileURLToPath(candidates.find((u) => existsSync(fileURLToPath(u))) ?? candidates[1]!);
 }
 
+/** The forwarder's reports as the server's log lines. */
+const forwardLog =
+  (logger: Logger): ForwardLog =>
+  (level, message, fields) =>
+    logger.log(level, message, fields as Fields);
+
 /**
  * The sample stores by kind: embedded SQLite in the data dir; or a Prometheus-compatible TSDB, read through its
  * query API and written through its remote_write endpoint (`<url>/api/v1/write`, VictoriaMetrics' and
@@ -111,7 +121,6 @@ export const storeFactories: Record<ServerConfig["storage"]["kind"], StoreFactor
   embedded: (c) => Promise.resolve(openEmbeddedStore({ path: join(c.dataDir, SAMPLES_DB_FILE) })),
   prometheus: (c) => {
     const url = c.storage.kind === "prometheus" ? c.storage.url.replace(/\/+$/, "") : "";
-    const logger = new Logger((l) => process.stderr.write(l), c.logLevel);
     const forwarder = new Forwarder(
       [
         {
@@ -123,11 +132,28 @@ export const storeFactories: Record<ServerConfig["storage"]["kind"], StoreFactor
           spoolMaxBytes: FORWARD_SPOOL_MAX_BYTES,
         },
       ],
-      (level, message, fields) => logger.log(level, message, fields as Fields),
+      forwardLog(new Logger((l) => process.stderr.write(l), c.logLevel)),
     );
     return Promise.resolve(new ForwardedStore(new PrometheusStore({ url }), forwarder));
   },
 };
+
+/**
+ * The config's `forward` targets (every ingested batch also goes to them, each with a spool in
+ * `<dataDir>/forward/<name>`); null when there are none. A token file that cannot be read stops the start.
+ */
+export function openForwarder(c: ServerConfig, write: (line: string) => void): Forwarder | null {
+  if (c.forward.length === 0) return null;
+  const targets: ForwardTarget[] = c.forward.map((t, i) => ({
+    name: t.name,
+    url: t.url,
+    token: t.tokenFile === null ? null : readTokenFile(t.tokenFile, `forward.${i}.tokenFile`),
+    timeoutMs: t.timeoutMs,
+    spoolDir: join(c.dataDir, "forward", t.name),
+    spoolMaxBytes: t.spoolMaxBytes,
+  }));
+  return new Forwarder(targets, forwardLog(new Logger(write, c.logLevel)));
+}
 
 /**
  * Every family an agent can push (its collectors, guest metrics, self and process metrics), for the
@@ -144,16 +170,16 @@ export function metricCatalog(): MetricSpec[] {
 }
 
 /**
- * The other parts' routes the server serves at their own paths: remote_write ingest (host tokens) and the
- * Prometheus-compatible query API (viewers and up).
+ * The other parts' routes the server serves at their own paths: remote_write ingest (host tokens; what it
+ * stores also goes to the forwarder's targets) and the Prometheus-compatible query API (viewers and up).
  */
-export function serverMounts(store: SeriesStore): Mount[] {
+export function serverMounts(store: SeriesStore, forwarder?: Forwarder): Mount[] {
   return [
     {
       prefix: "",
       access: "host",
       summary: "Prometheus remote_write 1.0 ingest (agents)",
-      routes: writeRoutes({ store }) as unknown as Hono,
+      routes: writeRoutes({ store, ...(forwarder ? { forwarder } : {}) }) as unknown as Hono,
     },
     {
       prefix: "",
@@ -204,19 +230,20 @@ const row = (t: TokenInfo) =>
     t.revokedAt === null ? "live" : `revoked ${new Date(t.revokedAt).toISOString()}`,
   ].join("  ");
 
-function readControlToken(path: string): string {
+/** A token from a 0600 file; `what` names the flag or config key in errors. */
+function readTokenFile(path: string, what: string, minLength = 1): string {
   let mode: number;
   let token: string;
   try {
     mode = statSync(path).mode;
     token = readFileSync(path, "utf8").trim();
   } catch (e) {
-    throw new UsageError(`--control-token-file ${path}: ${(e as Error).message}`, { cause: e });
+    throw new UsageError(`${what} ${path}: ${(e as Error).message}`, { cause: e });
   }
   if ((mode & 0o077) !== 0)
-    throw new UsageError(`--control-token-file ${path}: group or others can read it; chmod 600 it`);
-  if (token.length < 16)
-    throw new UsageError(`--control-token-file ${path}: the token is shorter than 16 characters`);
+    throw new UsageError(`${what} ${path}: group or others can read it; chmod 600 it`);
+  if (token.length < minLength)
+    throw new UsageError(`${what} ${path}: the token is shorter than ${minLength} characters`);
   return token;
 }
 
@@ -256,7 +283,7 @@ function admin(sub: string[], values: Record<string, string | undefined>, io: Cl
       const file = values["control-token-file"];
       if (file !== undefined && url === undefined)
         throw new UsageError("server host add: --control-token-file goes with --agent-url");
-      const controlToken = file === undefined ? null : readControlToken(file);
+      const controlToken = file === undefined ? null : readTokenFile(file, "--control-token-file", 16);
       const agent = url === undefined ? null : { url, controlToken };
       const { token, info, audit: note } = makeHostToken(tokens, new FleetState(db), arg, agent);
       auditCli(audit, "host-add", note);
@@ -279,15 +306,17 @@ export const serverCommand: Command = {
     const v = values as Record<string, string | undefined>;
     if (positionals.length > 0) return admin(positionals, v, io);
     const c = config(v);
+    const forwarder = openForwarder(c, (l) => io.err(l));
     let running: Awaited<ReturnType<typeof startServer>>;
     try {
       running = await startServer(c, {
         storeFactory: storeFactories[c.storage.kind],
-        mounts: serverMounts,
+        mounts: (store) => serverMounts(store, forwarder ?? undefined),
         write: (l) => io.err(l),
         webDir: webDir(),
       });
     } catch (e) {
+      await forwarder?.stop();
       const err = e as NodeJS.ErrnoException;
       if (err.code === "EADDRINUSE" || err.code === "EACCES")
         throw new CliError(`cannot listen on ${c.listenHost}:${c.listenPort}: ${err.message}`, {
@@ -297,7 +326,11 @@ export const serverCommand: Command = {
         });
       throw e;
     }
-    await untilStopSignal(() => running.stop());
+    forwarder?.start();
+    await untilStopSignal(async () => {
+      await running.stop();
+      await forwarder?.stop();
+    });
     return 0;
   },
 };

@@ -124,3 +124,30 @@ test("at the byte bound the oldest batches are dropped, counted, and the rest ke
     assert.deepEqual(drain(again), [16, 17, 18, 19, 20, 21, 22, 23, 24, 25]);
     again.close();
   }));
+
+test("dropping at the bound across rolled segments keeps exactly the newest batches, on disk and after a reopen", () =>
+  withDir((dir) => {
+    // 64 KiB segments, room for 25 batches of 10 KiB: drops cross segment boundaries and delete old segments.
+    const size = 10 * 1024;
+    const maxBytes = 25 * (size + 13);
+    const s = new Spool({ dir, maxBytes });
+    let dropped = 0;
+    for (let i = 1; i <= 100; i++) {
+      dropped += s.append(batch(i, size));
+      // Acknowledge one now and then, as a sender that gets a batch through between failures.
+      if (i % 30 === 0) s.ack(s.peek()!.id);
+    }
+    assert.equal(dropped, s.dropped);
+    assert.equal(s.batches, 25);
+    assert.equal(s.bytes, 25 * (size + 13));
+    assert.equal(dropped + 3 + s.batches, 100, "every batch is queued, acknowledged or dropped");
+    const onDisk = readdirSync(dir).filter((f) => f.startsWith("seg-"));
+    assert.ok(onDisk.length <= 6, `old segments deleted: ${onDisk.join(" ")}`);
+    s.close();
+    const again = new Spool({ dir, maxBytes });
+    assert.deepEqual(
+      drain(again),
+      Array.from({ length: 25 }, (_, i) => 76 + i),
+    );
+    again.close();
+  }));

@@ -3,9 +3,11 @@
  * Prometheus receiver) with the agent's retry and spool (src/protocol/remote-write): every accepted batch is
  * appended, fsync'd, to each target's spool before the ingest request is answered, then sent in order by that
  * target's sender. A target that is down holds batches in its spool (bounded, oldest dropped and counted); it
- * never fails or slows the ingest itself.
+ * never fails or slows the ingest itself. A spool that cannot be written (disk full, EACCES) does fail it: the
+ * batch would not be durable, so the request is refused with a 5xx and the agent sends it again.
  */
 import { encodeWrite, type TimeSeries } from "../../protocol/remote-write/index.ts";
+import { KvmonError } from "../../shared/errors.ts";
 import { BatchKind, Sender, type SenderEvents, SenderStats } from "../../protocol/remote-write/sender.ts";
 import { Spool } from "../../protocol/remote-write/spool.ts";
 
@@ -19,6 +21,20 @@ export interface ForwardTarget {
   timeoutMs: number;
   spoolDir: string;
   spoolMaxBytes: number;
+}
+
+/** A target's spool could not take a batch: the ingest request must fail so that its sender retries. */
+export class ForwardSpoolError extends KvmonError {
+  override name = "ForwardSpoolError";
+  readonly targets: readonly string[];
+  constructor(targets: readonly string[], cause: unknown) {
+    super(
+      "FORWARD_SPOOL_FAILED",
+      `cannot write the forward spool of ${targets.join(", ")}: ${(cause as Error).message}`,
+      { hint: "free space or fix the permissions of the spool directory in the data dir", cause },
+    );
+    this.targets = targets;
+  }
 }
 
 export type ForwardLog = (level: "info" | "warn", message: string, fields: Record<string, unknown>) => void;
@@ -86,25 +102,33 @@ export class Forwarder {
     for (const t of this.targets) t.spool.close();
   }
 
-  /** Spools the series for every target (durable when this returns) and wakes their senders. Never throws. */
+  /**
+   * Spools the series for every target (durable when this returns) and wakes their senders. Throws
+   * ForwardSpoolError when a target's spool cannot be written, after trying every target: the caller fails the
+   * request, and the resent batch is a duplicate for the targets that took it, which they ignore.
+   */
   forward(series: readonly TimeSeries[]): void {
     if (this.targets.length === 0 || series.length === 0) return;
     let samples = 0;
     for (const ts of series) samples += ts.samples.length;
     const payload = encodeWrite(series);
+    const failed: string[] = [];
+    let firstError: unknown;
     for (const t of this.targets) {
       try {
         const dropped = t.spool.append({ kind: BatchKind.write, samples, payload });
         if (dropped > 0) t.stats.drop("spool_full", dropped);
       } catch (e) {
-        t.stats.drop("spool_error");
-        this.log("warn", "cannot write the forward spool; batch dropped", {
+        failed.push(t.config.name);
+        firstError ??= e;
+        this.log("warn", "cannot write the forward spool; ingest refused, the sender retries", {
           target: t.config.name,
           error: String(e),
         });
       }
       t.sender.notify();
     }
+    if (failed.length > 0) throw new ForwardSpoolError(failed, firstError);
   }
 
   /** Per target: its sender's counters and its spool's depth, for the server's metrics. */

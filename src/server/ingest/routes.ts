@@ -3,7 +3,8 @@
  * first: the headers (415), the body size (413, from Content-Length or while reading), the snappy block's
  * declared size (413, before decompressing), the protobuf and the label rules (400), who may write which host
  * (403), the per-host series limit (400 for the new series over it; the others are stored). 204 only once the
- * store has made the samples durable; a store failure is 500, which a sender retries.
+ * store has made the samples durable (and the forwarder, when there is one, has spooled them); a store or spool
+ * failure is 500, which a sender retries.
  *
  * Status codes follow the spec and Prometheus/VictoriaMetrics: 4xx is never retried by a sender, so a series
  * flood is 400 (retrying cannot help), not 429. The principal comes from the server's auth middleware.
@@ -20,7 +21,7 @@ import {
 } from "../../protocol/remote-write/index.ts";
 import { KvmonError } from "../../shared/errors.ts";
 import type { Series, SeriesStore } from "../storage/types.ts";
-import type { Forwarder } from "./forward.ts";
+import { type Forwarder, ForwardSpoolError } from "./forward.ts";
 import { SeriesLimit } from "./series-limit.ts";
 
 /** Who is calling: set by the auth middleware (shape of src/server/auth/types.ts). */
@@ -207,7 +208,13 @@ export function writeRoutes(opts: WriteRoutesOptions): Hono<{ Variables: { princ
           e,
         );
       }
-      opts.forwarder?.forward(admitted);
+      try {
+        opts.forwarder?.forward(admitted);
+      } catch (e) {
+        // Not durable for the TSDB: refused so the agent retries (a duplicate for the store, which ignores it).
+        if (e instanceof ForwardSpoolError) throw new IngestError(500, "store", e.code, e.message, e);
+        throw e;
+      }
       let samples = 0;
       for (const ts of admitted) samples += ts.samples.length;
       opts.onAccept?.(host, admitted.length, samples);

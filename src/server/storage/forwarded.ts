@@ -2,7 +2,8 @@
  * Storage = a Prometheus-compatible URL (issue 14, scale-out): reads go to the TSDB's query API (the
  * PrometheusStore), writes are forwarded to its remote_write endpoint with the agent's retry and spool
  * (src/server/ingest/forward.ts): an append resolves once the batch is fsync'd in the spool, so an ingest
- * request is acknowledged when the data is durable on this side, and a TSDB outage only fills the spool.
+ * request is acknowledged when the data is durable on this side, and a TSDB outage only fills the spool; an
+ * append fails when the spool cannot be written, so the request is refused and retried.
  */
 import { sortedLabels, type TimeSeries } from "../../protocol/remote-write/index.ts";
 import type { Forwarder } from "../ingest/forward.ts";
@@ -25,8 +26,13 @@ export class ForwardedStore implements SeriesStore {
         labels: sortedLabels(s.labels),
         samples: s.samples.map((x) => ({ value: x.v, timestamp: x.t })),
       }));
-    this.#forwarder.forward(series);
-    return Promise.resolve();
+    try {
+      this.#forwarder.forward(series);
+      return Promise.resolve();
+    } catch (e) {
+      // A spool that cannot be written: the ingest answers 500, the agent retries.
+      return Promise.reject(e as Error);
+    }
   }
 
   select(matchers: readonly Matcher[], range: TimeRange, hints?: SelectHints): Promise<Series[]> {
