@@ -192,6 +192,34 @@ describe("EmbeddedStore", () => {
     assert.equal(store.stats().series, 0);
     await store.close();
   });
+
+  it("finds a frozen label record's series by identity while the series lives, never a deleted one's", async () => {
+    let now = T0 + 20 * 86_400_000;
+    const store = open({
+      now: () => now,
+      retention: { rawMs: 86_400_000, minuteMs: 2 * 86_400_000, hourMs: 3 * 86_400_000 },
+    });
+    const frozen = Object.freeze(cpu("a"));
+    await store.append([{ labels: frozen, samples: regular(3, now - HOUR_MS) }]);
+    await store.append([{ labels: frozen, samples: regular(3, now - HOUR_MS + 30_000) }]);
+    let [a] = await store.select([{ name: "domain", op: "=", value: "a" }], ALL);
+    assert.equal(a!.samples.length, 6);
+    now += 10 * 86_400_000; // everything expires: the series is deleted
+    store.compact();
+    assert.equal(store.stats().series, 0);
+    await store.append([{ labels: frozen, samples: regular(2, now - 60_000) }]);
+    [a] = await store.select([{ name: "domain", op: "=", value: "a" }], ALL);
+    assert.deepEqual(a?.samples, regular(2, now - 60_000), "stored in a new series, not the deleted one");
+    // A record that is not frozen may change between appends: it is looked up by its labels each time.
+    const mutable: Record<string, string> = { ...cpu("b") };
+    await store.append([{ labels: mutable, samples: regular(1, now - 1000) }]);
+    mutable.domain = "c";
+    await store.append([{ labels: mutable, samples: regular(1, now - 500) }]);
+    const c = await store.select([{ name: "domain", op: "=", value: "c" }], ALL);
+    assert.equal(c.length, 1);
+    assert.equal(store.stats().series, 3);
+    await store.close();
+  });
 });
 
 /** Brute force: what a whole bucket of raw samples gives, for the views the rollups serve. */

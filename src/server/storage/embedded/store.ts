@@ -106,6 +106,11 @@ export class EmbeddedStore implements SeriesStore {
   private readonly now: () => number;
 
   private dictionary = new SeriesDictionary<SeriesState>();
+  /**
+   * Frozen label records a caller passes again and again (the ingest route keeps one per series): their series
+   * by identity, which skips hashing and comparing the labels. An entry is trusted only while its series is live.
+   */
+  private byRecord = new WeakMap<Labels, SeriesState>();
   private symbols: SymbolTable;
   private byId = new Map<number, SeriesState>();
   private postings = new Postings();
@@ -269,7 +274,7 @@ export class EmbeddedStore implements SeriesStore {
   private resolveSeries(batch: readonly Series[]): (SeriesState | string)[] {
     const fresh = new Map<string, Labels>();
     const out = batch.map((s) => {
-      const st = this.dictionary.get(s.labels);
+      const st = this.lookup(s.labels);
       if (st) return st;
       const key = canonicalKey(s.labels);
       if (s.samples.length > 0 && !fresh.has(key)) fresh.set(key, labelsOfKey(key));
@@ -277,6 +282,14 @@ export class EmbeddedStore implements SeriesStore {
     });
     if (this.seriesLimit && fresh.size > 0) this.checkLimit(this.seriesLimit, fresh.values());
     return out;
+  }
+
+  private lookup(labels: Labels): SeriesState | undefined {
+    const known = this.byRecord.get(labels);
+    if (known !== undefined && this.byId.get(known.id) === known) return known;
+    const st = this.dictionary.get(labels);
+    if (st !== undefined && Object.isFrozen(labels)) this.byRecord.set(labels, st);
+    return st;
   }
 
   private checkLimit(limit: { label: string; max: number }, fresh: Iterable<Labels>): void {
