@@ -91,20 +91,28 @@ class IngestError extends KvmonError {
  * identity too.
  */
 interface LabelFacts {
+  readonly labels: readonly Label[];
   readonly problem: string | null;
   readonly host: string | undefined;
   readonly key: string;
   readonly record: Labels;
+  /** The series limit has admitted it (a label set carries its host: it is admitted for that host). */
+  admitted: boolean;
+  /** The label set that came after this one in the last request (a sender repeats its order every push). */
+  next: LabelFacts | undefined;
 }
 
 function labelFacts(labels: readonly Label[]): LabelFacts {
   const record: Record<string, string> = {};
   for (const l of labels) record[l.name] = l.value;
   return {
+    labels,
     problem: labelsProblem(labels),
     host: record.host,
     key: labels.map((l) => `${l.name}\xff${l.value}`).join("\xfe"),
     record: Object.freeze(record),
+    admitted: false,
+    next: undefined,
   };
 }
 
@@ -173,8 +181,12 @@ function decode(
 ): { series: TimeSeries[]; facts: LabelFacts[] } {
   try {
     const series = decodeWrite(body, maxDecodedBytes, labelSets);
+    let prev: LabelFacts | undefined;
     const facts = series.map((ts, i) => {
-      const f = factsOf(ts.labels);
+      const guess = prev?.next;
+      const f = guess !== undefined && guess.labels === ts.labels ? guess : factsOf(ts.labels);
+      if (prev !== undefined) prev.next = f;
+      prev = f;
       const problem = f.problem ?? samplesProblem(ts.samples);
       if (problem !== null) throw new RemoteWriteInvalidError(i, problem);
       return f;
@@ -192,6 +204,23 @@ export function writeRoutes(opts: WriteRoutesOptions): Hono<{ Variables: { princ
   const limits = { ...DEFAULT_INGEST_LIMITS, ...opts.limits };
   const seriesLimit = new SeriesLimit(limits.maxSeriesPerHost);
   const labelSets = new LabelSetCache();
+  /** Indexes of the series the host's series limit refuses; only label sets not admitted before are asked. */
+  const admit = (host: string, facts: readonly LabelFacts[]): number[] => {
+    const unknown: number[] = [];
+    facts.forEach((f, i) => {
+      if (!f.admitted) unknown.push(i);
+    });
+    if (unknown.length === 0) return [];
+    const { refused } = seriesLimit.admit(
+      host,
+      unknown.map((i) => facts[i]!.key),
+    );
+    const refusedSet = new Set(refused);
+    unknown.forEach((i, j) => {
+      if (!refusedSet.has(j)) facts[i]!.admitted = true;
+    });
+    return refused.map((j) => unknown[j]!);
+  };
   const known = new WeakMap<readonly Label[], LabelFacts>();
   const factsOf = (labels: readonly Label[]) => {
     let f = known.get(labels);
@@ -229,10 +258,7 @@ export function writeRoutes(opts: WriteRoutesOptions): Hono<{ Variables: { princ
       const { series, facts } = decode(body, limits.maxDecodedBytes, labelSets, factsOf);
       if (series.length === 0) return c.body(null, 204);
       const host = writerHost(principal, facts);
-      const { refused } = seriesLimit.admit(
-        host,
-        facts.map((f) => f.key),
-      );
+      const refused = admit(host, facts);
       const refusedSet = new Set(refused);
       const keep = (_: unknown, i: number) => !refusedSet.has(i);
       const admitted = refused.length === 0 ? series : series.filter(keep);

@@ -199,25 +199,42 @@ describe("EmbeddedStore", () => {
       now: () => now,
       retention: { rawMs: 86_400_000, minuteMs: 2 * 86_400_000, hourMs: 3 * 86_400_000 },
     });
-    const frozen = Object.freeze(cpu("a"));
-    await store.append([{ labels: frozen, samples: regular(3, now - HOUR_MS) }]);
-    await store.append([{ labels: frozen, samples: regular(3, now - HOUR_MS + 30_000) }]);
-    let [a] = await store.select([{ name: "domain", op: "=", value: "a" }], ALL);
-    assert.equal(a!.samples.length, 6);
-    now += 10 * 86_400_000; // everything expires: the series is deleted
+    const a = Object.freeze(cpu("a"));
+    const b = Object.freeze(cpu("b"));
+    // The same two records in the same order: the second is found as the first's successor.
+    for (const from of [now - HOUR_MS, now - HOUR_MS + 30_000])
+      await store.append([
+        { labels: a, samples: regular(3, from) },
+        { labels: b, samples: regular(3, from) },
+      ]);
+    const both = () => store.select([{ name: "domain", op: "=~", value: "a|b" }], ALL);
+    assert.deepEqual(
+      (await both()).map((s) => s.samples.length),
+      [6, 6],
+    );
+    // b's samples expire and it is deleted; a lives on with a sample after the jump.
+    await store.append([{ labels: a, samples: regular(1, now + 10 * 86_400_000 - 120_000) }]);
+    now += 10 * 86_400_000;
     store.compact();
-    assert.equal(store.stats().series, 0);
-    await store.append([{ labels: frozen, samples: regular(2, now - 60_000) }]);
-    [a] = await store.select([{ name: "domain", op: "=", value: "a" }], ALL);
-    assert.deepEqual(a?.samples, regular(2, now - 60_000), "stored in a new series, not the deleted one");
+    assert.equal(store.stats().series, 1);
+    await store.append([
+      { labels: a, samples: regular(1, now - 60_000) },
+      { labels: b, samples: regular(2, now - 60_000) },
+    ]);
+    const [, newB] = await both();
+    assert.deepEqual(
+      newB?.samples,
+      regular(2, now - 60_000),
+      "b is stored in a new series, not the deleted one",
+    );
     // A record that is not frozen may change between appends: it is looked up by its labels each time.
-    const mutable: Record<string, string> = { ...cpu("b") };
+    const mutable: Record<string, string> = { ...cpu("m") };
     await store.append([{ labels: mutable, samples: regular(1, now - 1000) }]);
     mutable.domain = "c";
     await store.append([{ labels: mutable, samples: regular(1, now - 500) }]);
     const c = await store.select([{ name: "domain", op: "=", value: "c" }], ALL);
     assert.equal(c.length, 1);
-    assert.equal(store.stats().series, 3);
+    assert.equal(store.stats().series, 4);
     await store.close();
   });
 });

@@ -108,7 +108,7 @@ export class EmbeddedStore implements SeriesStore {
   private dictionary = new SeriesDictionary<SeriesState>();
   /**
    * Frozen label records a caller passes again and again (the ingest route keeps one per series): their series
-   * by identity, which skips hashing and comparing the labels. An entry is trusted only while its series is live.
+   * by identity, which skips hashing and comparing the labels. An entry is trusted only while its series lives.
    */
   private byRecord = new WeakMap<Labels, SeriesState>();
   private symbols: SymbolTable;
@@ -273,8 +273,14 @@ export class EmbeddedStore implements SeriesStore {
   /** The state of every series of the batch, or for a new one its canonical key (created by write()). */
   private resolveSeries(batch: readonly Series[]): (SeriesState | string)[] {
     const fresh = new Map<string, Labels>();
+    let prev: SeriesState | undefined;
     const out = batch.map((s) => {
-      const st = this.lookup(s.labels);
+      // The series that followed the previous one last time, when this is its record: no lookup at all.
+      const guess = prev?.next;
+      const st =
+        guess !== undefined && guess.record === s.labels && guess.live ? guess : this.lookup(s.labels);
+      if (prev !== undefined && st !== undefined) prev.next = st;
+      prev = st;
       if (st) return st;
       const key = canonicalKey(s.labels);
       if (s.samples.length > 0 && !fresh.has(key)) fresh.set(key, labelsOfKey(key));
@@ -286,9 +292,11 @@ export class EmbeddedStore implements SeriesStore {
 
   private lookup(labels: Labels): SeriesState | undefined {
     const known = this.byRecord.get(labels);
-    if (known !== undefined && this.byId.get(known.id) === known) return known;
-    const st = this.dictionary.get(labels);
-    if (st !== undefined && Object.isFrozen(labels)) this.byRecord.set(labels, st);
+    const st = known?.live ? known : this.dictionary.get(labels);
+    if (st !== undefined && Object.isFrozen(labels)) {
+      if (known !== st) this.byRecord.set(labels, st);
+      st.record = labels;
+    }
     return st;
   }
 
@@ -468,6 +476,7 @@ export class EmbeddedStore implements SeriesStore {
       if (st?.head) continue;
       this.sql.deleteSeries.run(row.id);
       if (!st) continue;
+      st.live = false;
       this.byId.delete(st.id);
       this.dictionary.delete(st);
       this.postings.remove(st.id, st.labels);
@@ -505,6 +514,7 @@ export class EmbeddedStore implements SeriesStore {
 
   /** Rebuilds memory from the database: dictionary, index, closed-chunk ends, then the head from its WAL. */
   private load(): void {
+    for (const st of this.byId.values()) st.live = false;
     this.dictionary = new SeriesDictionary();
     this.byId = new Map();
     this.postings = new Postings();
