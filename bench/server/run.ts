@@ -39,6 +39,7 @@ const opt = benchArgs("bench/server/run.ts", {
     interval: 10,
     rounds: 10,
     concurrency: 4,
+    slices: 10,
   },
   strings: { "cpu-prof": "" },
   flags: { "skip-vm": false },
@@ -124,19 +125,6 @@ const QUERY_PATHS: Record<QueryName, string> = {
   topk: `/api/v1/query?query=${encodeURIComponent(PROMQL.topk)}&time=${windowEnd / 1000}`,
 };
 
-interface SideResult {
-  name: string;
-  /** The machine's 1-minute load average when its ingest ended (the wall-clock rate is only as good as it). */
-  load: number;
-  samplesPerS: number;
-  cpuMsPerM: number;
-  cpuHow: string;
-  bytesPerSample: number;
-  bytesNote: string;
-  q: Record<QueryName, number[]>;
-  answers: Record<QueryName, string>;
-}
-
 /** One side as the bench drives it: where to POST and GET, with which token, and its process. */
 interface Target {
   url: string;
@@ -177,63 +165,40 @@ async function get(target: Target, path: string): Promise<unknown> {
   return res.json();
 }
 
-/** The window's bodies, `concurrency` in flight; wall ms and the target process's CPU ms. */
-async function ingest(target: Target, bodies: readonly Body[], settle: () => Promise<unknown>) {
-  const cpu0 = cpuMs(target.pid);
-  const t0 = performance.now();
+/** Bodies `concurrency` in flight. */
+async function send(target: Target, bodies: readonly Body[]): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: opt.concurrency }, async () => {
       while (next < bodies.length) await post(target, bodies[next++]!);
     }),
   );
-  await settle();
-  return { wallMs: performance.now() - t0, cpuMs: cpuMs(target.pid) - cpu0, load: loadavg()[0]! };
 }
 
-/** `--rounds` rounds of the three queries, each answer's size or top-20 set kept for the side-by-side check. */
-async function queries(target: Target): Promise<Pick<SideResult, "q" | "answers">> {
-  const q: SideResult["q"] = { "24h": [], "7d": [], topk: [] };
-  const answers = {} as SideResult["answers"];
-  type Answer = { data: { result: { metric: Record<string, string>; values?: unknown[] }[] } };
-  for (const path of Object.values(QUERY_PATHS)) await get(target, path); // warm-up, untimed (JIT, page cache)
-  for (let round = 0; round < opt.rounds; round++) {
-    for (const name of Object.keys(QUERY_PATHS) as QueryName[]) {
-      const t = performance.now();
-      const a = (await get(target, QUERY_PATHS[name])) as Answer;
-      q[name].push(performance.now() - t);
-      answers[name] =
-        name === "topk"
-          ? a.data.result.map((r) => r.metric.domain).join(",")
-          : `${a.data.result[0]?.values?.length ?? 0} points`;
-    }
-  }
-  return { q, answers };
-}
+type Answer = { data: { result: { metric: Record<string, string>; values?: unknown[] }[] } };
+
+/** A query answer's size, or the top-k's domains, for the side-by-side check. */
+const answerText = (name: QueryName, a: Answer): string =>
+  name === "topk"
+    ? a.data.result.map((r) => r.metric.domain).join(",")
+    : `${a.data.result[0]?.values?.length ?? 0} points`;
 
 function duBytes(dir: string): number {
   return Number(execFileSync("du", ["-sb", dir], { encoding: "utf8" }).split("\t")[0]);
 }
 
-const SRC_CLI = resolve(import.meta.dirname, "../../src/cli/main.ts");
+const KVMON = resolve(import.meta.dirname, "../../bin/kvmon");
 
-/** `kvmon server` from source on `dataDir` (as bin/kvmon runs it), ready when /healthz answers. */
+/**
+ * `bin/kvmon server` on `dataDir`, from source (KVMON_FROM_SOURCE=1: the bundle may be older than the tree), with
+ * the Node flags the launcher gives the server; ready when /healthz answers.
+ */
 async function startKvmonServer(dataDir: string, port: number): Promise<RunningDaemon> {
-  const prof = opt["cpu-prof"] === "" ? [] : ["--cpu-prof", `--cpu-prof-dir=${resolve(opt["cpu-prof"])}`];
+  const prof = opt["cpu-prof"] === "" ? "" : `--cpu-prof --cpu-prof-dir=${resolve(opt["cpu-prof"])}`;
   return startDaemon({
-    bin: process.execPath,
-    args: [
-      "--disable-warning=ExperimentalWarning",
-      ...prof,
-      SRC_CLI,
-      "server",
-      "--listen",
-      `127.0.0.1:${port}`,
-      "--data-dir",
-      dataDir,
-      "--log-level",
-      "warn",
-    ],
+    bin: KVMON,
+    args: ["server", "--listen", `127.0.0.1:${port}`, "--data-dir", dataDir, "--log-level", "warn"],
+    env: { ...process.env, KVMON_FROM_SOURCE: "1", ...(prof === "" ? {} : { NODE_OPTIONS: prof }) },
     port,
     readyPath: "/healthz",
     readyTimeoutMs: 30_000,
@@ -241,11 +206,18 @@ async function startKvmonServer(dataDir: string, port: number): Promise<RunningD
   });
 }
 
-async function kvmonSide(
-  dir: string,
-  history: readonly Body[],
-  bodies: readonly Body[],
-): Promise<SideResult> {
+/** One store under test, as the bench drives it. */
+interface Side {
+  readonly name: string;
+  readonly target: Target;
+  /** After the last body: what makes every sample queryable (VictoriaMetrics: force_flush). Timed. */
+  settle(): Promise<unknown>;
+  /** Compaction, then bytes on disk and how they were counted. */
+  compact(): Promise<{ bytes: number; note: string }>;
+  stop(): Promise<void>;
+}
+
+async function kvmonSide(dir: string): Promise<Side> {
   const dataDir = join(dir, "server");
   mkdirSync(dataDir);
   // The tokens `kvmon server token create` / `host add` make, written the way those commands write them.
@@ -257,125 +229,176 @@ async function kvmonSide(
   db.close();
   const port = await freePort();
   let server = await startKvmonServer(dataDir, port);
+  meterProcess("kvmon-server", server.process.pid!);
   const target: Target = {
     url: server.url,
     pid: server.process.pid!,
     hostToken: (h) => hostTokens.get(h),
     viewerToken,
   };
-  try {
-    meterProcess("kvmon-server", target.pid);
-    log(`kvmon server ${server.url}: history ${historySamples} samples (untimed)`);
-    for (const body of history) await post(target, body);
-    log(`kvmon server: sending ${bodies.length} bodies, ${opt.concurrency} at a time, timed`);
-    const run = await ingest(target, bodies, async () => undefined); // a 204 means durable: nothing to settle
-    const cpuHow = cpuSource(target.pid);
-    // Compaction: the heads closed into chunks and rollups, free pages returned, SQLite's WAL checkpointed
-    // (EmbeddedStore.flush), on the stopped server's database; then the data dir's bytes, as VictoriaMetrics'.
-    await server.stop(true);
-    const store = openEmbeddedStore({ path: join(dataDir, SAMPLES_DB_FILE) }); // replays the head-WAL: untimed
-    const t0 = performance.now();
-    const c0 = process.cpuUsage();
-    store.flush();
-    const c = process.cpuUsage(c0);
-    const flushMs = performance.now() - t0;
-    const flushCpuMs = (c.user + c.system) / 1000;
-    await store.close();
-    const bytes = duBytes(dataDir);
-    server = await startKvmonServer(dataDir, port);
-    target.pid = server.process.pid!;
-    const { q, answers } = await queries(target);
-    return {
-      name: "kvmon server (embedded store)",
-      load: run.load,
-      samplesPerS: windowSamples / (run.wallMs / 1000),
-      cpuMsPerM: run.cpuMs / (windowSamples / 1e6),
-      cpuHow: `its process (${cpuHow}); compaction after, offline: ${Math.round(flushMs)} ms wall, ${Math.round(flushCpuMs)} ms CPU`,
-      bytesPerSample: bytes / (windowSamples + historySamples),
-      bytesNote: "du -sb of its data dir after compaction (state.db included)",
-      q,
-      answers,
-    };
-  } finally {
-    await server.stop();
-  }
+  return {
+    name: "kvmon server (embedded store)",
+    target,
+    settle: () => Promise.resolve(), // a 204 means durable and queryable
+    async compact() {
+      // The heads closed into chunks and rollups, free pages returned, SQLite's WAL checkpointed
+      // (EmbeddedStore.flush), on the stopped server's database; then the data dir's bytes, as VictoriaMetrics'.
+      await server.stop(true);
+      const store = openEmbeddedStore({ path: join(dataDir, SAMPLES_DB_FILE) }); // replays the head-WAL: untimed
+      const t0 = performance.now();
+      const c0 = process.cpuUsage();
+      store.flush();
+      const c = process.cpuUsage(c0);
+      const flushMs = performance.now() - t0;
+      await store.close();
+      const bytes = duBytes(dataDir);
+      server = await startKvmonServer(dataDir, port);
+      target.pid = server.process.pid!;
+      return {
+        bytes,
+        note: `du -sb of its data dir (state.db included) after compaction: ${Math.round(flushMs)} ms wall, ${Math.round((c.user + c.system) / 1000)} ms CPU`,
+      };
+    },
+    stop: () => server.stop(),
+  };
 }
 
-async function victoriaSide(history: readonly Body[], bodies: readonly Body[]): Promise<SideResult> {
+async function victoriaSide(): Promise<Side> {
   const vm = await startVictoriaMetrics({ args: ["-search.disableCache", "-search.latencyOffset=0s"] });
+  meterProcess("victoria-metrics", vm.pid);
+  vm.process.once("exit", (code, signal) => log(`victoria-metrics exited: code ${code}, signal ${signal}`));
   const target: Target = { url: vm.url, pid: vm.pid, hostToken: () => undefined };
-  try {
-    meterProcess("victoria-metrics", vm.pid);
-    vm.process.once("exit", (code, signal) => log(`victoria-metrics exited: code ${code}, signal ${signal}`));
-    log(`victoria-metrics ${vm.url}: history (untimed)`);
-    for (const body of history) await post(target, body);
-    log(`victoria-metrics: sending ${bodies.length} bodies, ${opt.concurrency} at a time, timed`);
-    const run = await ingest(target, bodies, () =>
-      get(target, "/internal/force_flush").catch(() => undefined),
-    ); // no JSON
-    await fetch(`${vm.url}/internal/force_merge`);
-    let bytes = duBytes(vm.dataDir);
-    for (let stable = 0, i = 0; stable < 3 && i < 120; i++) {
-      await sleep(1000);
-      const now = duBytes(vm.dataDir);
-      stable = now === bytes ? stable + 1 : 0;
-      bytes = now;
-    }
-    const { q, answers } = await queries(target);
-    return {
-      name: "VictoriaMetrics",
-      load: run.load,
-      samplesPerS: windowSamples / (run.wallMs / 1000),
-      cpuMsPerM: run.cpuMs / (windowSamples / 1e6),
-      cpuHow: `its process (${cpuSource(vm.pid)})`,
-      bytesPerSample: bytes / (windowSamples + historySamples),
-      bytesNote: "du -sb of its data dir after force_flush + force_merge (indexdb included)",
-      q,
-      answers,
-    };
-  } finally {
-    await vm.stop();
+  return {
+    name: "VictoriaMetrics",
+    target,
+    settle: () => get(target, "/internal/force_flush").catch(() => undefined), // answers with no JSON
+    async compact() {
+      await fetch(`${vm.url}/internal/force_merge`);
+      let bytes = duBytes(vm.dataDir);
+      for (let stable = 0, i = 0; stable < 3 && i < 120; i++) {
+        await sleep(1000);
+        const now = duBytes(vm.dataDir);
+        stable = now === bytes ? stable + 1 : 0;
+        bytes = now;
+      }
+      return { bytes, note: "du -sb of its data dir after force_flush + force_merge (indexdb included)" };
+    },
+    stop: () => vm.stop(),
+  };
+}
+
+interface Measured {
+  wallMs: number;
+  cpuMs: number;
+  loads: number[];
+  cpuHow: string;
+  bytes: number;
+  bytesNote: string;
+  q: Record<QueryName, number[]>;
+  answers: Record<QueryName, string>;
+}
+
+/**
+ * Both sides under the same load: the window is sent in `--slices` time slices, each to one side then the other,
+ * and the query rounds alternate between them too (the machine is shared; its load moves within minutes).
+ */
+async function measure(sides: readonly Side[], history: readonly Body[], bodies: readonly Body[]) {
+  const m: Measured[] = sides.map((s) => ({
+    wallMs: 0,
+    cpuMs: 0,
+    loads: [],
+    cpuHow: `its process (${cpuSource(s.target.pid)})`,
+    bytes: 0,
+    bytesNote: "",
+    q: { "24h": [], "7d": [], topk: [] },
+    answers: { "24h": "", "7d": "", topk: "" },
+  }));
+  for (const side of sides) {
+    log(`${side.name} ${side.target.url}: history ${historySamples} samples (untimed)`);
+    for (const body of history) await post(side.target, body);
   }
+  const slices = Math.max(1, opt.slices);
+  log(
+    `sending ${bodies.length} bodies to each, ${opt.concurrency} in flight, in ${slices} alternating slices, timed`,
+  );
+  for (let k = 0; k < slices; k++) {
+    const part = bodies.slice(
+      Math.floor((k * bodies.length) / slices),
+      Math.floor(((k + 1) * bodies.length) / slices),
+    );
+    for (const [i, side] of sides.entries()) {
+      const cpu0 = cpuMs(side.target.pid);
+      const t0 = performance.now();
+      await send(side.target, part);
+      if (k === slices - 1) await side.settle();
+      m[i]!.wallMs += performance.now() - t0;
+      m[i]!.cpuMs += cpuMs(side.target.pid) - cpu0;
+      m[i]!.loads.push(loadavg()[0]!);
+    }
+  }
+  for (const [i, side] of sides.entries()) {
+    log(`${side.name}: compaction, bytes on disk`);
+    const { bytes, note } = await side.compact();
+    m[i]!.bytes = bytes;
+    m[i]!.bytesNote = note;
+  }
+  for (const side of sides) for (const path of Object.values(QUERY_PATHS)) await get(side.target, path); // warm-up
+  log(`${opt.rounds} query rounds, alternating`);
+  for (let round = 0; round < opt.rounds; round++) {
+    for (const name of Object.keys(QUERY_PATHS) as QueryName[]) {
+      for (const [i, side] of sides.entries()) {
+        const t = performance.now();
+        const a = (await get(side.target, QUERY_PATHS[name])) as Answer;
+        m[i]!.q[name].push(performance.now() - t);
+        m[i]!.answers[name] = answerText(name, a);
+      }
+    }
+  }
+  return m;
 }
 
 const dir = mkdtempSync(join(tmpdir(), "kvmon-bench-server-"));
+const sides: Side[] = [];
 try {
   log("encoding the remote_write bodies (untimed)");
   const historyBody = historyBodies();
   const bodies = windowBodies();
   if (decodeBody(bodies[0]!.bytes).length !== fleet.filter((s) => s.host === 0).length)
     throw new Error("remote_write body check failed");
-  const sides = [await kvmonSide(dir, historyBody, bodies)];
-  if (!opt["skip-vm"]) sides.push(await victoriaSide(historyBody, bodies));
-  const [kv, vm] = sides as [SideResult, SideResult | undefined];
-  const vsVm = (a: number, b: number | undefined) => (b === undefined ? "—" : ratio(a, b));
+  sides.push(await kvmonSide(dir));
+  if (!opt["skip-vm"]) sides.push(await victoriaSide());
+  const m = await measure(sides, historyBody, bodies);
+  const rate = (x: Measured) => windowSamples / (x.wallMs / 1000);
+  const cpuPerM = (x: Measured) => x.cpuMs / (windowSamples / 1e6);
+  const perSample = (x: Measured) => x.bytes / (windowSamples + historySamples);
+  const load = (x: Measured) => `${Math.min(...x.loads).toFixed(1)}-${Math.max(...x.loads).toFixed(1)}`;
+  const [kv, vm] = m as [Measured, Measured | undefined];
+  const vsVm = (f: (x: Measured) => number) => (vm === undefined ? "—" : ratio(f(kv), f(vm)));
+  const medianOf = (k: QueryName) => (x: Measured) => median(x.q[k]);
   const lines = [
-    `## bench/server: ${opt.domains} domains x ${fleet.length / opt.domains} series every ${opt.interval} s (${hostNames.length} hosts); ingest window ${opt["window-min"]} min = ${windowSamples} samples in ${bodies.length} remote_write bodies, ${opt.concurrency} in flight; ${QUERIED}'s ${history.length} CPU series also ${opt["history-days"]} days of history (${historySamples} samples); ${opt.rounds} query rounds`,
+    `## bench/server: ${opt.domains} domains x ${fleet.length / opt.domains} series every ${opt.interval} s (${hostNames.length} hosts); ingest window ${opt["window-min"]} min = ${windowSamples} samples in ${bodies.length} remote_write bodies, ${opt.concurrency} in flight, ${opt.slices} slices alternating between the stores; ${QUERIED}'s ${history.length} CPU series also ${opt["history-days"]} days of history (${historySamples} samples); ${opt.rounds} query rounds, alternating`,
     "",
-    "| over HTTP (remote_write + Prometheus API) | samples/s (load avg) | CPU ms per million samples | bytes per sample |",
+    "| over HTTP (remote_write + Prometheus API) | samples/s (load avg during ingest) | CPU ms per million samples | bytes per sample |",
     "|---|---|---|---|",
     ...sides.map(
-      (s) =>
-        `| ${s.name} | ${Math.round(s.samplesPerS)} (${s.load.toFixed(1)}) | ${f2(s.cpuMsPerM)} (${s.cpuHow}) | ${f2(s.bytesPerSample)} (${s.bytesNote}) |`,
+      (s, i) =>
+        `| ${s.name} | ${Math.round(rate(m[i]!))} (${load(m[i]!)}) | ${f2(cpuPerM(m[i]!))} (${m[i]!.cpuHow}) | ${f2(perSample(m[i]!))} (${m[i]!.bytesNote}) |`,
     ),
-    ...(vm
-      ? [
-          `| kvmon / VictoriaMetrics | ${ratio(kv.samplesPerS, vm.samplesPerS)} | ${ratio(kv.cpuMsPerM, vm.cpuMsPerM)} | ${ratio(kv.bytesPerSample, vm.bytesPerSample)} |`,
-        ]
-      : []),
+    ...(vm ? [`| kvmon / VictoriaMetrics | ${vsVm(rate)} | ${vsVm(cpuPerM)} | ${vsVm(perSample)} |`] : []),
     "",
     "| query (median of rounds, ms) | " + sides.map((s) => s.name).join(" | ") + " | kvmon / VM |",
     "|---|" + sides.map(() => "---|").join("") + "---|",
     ...(Object.keys(PROMQL) as QueryName[]).map(
       (k) =>
-        `| \`${PROMQL[k]}\` (${k}) | ${sides.map((s) => f2(median(s.q[k]))).join(" | ")} | ${vsVm(median(kv.q[k]), vm && median(vm.q[k]))} |`,
+        `| \`${PROMQL[k]}\` (${k}) | ${m.map((x) => f2(median(x.q[k]))).join(" | ")} | ${vsVm(medianOf(k))} |`,
     ),
     "",
     ...(Object.keys(PROMQL) as QueryName[]).map(
-      (k) => `answers ${k}: ${sides.map((s) => `${s.name}: ${s.answers[k]}`).join("; ")}`,
+      (k) => `answers ${k}: ${sides.map((s, i) => `${s.name}: ${m[i]!.answers[k]}`).join("; ")}`,
     ),
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
 } finally {
+  for (const side of sides) await side.stop();
   rmSync(dir, { recursive: true, force: true });
 }
