@@ -667,7 +667,9 @@ function mergeSamples(parts: Sample[][]): Sample[] {
     if (prev.length > 0 && parts[i]!.length > 0 && parts[i]![0]!.t <= prev[prev.length - 1]!.t)
       ordered = false;
   }
-  const all = parts.flat();
+  // A loop, not parts.flat(): the 7-day range query merges ~500 chunks, and flat() was a fifth of its time.
+  const all: Sample[] = [];
+  for (const part of parts) for (const s of part) all.push(s);
   if (ordered) return all;
   all.sort((a, b) => a.t - b.t);
   return all.filter((s, i) => i === 0 || s.t !== all[i - 1]!.t);
