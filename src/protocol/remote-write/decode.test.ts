@@ -1,31 +1,11 @@
 import assert from "node:assert/strict";
 import test from "node:test";
-import protobuf from "protobufjs";
 import { decodeWriteRequest, encodeWriteRequest, LabelSetCache, RemoteWriteDecodeError } from "./index.ts";
+import { WitnessWriteRequest, witnessRoot } from "./testing/witness.ts";
 import type { Label, TimeSeries } from "./types.ts";
+import { rng } from "../../shared/testing/rng.ts";
 
-// The witness: protobufjs' reflection codec built from the spec's .proto (metadata included, to be skipped).
-const root = protobuf.parse(`
-syntax = "proto3";
-message WriteRequest { repeated TimeSeries timeseries = 1; reserved 2; repeated MetricMetadata metadata = 3; }
-message TimeSeries { repeated Label labels = 1; repeated Sample samples = 2; }
-message Label { string name = 1; string value = 2; }
-message Sample { double value = 1; int64 timestamp = 2; }
-message MetricMetadata { int32 type = 1; string metric_family_name = 2; string help = 4; string unit = 5; }
-`).root;
-const WriteRequest = root.lookupType("WriteRequest");
-
-/** A small deterministic PRNG (mulberry32), so a failure is reproducible from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const WriteRequest = WitnessWriteRequest;
 
 const PIECES = ["a", "Z", "_", "9", "é", "ü", "€", "𝄞", '"', "\n", " ", "-", "日本"];
 const VALUES = [0, -0, 1, -1.5, 1e-300, 1.7976931348623157e308, Number.NaN, Infinity, -Infinity, 0.1];
@@ -91,7 +71,7 @@ test("labels interleaved with samples are read in order, with or without the cac
   const label = (name: string, value: string) => ({ labels: [{ name, value }] });
   const sample = { samples: [{ value: 2, timestamp: 7 }] };
   // One TimeSeries whose fields come label, sample, label (protobuf allows any order).
-  const TimeSeries = root.lookupType("TimeSeries");
+  const TimeSeries = witnessRoot.lookupType("TimeSeries");
   const parts = [label("__name__", "up"), sample, label("job", "x")].map((p) =>
     TimeSeries.encode(TimeSeries.fromObject(p)).finish(),
   );
