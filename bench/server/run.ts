@@ -49,8 +49,10 @@ const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const intervalMs = opt.interval * 1000;
 const steps = Math.round((opt["window-min"] * MINUTE) / intervalMs);
-const windowEnd = Math.floor((Date.now() - 2 * MINUTE) / HOUR) * HOUR; // hour-aligned, so rollup buckets are whole
-const windowStart = windowEnd - (steps - 1) * intervalMs;
+// Hour-aligned, so rollup buckets are whole; the window's samples end one interval before it, inside the hour (a
+// last sample on the boundary would open the next hour's rollup row for every series).
+const windowEnd = Math.floor((Date.now() - 2 * MINUTE) / HOUR) * HOUR;
+const windowStart = windowEnd - steps * intervalMs;
 const historyStart = windowStart - opt["history-days"] * 24 * HOUR;
 const historySteps = Math.round((windowStart - historyStart) / intervalMs);
 const QUERIED = domainName(0);

@@ -46,6 +46,14 @@ export class LabelSetCache {
     return this.sets.size;
   }
 
+  /** `prev`'s successor when its bytes stand at buf[from, ...] (the caller checks that its run ends there). */
+  guessAt(buf: Buffer, from: number, end: number, prev: Interned | undefined): Interned | undefined {
+    const guess = prev?.next;
+    if (guess === undefined) return undefined;
+    const n = guess.bytes.length;
+    return from + n <= end && buf.compare(guess.bytes, 0, n, from, from + n) === 0 ? guess : undefined;
+  }
+
   /** The entry of the bytes buf[from, to), trying `prev`'s successor first. */
   find(buf: Buffer, from: number, to: number, prev: Interned | undefined): Interned | undefined {
     const guess = prev?.next;
@@ -268,15 +276,24 @@ function decodeSeries(r: WireReader, end: number, cursor: Cursor): TimeSeries {
   let from = -1;
   let to = -1;
   let adjacent = true;
+  // The label set the cache guesses (the one that followed the previous series last time), when its bytes are here:
+  // its label fields are then stepped over whole rather than one by one.
+  let guessed: Interned | undefined;
   while (r.pos < end) {
     const at = r.pos;
     const t = r.tag();
     const field = t >>> 3;
     if (field === 1) {
       expectWire(t & 7, LEN, "TimeSeries.labels", at);
+      if (from < 0) {
+        from = at;
+        guessed = cursor.cache?.guessAt(r.buf, at, end, cursor.prev);
+        if (guessed !== undefined) {
+          r.pos = to = at + guessed.bytes.length;
+          continue;
+        }
+      } else if (at !== to) adjacent = false;
       const fieldEnd = r.lenEnd(end, "TimeSeries.labels");
-      if (from < 0) from = at;
-      else if (at !== to) adjacent = false;
       to = fieldEnd;
       r.pos = fieldEnd;
     } else if (field === 2) {
@@ -289,6 +306,10 @@ function decodeSeries(r: WireReader, end: number, cursor: Cursor): TimeSeries {
   if (from < 0) return { labels: [], samples };
   const cache = cursor.cache;
   if (!cache || !adjacent) return { labels: decodeLabels(r, from, to), samples };
+  if (guessed !== undefined && to === from + guessed.bytes.length) {
+    cursor.prev = guessed;
+    return { labels: guessed.labels, samples };
+  }
   const entry =
     cache.find(r.buf, from, to, cursor.prev) ??
     cache.add(r.buf, from, to, frozen(decodeLabels(r, from, to)), cursor.prev);
