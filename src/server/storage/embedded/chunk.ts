@@ -128,6 +128,20 @@ function writeSlice(w: BitWriter, hi: number, lo: number, shift: number, n: numb
   }
 }
 
+/** Reads `n` bits and places them `shift` bits from the low end of a 64-bit word: [hi, lo]. */
+function readSlice(r: BitReader, shift: number, n: number): [number, number] {
+  let hi = n > 32 ? r.read(n - 32) : 0;
+  let lo = r.read(n > 32 ? 32 : n);
+  if (shift >= 32) {
+    hi = lo << (shift - 32);
+    lo = 0;
+  } else if (shift > 0) {
+    hi = (hi << shift) | (lo >>> (32 - shift));
+    lo = lo << shift;
+  }
+  return [hi >>> 0, lo >>> 0];
+}
+
 function chunkCount(bytes: Uint8Array): number {
   return (bytes[0]! << 8) | bytes[1]!;
 }
@@ -158,18 +172,7 @@ export function decodeChunk(bytes: Uint8Array, startMs = -Infinity, endMs = Infi
         const significant = r.read(6) || 64;
         trailing = 64 - leading - significant;
       }
-      // The XOR's significant bits, placed `trailing` bits from the low end of the 64-bit word [xh, xl]
-      // (inline: a [hi, lo] tuple per sample was the range queries' main allocation).
-      const n = 64 - leading - trailing;
-      let xh = n > 32 ? r.read(n - 32) : 0;
-      let xl = r.read(n > 32 ? 32 : n);
-      if (trailing >= 32) {
-        xh = xl << (trailing - 32);
-        xl = 0;
-      } else if (trailing > 0) {
-        xh = (xh << trailing) | (xl >>> (32 - trailing));
-        xl = xl << trailing;
-      }
+      const [xh, xl] = readSlice(r, trailing, 64 - leading - trailing);
       hi = (hi ^ xh) >>> 0;
       lo = (lo ^ xl) >>> 0;
     }

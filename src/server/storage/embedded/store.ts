@@ -110,7 +110,7 @@ export class EmbeddedStore implements SeriesStore {
    * Frozen label records a caller passes again and again (the ingest route keeps one per series): their series
    * by identity, which skips hashing and comparing the labels. An entry is trusted only while its series lives.
    */
-  private byRecord = new WeakMap<Labels, SeriesState>();
+  private readonly byRecord = new WeakMap<Labels, SeriesState>();
   private symbols: SymbolTable;
   private byId = new Map<number, SeriesState>();
   private postings = new Postings();
