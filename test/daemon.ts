@@ -34,10 +34,12 @@ export interface DaemonSpec {
   readonly readyTimeoutMs: number;
   /** Removed by stop(). */
   readonly dir: string;
+  /** Its environment (default: this process's). */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 export async function startDaemon(spec: DaemonSpec): Promise<RunningDaemon> {
-  const child = spawn(spec.bin, spec.args, { stdio: ["ignore", "ignore", "inherit"] });
+  const child = spawn(spec.bin, spec.args, { stdio: ["ignore", "ignore", "inherit"], env: spec.env });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const url = `http://127.0.0.1:${spec.port}`;
   const stop = async (keepDir = false): Promise<void> => {

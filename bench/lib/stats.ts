@@ -2,6 +2,7 @@
  * Statistics shared by the benchmarks: percentiles, ratios, a seeded bootstrap of a ratio of medians over
  * rounds, and a least-squares slope. Pure functions, no I/O.
  */
+import { rng } from "../../src/shared/testing/rng.ts";
 
 /** The p-th percentile (nearest rank) of xs; NaN for an empty list. */
 export function pct(xs: readonly number[], p: number): number {
@@ -27,17 +28,8 @@ export function nsText(ns: number): string {
   return `${(ns / 1e3).toFixed(0)} µs`;
 }
 
-/** Deterministic PRNG (mulberry32), so a run's bootstrap is reproducible from its samples. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Deterministic PRNG (mulberry32), so a run's bootstrap is reproducible from its samples.
+export { rng };
 
 /** Samples grouped by the round each was taken in (`rounds[i]` is the round of `xs[i]`). */
 export function byRound(xs: readonly number[], rounds: readonly number[]): Map<number, number[]> {

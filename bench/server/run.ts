@@ -1,31 +1,33 @@
 /**
- * bench/server: the embedded store (src/server/storage/embedded) side by side with VictoriaMetrics, in ONE run
- * on the same synthetic fleet (fleet.ts: the agent's catalog, 1000 domains x ~150 series every 10 s).
+ * bench/server: a running `kvmon server` side by side with VictoriaMetrics, in ONE run, on the same synthetic
+ * fleet (fleet.ts: the agent's catalog, 1000 domains x ~150 series every 10 s), both through the same HTTP path:
+ * remote_write 1.0 bodies (encoded once, before any clock starts, and POSTed to both) and the Prometheus query
+ * API (`/api/v1/query_range`, `/api/v1/query`, the same URLs).
  *
  *   .tools/node/bin/node bench/server/run.ts --help     # the options and their defaults
  *
  * Ingest is measured on a window of the whole fleet (--window-min minutes); only domain vm-0000's CPU families get
- * the long history the range queries read (--history-days, ingested untimed before the window). The two sides
- * are fed differently, on purpose and stated in the tables: the embedded store through `SeriesStore.append` in
- * this process (one append per host per interval, as the ingest route will call it), VictoriaMetrics through
- * its remote_write endpoint (`/api/v1/write`, protobuf + snappy bodies encoded before the clock starts). The
- * lead re-runs the table through kvmon's full HTTP path once the ingest route and PromQL are merged.
- * Needs /usr/bin/victoria-metrics (scripts/setup.sh --test-deps); --skip-vm runs the embedded side alone.
+ * the long history the range queries read (--history-days, ingested untimed before the window). The kvmon server
+ * runs from source (src/cli/main.ts, as bin/kvmon with KVMON_FROM_SOURCE=1) on a temp data dir with the embedded
+ * store; each agent identity writes with its own host token, the queries use a viewer token.
+ * Needs /usr/bin/victoria-metrics (scripts/setup.sh --test-deps); --skip-vm runs the kvmon side alone.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
-import { join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
+import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { TokenStore } from "../../src/server/auth/tokens.ts";
+import { openStateDb } from "../../src/server/state-db.ts";
 import { openEmbeddedStore } from "../../src/server/storage/embedded/store.ts";
 import type { Series } from "../../src/server/storage/types.ts";
-import { type RunningVictoriaMetrics, startVictoriaMetrics } from "../../test/victoria-metrics.ts";
+import { SAMPLES_DB_FILE } from "../../src/cli/commands/server.ts";
+import { type RunningDaemon, freePort, startDaemon } from "../../test/daemon.ts";
+import { startVictoriaMetrics } from "../../test/victoria-metrics.ts";
 import { benchArgs, logger } from "../lib/cli.ts";
 import { cpuMs, cpuSource, meterProcess } from "../lib/cpu.ts";
 import { f2, median, ratio } from "../lib/stats.ts";
-import { atSteps, avg, overTime, simpleRate } from "./evaluate.ts";
-import { FleetValues, type FleetSeries, domainName, fleetSeries, hostBatches } from "./fleet.ts";
+import { FleetValues, domainName, fleetSeries, hostBatches } from "./fleet.ts";
 import { REMOTE_WRITE_HEADERS, decodeBody, encodeBody, encodeLabels } from "./remote-write.ts";
 
 const opt = benchArgs("bench/server/run.ts", {
@@ -37,8 +39,9 @@ const opt = benchArgs("bench/server/run.ts", {
     interval: 10,
     rounds: 10,
     concurrency: 4,
+    slices: 10,
   },
-  strings: { synchronous: "NORMAL" },
+  strings: { "cpu-prof": "" },
   flags: { "skip-vm": false },
 });
 const log = logger("bench");
@@ -46,52 +49,68 @@ const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const intervalMs = opt.interval * 1000;
 const steps = Math.round((opt["window-min"] * MINUTE) / intervalMs);
-const windowEnd = Math.floor((Date.now() - 2 * MINUTE) / HOUR) * HOUR; // hour-aligned, so rollup buckets are whole
-const windowStart = windowEnd - (steps - 1) * intervalMs;
+// Hour-aligned, so rollup buckets are whole; the window's samples end one interval before it, inside the hour (a
+// last sample on the boundary would open the next hour's rollup row for every series).
+const windowEnd = Math.floor((Date.now() - 2 * MINUTE) / HOUR) * HOUR;
+const windowStart = windowEnd - steps * intervalMs;
 const historyStart = windowStart - opt["history-days"] * 24 * HOUR;
 const historySteps = Math.round((windowStart - historyStart) / intervalMs);
 const QUERIED = domainName(0);
 
 const fleet = fleetSeries(opt.domains, opt["per-host"]);
 const history = fleetSeries(1, 1, (s) => s.name.startsWith("kvmon_domain_cpu_"));
+const hostNames = [...new Set(fleet.map((s) => s.labels.host!))];
 const windowSamples = fleet.length * steps;
 const historySamples = history.length * historySteps;
 
-/** The history as batches of up to an hour of samples per series (untimed, so the shape does not matter). */
-function* historyBatches(): Generator<Series[]> {
+/** A remote_write body and the agent identity (host label) that sends it. */
+interface Body {
+  host: string;
+  bytes: Buffer;
+}
+
+const labelCache = new Map<string, Uint8Array>();
+function encodeBatch(batch: Series[]): Body {
+  const bytes = encodeBody(
+    batch.map((s) => {
+      const key = JSON.stringify(s.labels);
+      let encoded = labelCache.get(key);
+      if (!encoded) labelCache.set(key, (encoded = encodeLabels(s.labels)));
+      return encoded;
+    }),
+    batch.map((s) => s.samples),
+  );
+  return { host: batch[0]!.labels.host!, bytes };
+}
+
+/** The history as bodies of up to an hour of samples per series (untimed, so the shape does not matter). */
+function historyBodies(): Body[] {
   const values = new FleetValues(history, 2);
   const perBatch = HOUR / intervalMs;
+  const out: Body[] = [];
   for (let from = 0; from < historySteps; from += perBatch) {
     const samples = history.map(() => [] as { t: number; v: number }[]);
     for (let s = from; s < Math.min(historySteps, from + perBatch); s++) {
       values.step(opt.interval);
       history.forEach((_, i) => samples[i]!.push({ t: historyStart + s * intervalMs, v: values.values[i]! }));
     }
-    yield history.map((h, i) => ({ labels: h.labels, samples: samples[i]! }));
+    out.push(encodeBatch(history.map((h, i) => ({ labels: h.labels, samples: samples[i]! }))));
   }
+  return out;
 }
 
-/** The window, one batch per host per interval, in time order. */
-function* windowBatches(): Generator<Series[]> {
+/** The window, one body per host per interval, in time order. */
+function windowBodies(): Body[] {
   const values = new FleetValues(fleet, 1);
+  const out: Body[] = [];
   for (let step = 0; step < steps; step++) {
     values.step(opt.interval);
-    yield* hostBatches(fleet, values.values, windowStart, step, intervalMs);
+    for (const batch of hostBatches(fleet, values.values, windowStart, step, intervalMs))
+      out.push(encodeBatch(batch));
   }
+  return out;
 }
 
-interface SideResult {
-  name: string;
-  /** The machine's 1-minute load average when its ingest ended (the wall-clock rate is only as good as it). */
-  load: number;
-  samplesPerS: number;
-  cpuMsPerM: number;
-  cpuHow: string;
-  bytesPerSample: number;
-  bytesNote: string;
-  q: Record<QueryName, number[]>;
-  answers: Record<QueryName, string>;
-}
 type QueryName = "24h" | "7d" | "topk";
 const Q1 = { start: windowEnd - 24 * HOUR, end: windowEnd, step: MINUTE };
 const Q2 = { start: windowEnd - 7 * 24 * HOUR, end: windowEnd, step: HOUR };
@@ -100,237 +119,288 @@ const PROMQL: Record<QueryName, string> = {
   "7d": `avg_over_time(kvmon_domain_cpu_usage_ratio{domain="${QUERIED}"}[1h])`,
   topk: "topk(20, rate(kvmon_domain_cpu_seconds_total[5m]))",
 };
+const range = (expr: string, r: typeof Q1) =>
+  `/api/v1/query_range?query=${encodeURIComponent(expr)}&start=${r.start / 1000}&end=${r.end / 1000}&step=${r.step / 1000}`;
+const QUERY_PATHS: Record<QueryName, string> = {
+  "24h": range(PROMQL["24h"], Q1),
+  "7d": range(PROMQL["7d"], Q2),
+  topk: `/api/v1/query?query=${encodeURIComponent(PROMQL.topk)}&time=${windowEnd / 1000}`,
+};
 
-async function embeddedSide(dir: string): Promise<SideResult> {
-  const path = join(dir, "kvmon.db");
-  const synchronous = opt.synchronous === "FULL" ? "FULL" : "NORMAL";
-  const store = openEmbeddedStore({ path, synchronous });
-  log(`embedded: history ${historySamples} samples (untimed)`);
-  for (const batch of historyBatches()) await store.append(batch);
-  log(`embedded: window ${windowSamples} samples (${fleet.length} series x ${steps} intervals), timed`);
-  let wallMs = 0;
-  let cpuUs = 0;
-  for (const batch of windowBatches()) {
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
-    await store.append(batch);
-    wallMs += performance.now() - t0;
-    const c = process.cpuUsage(c0);
-    cpuUs += c.user + c.system;
-  }
-  // Closing the heads (chunks, rollups) is ingest work the window would otherwise leave undone.
-  const c0 = process.cpuUsage();
-  const t0 = performance.now();
-  store.flush();
-  wallMs += performance.now() - t0;
-  const c = process.cpuUsage(c0);
-  cpuUs += c.user + c.system;
-  const load = loadavg()[0]!;
-  const bytes = statSync(path).size;
-  const db = new DatabaseSync(path, { readOnly: true });
-  const chunkBytes = (db.prepare("SELECT sum(length(data)) AS n FROM chunks").get() as { n: number }).n;
-  db.close();
-  const q: SideResult["q"] = { "24h": [], "7d": [], topk: [] };
-  const answers = {} as SideResult["answers"];
-  for (let round = 0; round < opt.rounds; round++) {
-    let t = performance.now();
-    const [cpu] = await store.select(
-      [
-        { name: "__name__", op: "=", value: "kvmon_domain_cpu_usage_ratio" },
-        { name: "domain", op: "=", value: QUERIED },
-      ],
-      { startMs: Q1.start - 5 * MINUTE, endMs: Q1.end },
-      { stepMs: Q1.step },
-    );
-    const points = atSteps(cpu!.samples, Q1.start, Q1.end, Q1.step);
-    q["24h"].push(performance.now() - t);
-    answers["24h"] = `${points.length} points`;
-
-    t = performance.now();
-    const [week] = await store.select(
-      [
-        { name: "__name__", op: "=", value: "kvmon_domain_cpu_usage_ratio" },
-        { name: "domain", op: "=", value: QUERIED },
-      ],
-      { startMs: Q2.start - HOUR, endMs: Q2.end },
-      { stepMs: Q2.step, func: "avg_over_time" },
-    );
-    const hourly = overTime(week!.samples, Q2.start, Q2.end, Q2.step, HOUR, avg);
-    q["7d"].push(performance.now() - t);
-    answers["7d"] = `${hourly.length} points`;
-
-    t = performance.now();
-    const all = await store.select(
-      [{ name: "__name__", op: "=", value: "kvmon_domain_cpu_seconds_total" }],
-      { startMs: windowEnd - 5 * MINUTE, endMs: windowEnd },
-      { func: "rate" },
-    );
-    const top = all
-      .map((s) => ({ domain: s.labels.domain!, rate: simpleRate(s.samples) }))
-      .sort((a, b) => b.rate - a.rate)
-      .slice(0, 20);
-    q.topk.push(performance.now() - t);
-    answers.topk = top.map((x) => x.domain).join(",");
-  }
-  await store.close();
-  return {
-    name: `kvmon embedded (SeriesStore.append, in process, synchronous=${synchronous})`,
-    load,
-    samplesPerS: windowSamples / (wallMs / 1000),
-    cpuMsPerM: cpuUs / 1000 / (windowSamples / 1e6),
-    cpuHow: "process.cpuUsage around append + flush",
-    bytesPerSample: bytes / (windowSamples + historySamples),
-    bytesNote: `file after flush + checkpoint, rollups and index included; raw chunks alone ${f2(chunkBytes / (windowSamples + historySamples))} B/sample`,
-    q,
-    answers,
-  };
+/** One side as the bench drives it: where to POST and GET, with which token, and its process. */
+interface Target {
+  url: string;
+  pid: number;
+  /** The bearer token of a host (kvmon) or none (VictoriaMetrics). */
+  hostToken(host: string): string | undefined;
+  viewerToken?: string;
 }
+
+const bearer = (token: string | undefined): Record<string, string> =>
+  token === undefined ? {} : { Authorization: `Bearer ${token}` };
 
 /**
- * POSTs one body. A connection VictoriaMetrics closed under us (it ends keep-alive connections after
+ * POSTs one body. A connection the peer closed under us (VictoriaMetrics ends keep-alive connections after
  * -http.connTimeout, 2 min) fails the fetch before any answer: that one is sent again, as a sender would.
  */
-async function post(vm: RunningVictoriaMetrics, body: Buffer, attempt = 1): Promise<void> {
+async function post(target: Target, body: Body, attempt = 1): Promise<void> {
   let res: Response;
   try {
-    res = await fetch(`${vm.url}/api/v1/write`, { method: "POST", headers: REMOTE_WRITE_HEADERS, body });
+    res = await fetch(`${target.url}/api/v1/write`, {
+      method: "POST",
+      headers: { ...REMOTE_WRITE_HEADERS, ...bearer(target.hostToken(body.host)) },
+      body: body.bytes,
+    });
   } catch (e) {
     if (attempt >= 3) throw e;
-    return post(vm, body, attempt + 1);
+    return post(target, body, attempt + 1);
   }
-  if (!res.ok) throw new Error(`victoria-metrics /api/v1/write: ${res.status} ${await res.text()}`);
+  if (!res.ok) throw new Error(`${target.url}/api/v1/write: ${res.status} ${await res.text()}`);
 }
 
-async function vmGet(vm: RunningVictoriaMetrics, path: string): Promise<unknown> {
-  const res = await fetch(`${vm.url}${path}`, { signal: AbortSignal.timeout(60_000) });
-  if (!res.ok) throw new Error(`victoria-metrics ${path}: ${res.status} ${await res.text()}`);
+async function get(target: Target, path: string): Promise<unknown> {
+  const res = await fetch(`${target.url}${path}`, {
+    headers: bearer(target.viewerToken),
+    signal: AbortSignal.timeout(60_000),
+  });
+  if (!res.ok) throw new Error(`${target.url}${path}: ${res.status} ${await res.text()}`);
   return res.json();
 }
+
+/** Bodies `concurrency` in flight. */
+async function send(target: Target, bodies: readonly Body[]): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: opt.concurrency }, async () => {
+      while (next < bodies.length) await post(target, bodies[next++]!);
+    }),
+  );
+}
+
+type Answer = { data: { result: { metric: Record<string, string>; values?: unknown[] }[] } };
+
+/** A query answer's size, or the top-k's domains, for the side-by-side check. */
+const answerText = (name: QueryName, a: Answer): string =>
+  name === "topk"
+    ? a.data.result.map((r) => r.metric.domain).join(",")
+    : `${a.data.result[0]?.values?.length ?? 0} points`;
 
 function duBytes(dir: string): number {
   return Number(execFileSync("du", ["-sb", dir], { encoding: "utf8" }).split("\t")[0]);
 }
 
-function encodeBatch(batch: Series[], labelCache: Map<string, Uint8Array>): Buffer {
-  return encodeBody(
-    batch.map((s) => {
-      const key = JSON.stringify(s.labels);
-      let bytes = labelCache.get(key);
-      if (!bytes) labelCache.set(key, (bytes = encodeLabels(s.labels)));
-      return bytes;
-    }),
-    batch.map((s) => s.samples),
-  );
+const KVMON = resolve(import.meta.dirname, "../../bin/kvmon");
+
+/**
+ * `bin/kvmon server` on `dataDir`, from source (KVMON_FROM_SOURCE=1: the bundle may be older than the tree), with
+ * the Node flags the launcher gives the server; ready when /healthz answers.
+ */
+async function startKvmonServer(dataDir: string, port: number): Promise<RunningDaemon> {
+  const prof = opt["cpu-prof"] === "" ? "" : `--cpu-prof --cpu-prof-dir=${resolve(opt["cpu-prof"])}`;
+  return startDaemon({
+    bin: KVMON,
+    args: ["server", "--listen", `127.0.0.1:${port}`, "--data-dir", dataDir, "--log-level", "warn"],
+    env: { ...process.env, KVMON_FROM_SOURCE: "1", ...(prof === "" ? {} : { NODE_OPTIONS: prof }) },
+    port,
+    readyPath: "/healthz",
+    readyTimeoutMs: 30_000,
+    dir: dataDir,
+  });
 }
 
-async function victoriaSide(): Promise<SideResult> {
+/** One store under test, as the bench drives it. */
+interface Side {
+  readonly name: string;
+  readonly target: Target;
+  /** After the last body: what makes every sample queryable (VictoriaMetrics: force_flush). Timed. */
+  settle(): Promise<unknown>;
+  /** Compaction, then bytes on disk and how they were counted. */
+  compact(): Promise<{ bytes: number; note: string }>;
+  stop(): Promise<void>;
+}
+
+async function kvmonSide(dir: string): Promise<Side> {
+  const dataDir = join(dir, "server");
+  mkdirSync(dataDir);
+  // The tokens `kvmon server token create` / `host add` make, written the way those commands write them.
+  const db = openStateDb(dataDir);
+  const tokens = new TokenStore(db);
+  tokens.create("user", "admin", "admin");
+  const viewerToken = tokens.create("user", "bench", "viewer").token;
+  const hostTokens = new Map(hostNames.map((h) => [h, tokens.create("host", h, null).token]));
+  db.close();
+  const port = await freePort();
+  let server = await startKvmonServer(dataDir, port);
+  meterProcess("kvmon-server", server.process.pid!);
+  const target: Target = {
+    url: server.url,
+    pid: server.process.pid!,
+    hostToken: (h) => hostTokens.get(h),
+    viewerToken,
+  };
+  return {
+    name: "kvmon server (embedded store)",
+    target,
+    settle: () => Promise.resolve(), // a 204 means durable and queryable
+    async compact() {
+      // The heads closed into chunks and rollups, free pages returned, SQLite's WAL checkpointed
+      // (EmbeddedStore.flush), on the stopped server's database; then the data dir's bytes, as VictoriaMetrics'.
+      await server.stop(true);
+      const store = openEmbeddedStore({ path: join(dataDir, SAMPLES_DB_FILE) }); // replays the head-WAL: untimed
+      const t0 = performance.now();
+      const c0 = process.cpuUsage();
+      store.flush();
+      const c = process.cpuUsage(c0);
+      const flushMs = performance.now() - t0;
+      await store.close();
+      const bytes = duBytes(dataDir);
+      server = await startKvmonServer(dataDir, port);
+      target.pid = server.process.pid!;
+      return {
+        bytes,
+        note: `du -sb of its data dir (state.db included) after compaction: ${Math.round(flushMs)} ms wall, ${Math.round((c.user + c.system) / 1000)} ms CPU`,
+      };
+    },
+    stop: () => server.stop(),
+  };
+}
+
+async function victoriaSide(): Promise<Side> {
   const vm = await startVictoriaMetrics({ args: ["-search.disableCache", "-search.latencyOffset=0s"] });
-  try {
-    meterProcess("victoria-metrics", vm.pid);
-    vm.process.once("exit", (code, signal) => log(`victoria-metrics exited: code ${code}, signal ${signal}`));
-    const labelCache = new Map<string, Uint8Array>();
-    log(`victoria-metrics ${vm.url}: history (untimed)`);
-    for (const batch of historyBatches()) await post(vm, encodeBatch(batch, labelCache));
-    log("victoria-metrics: encoding the window's bodies (untimed)");
-    const bodies: Buffer[] = [];
-    for (const batch of windowBatches()) bodies.push(encodeBatch(batch, labelCache));
-    const check = decodeBody(bodies[0]!);
-    if (check.length !== fleet.filter((s: FleetSeries) => s.host === 0).length)
-      throw new Error("remote_write body check failed");
-    log(`victoria-metrics: sending ${bodies.length} bodies, ${opt.concurrency} at a time, timed`);
-    const cpu0 = cpuMs(vm.pid);
-    const t0 = performance.now();
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: opt.concurrency }, async () => {
-        while (next < bodies.length) await post(vm, bodies[next++]!);
-      }),
-    );
-    await vmGet(vm, "/internal/force_flush").catch(() => undefined); // answers with no JSON
-    const wallMs = performance.now() - t0;
-    const vmCpuMs = cpuMs(vm.pid) - cpu0;
-    const load = loadavg()[0]!;
-    await fetch(`${vm.url}/internal/force_merge`);
-    let bytes = duBytes(vm.dataDir);
-    for (let stable = 0, i = 0; stable < 3 && i < 120; i++) {
-      await sleep(1000);
-      const now = duBytes(vm.dataDir);
-      stable = now === bytes ? stable + 1 : 0;
-      bytes = now;
-    }
-    const q: SideResult["q"] = { "24h": [], "7d": [], topk: [] };
-    const answers = {} as SideResult["answers"];
-    type Matrix = { data: { result: { metric: Record<string, string>; values?: unknown[] }[] } };
-    const range = (expr: string, r: typeof Q1) =>
-      `/api/v1/query_range?query=${encodeURIComponent(expr)}&start=${r.start / 1000}&end=${r.end / 1000}&step=${r.step / 1000}`;
-    for (let round = 0; round < opt.rounds; round++) {
-      let t = performance.now();
-      const a = (await vmGet(vm, range(PROMQL["24h"], Q1))) as Matrix;
-      q["24h"].push(performance.now() - t);
-      answers["24h"] = `${a.data.result[0]?.values?.length ?? 0} points`;
-      t = performance.now();
-      const b = (await vmGet(vm, range(PROMQL["7d"], Q2))) as Matrix;
-      q["7d"].push(performance.now() - t);
-      answers["7d"] = `${b.data.result[0]?.values?.length ?? 0} points`;
-      t = performance.now();
-      const c = (await vmGet(
-        vm,
-        `/api/v1/query?query=${encodeURIComponent(PROMQL.topk)}&time=${windowEnd / 1000}`,
-      )) as Matrix;
-      q.topk.push(performance.now() - t);
-      answers.topk = c.data.result.map((r) => r.metric.domain).join(",");
-    }
-    return {
-      name: "VictoriaMetrics (remote_write over HTTP)",
-      load,
-      samplesPerS: windowSamples / (wallMs / 1000),
-      cpuMsPerM: vmCpuMs / (windowSamples / 1e6),
-      cpuHow: `its process (${cpuSource(vm.pid)}), bodies pre-encoded`,
-      bytesPerSample: bytes / (windowSamples + historySamples),
-      bytesNote: "du -sb of its data dir after force_flush + force_merge (indexdb included)",
-      q,
-      answers,
-    };
-  } finally {
-    await vm.stop();
+  meterProcess("victoria-metrics", vm.pid);
+  vm.process.once("exit", (code, signal) => log(`victoria-metrics exited: code ${code}, signal ${signal}`));
+  const target: Target = { url: vm.url, pid: vm.pid, hostToken: () => undefined };
+  return {
+    name: "VictoriaMetrics",
+    target,
+    settle: () => get(target, "/internal/force_flush").catch(() => undefined), // answers with no JSON
+    async compact() {
+      await fetch(`${vm.url}/internal/force_merge`);
+      let bytes = duBytes(vm.dataDir);
+      for (let stable = 0, i = 0; stable < 3 && i < 120; i++) {
+        await sleep(1000);
+        const now = duBytes(vm.dataDir);
+        stable = now === bytes ? stable + 1 : 0;
+        bytes = now;
+      }
+      return { bytes, note: "du -sb of its data dir after force_flush + force_merge (indexdb included)" };
+    },
+    stop: () => vm.stop(),
+  };
+}
+
+interface Measured {
+  wallMs: number;
+  cpuMs: number;
+  loads: number[];
+  cpuHow: string;
+  bytes: number;
+  bytesNote: string;
+  q: Record<QueryName, number[]>;
+  answers: Record<QueryName, string>;
+}
+
+/**
+ * Both sides under the same load: the window is sent in `--slices` time slices, each to one side then the other,
+ * and the query rounds alternate between them too (the machine is shared; its load moves within minutes).
+ */
+async function measure(sides: readonly Side[], history: readonly Body[], bodies: readonly Body[]) {
+  const m: Measured[] = sides.map((s) => ({
+    wallMs: 0,
+    cpuMs: 0,
+    loads: [],
+    cpuHow: `its process (${cpuSource(s.target.pid)})`,
+    bytes: 0,
+    bytesNote: "",
+    q: { "24h": [], "7d": [], topk: [] },
+    answers: { "24h": "", "7d": "", topk: "" },
+  }));
+  for (const side of sides) {
+    log(`${side.name} ${side.target.url}: history ${historySamples} samples (untimed)`);
+    for (const body of history) await post(side.target, body);
   }
+  const slices = Math.max(1, opt.slices);
+  log(
+    `sending ${bodies.length} bodies to each, ${opt.concurrency} in flight, in ${slices} alternating slices, timed`,
+  );
+  for (let k = 0; k < slices; k++) {
+    const part = bodies.slice(
+      Math.floor((k * bodies.length) / slices),
+      Math.floor(((k + 1) * bodies.length) / slices),
+    );
+    for (const [i, side] of sides.entries()) {
+      const cpu0 = cpuMs(side.target.pid);
+      const t0 = performance.now();
+      await send(side.target, part);
+      if (k === slices - 1) await side.settle();
+      m[i]!.wallMs += performance.now() - t0;
+      m[i]!.cpuMs += cpuMs(side.target.pid) - cpu0;
+      m[i]!.loads.push(loadavg()[0]!);
+    }
+  }
+  for (const [i, side] of sides.entries()) {
+    log(`${side.name}: compaction, bytes on disk`);
+    const { bytes, note } = await side.compact();
+    m[i]!.bytes = bytes;
+    m[i]!.bytesNote = note;
+  }
+  for (const side of sides) for (const path of Object.values(QUERY_PATHS)) await get(side.target, path); // warm-up
+  log(`${opt.rounds} query rounds, alternating`);
+  for (let round = 0; round < opt.rounds; round++) {
+    for (const name of Object.keys(QUERY_PATHS) as QueryName[]) {
+      for (const [i, side] of sides.entries()) {
+        const t = performance.now();
+        const a = (await get(side.target, QUERY_PATHS[name])) as Answer;
+        m[i]!.q[name].push(performance.now() - t);
+        m[i]!.answers[name] = answerText(name, a);
+      }
+    }
+  }
+  return m;
 }
 
 const dir = mkdtempSync(join(tmpdir(), "kvmon-bench-server-"));
+const sides: Side[] = [];
 try {
-  const sides = [await embeddedSide(dir)];
+  log("encoding the remote_write bodies (untimed)");
+  const historyBody = historyBodies();
+  const bodies = windowBodies();
+  if (decodeBody(bodies[0]!.bytes).length !== fleet.filter((s) => s.host === 0).length)
+    throw new Error("remote_write body check failed");
+  sides.push(await kvmonSide(dir));
   if (!opt["skip-vm"]) sides.push(await victoriaSide());
-  const [kv, vm] = sides as [SideResult, SideResult | undefined];
-  const vsVm = (a: number, b: number | undefined) => (b === undefined ? "—" : ratio(a, b));
+  const m = await measure(sides, historyBody, bodies);
+  const rate = (x: Measured) => windowSamples / (x.wallMs / 1000);
+  const cpuPerM = (x: Measured) => x.cpuMs / (windowSamples / 1e6);
+  const perSample = (x: Measured) => x.bytes / (windowSamples + historySamples);
+  const load = (x: Measured) => `${Math.min(...x.loads).toFixed(1)}-${Math.max(...x.loads).toFixed(1)}`;
+  const [kv, vm] = m as [Measured, Measured | undefined];
+  const vsVm = (f: (x: Measured) => number) => (vm === undefined ? "—" : ratio(f(kv), f(vm)));
+  const medianOf = (k: QueryName) => (x: Measured) => median(x.q[k]);
   const lines = [
-    `## bench/server: ${opt.domains} domains x ${fleet.length / opt.domains} series every ${opt.interval} s; ingest window ${opt["window-min"]} min = ${windowSamples} samples; ${QUERIED}'s ${history.length} CPU series also ${opt["history-days"]} days of history (${historySamples} samples); ${opt.rounds} query rounds`,
+    `## bench/server: ${opt.domains} domains x ${fleet.length / opt.domains} series every ${opt.interval} s (${hostNames.length} hosts); ingest window ${opt["window-min"]} min = ${windowSamples} samples in ${bodies.length} remote_write bodies, ${opt.concurrency} in flight, ${opt.slices} slices alternating between the stores; ${QUERIED}'s ${history.length} CPU series also ${opt["history-days"]} days of history (${historySamples} samples); ${opt.rounds} query rounds, alternating`,
     "",
-    "| store (ingest method) | samples/s (load avg) | CPU ms per million samples | bytes per sample |",
+    "| over HTTP (remote_write + Prometheus API) | samples/s (load avg during ingest) | CPU ms per million samples | bytes per sample |",
     "|---|---|---|---|",
     ...sides.map(
-      (s) =>
-        `| ${s.name} | ${Math.round(s.samplesPerS)} (${s.load.toFixed(1)}) | ${f2(s.cpuMsPerM)} (${s.cpuHow}) | ${f2(s.bytesPerSample)} (${s.bytesNote}) |`,
+      (s, i) =>
+        `| ${s.name} | ${Math.round(rate(m[i]!))} (${load(m[i]!)}) | ${f2(cpuPerM(m[i]!))} (${m[i]!.cpuHow}) | ${f2(perSample(m[i]!))} (${m[i]!.bytesNote}) |`,
     ),
-    ...(vm
-      ? [
-          `| embedded / VictoriaMetrics | ${ratio(kv.samplesPerS, vm.samplesPerS)} | ${ratio(kv.cpuMsPerM, vm.cpuMsPerM)} | ${ratio(kv.bytesPerSample, vm.bytesPerSample)} |`,
-        ]
-      : []),
+    ...(vm ? [`| kvmon / VictoriaMetrics | ${vsVm(rate)} | ${vsVm(cpuPerM)} | ${vsVm(perSample)} |`] : []),
     "",
-    "| query (median of rounds, ms) | " +
-      sides.map((s) => s.name.split(" (")[0]).join(" | ") +
-      " | embedded / VM |",
+    "| query (median of rounds, ms) | " + sides.map((s) => s.name).join(" | ") + " | kvmon / VM |",
     "|---|" + sides.map(() => "---|").join("") + "---|",
     ...(Object.keys(PROMQL) as QueryName[]).map(
       (k) =>
-        `| \`${PROMQL[k]}\` (${k}) | ${sides.map((s) => f2(median(s.q[k]))).join(" | ")} | ${vsVm(median(kv.q[k]), vm && median(vm.q[k]))} |`,
+        `| \`${PROMQL[k]}\` (${k}) | ${m.map((x) => f2(median(x.q[k]))).join(" | ")} | ${vsVm(medianOf(k))} |`,
     ),
     "",
     ...(Object.keys(PROMQL) as QueryName[]).map(
-      (k) => `answers ${k}: ${sides.map((s) => `${s.name.split(" (")[0]}: ${s.answers[k]}`).join("; ")}`,
+      (k) => `answers ${k}: ${sides.map((s, i) => `${s.name}: ${m[i]!.answers[k]}`).join("; ")}`,
     ),
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
 } finally {
+  for (const side of sides) await side.stop();
   rmSync(dir, { recursive: true, force: true });
 }

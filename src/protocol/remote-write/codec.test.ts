@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import test from "node:test";
-import protobuf from "protobufjs";
 import { compressSync, uncompressSync } from "snappy";
 import {
   decodeWrite,
@@ -15,17 +14,9 @@ import {
   type TimeSeries,
   validateSeries,
 } from "./index.ts";
+import { WitnessWriteRequest } from "./testing/witness.ts";
 
-// An independent witness: protobufjs' reflection codec built from the spec's .proto.
-const root = protobuf.parse(`
-syntax = "proto3";
-message WriteRequest { repeated TimeSeries timeseries = 1; reserved 2; repeated MetricMetadata metadata = 3; }
-message TimeSeries { repeated Label labels = 1; repeated Sample samples = 2; }
-message Label { string name = 1; string value = 2; }
-message Sample { double value = 1; int64 timestamp = 2; }
-message MetricMetadata { int32 type = 1; string metric_family_name = 2; string help = 4; string unit = 5; }
-`).root;
-const WriteRequest = root.lookupType("WriteRequest");
+const WriteRequest = WitnessWriteRequest;
 
 const series: TimeSeries[] = [
   {

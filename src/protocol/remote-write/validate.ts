@@ -4,16 +4,21 @@
  * (an empty value means "no such label" in Prometheus), samples in time order.
  */
 import { RemoteWriteInvalidError } from "./errors.ts";
-import type { Label, TimeSeries } from "./types.ts";
+import type { Label, Sample, TimeSeries } from "./types.ts";
 
 export const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 export const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 /** Why the series breaks a rule, or null when it is valid. */
 export function seriesProblem(ts: TimeSeries): string | null {
+  return labelsProblem(ts.labels) ?? samplesProblem(ts.samples);
+}
+
+/** Why a label set breaks a rule, or null (a receiver may remember the answer for a label set it sees again). */
+export function labelsProblem(labels: readonly Label[]): string | null {
   let name: string | null = null;
   let prev: Label | null = null;
-  for (const l of ts.labels) {
+  for (const l of labels) {
     if (l.name === "") return "a label with an empty name";
     if (!LABEL_NAME.test(l.name)) return `label name ${JSON.stringify(l.name)} is not [a-zA-Z_][a-zA-Z0-9_]*`;
     if (l.value === "") return `label ${l.name} has an empty value`;
@@ -24,9 +29,14 @@ export function seriesProblem(ts: TimeSeries): string | null {
   }
   if (name === null) return "no __name__ label";
   if (!METRIC_NAME.test(name)) return `metric name ${JSON.stringify(name)} is not [a-zA-Z_:][a-zA-Z0-9_:]*`;
-  for (let i = 1; i < ts.samples.length; i++)
-    if (ts.samples[i]!.timestamp < ts.samples[i - 1]!.timestamp)
-      return `samples out of time order at ${ts.samples[i]!.timestamp}`;
+  return null;
+}
+
+/** Why a series' samples break a rule (out of time order), or null. */
+export function samplesProblem(samples: readonly Sample[]): string | null {
+  for (let i = 1; i < samples.length; i++)
+    if (samples[i]!.timestamp < samples[i - 1]!.timestamp)
+      return `samples out of time order at ${samples[i]!.timestamp}`;
   return null;
 }
 

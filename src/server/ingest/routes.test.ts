@@ -139,6 +139,30 @@ test("malformed snappy or protobuf and invalid labels: 400 with the reason", asy
   );
 });
 
+test("a label set seen before is checked on every request (host, rules, time order); the store gets one frozen record for it", async () => {
+  const { app, store } = setup();
+  const body = encodeWrite([series("up", { host: "h1" })]);
+  assert.equal((await post(app, body, host("h1"))).status, 204);
+  assert.equal((await post(app, body, host("h2"))).status, 403);
+  assert.equal((await post(app, body, host("h1"))).status, 204);
+  assert.equal(store.appended.length, 2);
+  assert.equal(store.appended[0]!.labels, store.appended[1]!.labels);
+  assert.ok(Object.isFrozen(store.appended[0]!.labels));
+  const backwards: TimeSeries = {
+    ...series("up", { host: "h1" }),
+    samples: [
+      { value: 1, timestamp: 2000 },
+      { value: 2, timestamp: 1000 },
+    ],
+  };
+  const res = await post(app, encodeWrite([backwards]), host("h1"));
+  assert.equal(res.status, 400);
+  assert.match(await res.text(), /time order/);
+  const noName = encodeWrite([{ labels: [{ name: "host", value: "h1" }], samples: [] }]);
+  for (let i = 0; i < 2; i++) assert.match(await (await post(app, noName)).text(), /no __name__/);
+  assert.equal(store.appended.length, 2);
+});
+
 test("a host may only write its own host's series; no principal 401, a viewer 403, an admin any host", async () => {
   const { app, store } = setup();
   const body = encodeWrite([series("up", { host: "h1" }), series("up", { host: "h2" })]);

@@ -13,14 +13,17 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import {
   decodeWrite,
+  type Label,
+  LabelSetCache,
+  labelsProblem,
   RemoteWriteDecodeError,
   RemoteWriteInvalidError,
   RemoteWriteTooLargeError,
+  samplesProblem,
   type TimeSeries,
-  validateSeries,
 } from "../../protocol/remote-write/index.ts";
 import { KvmonError } from "../../shared/errors.ts";
-import type { Series, SeriesStore } from "../storage/types.ts";
+import type { Labels, Series, SeriesStore } from "../storage/types.ts";
 import { type Forwarder, ForwardSpoolError } from "./forward.ts";
 import { SeriesLimit } from "./series-limit.ts";
 
@@ -82,20 +85,47 @@ class IngestError extends KvmonError {
   }
 }
 
-/** The series' `host` label; all series of a request must carry the writer's. */
-function hostOf(ts: TimeSeries): string | undefined {
-  return ts.labels.find((l) => l.name === "host")?.value;
+/**
+ * What the route needs of a label set: its rule check, `host` label, series-limit key and the store's label
+ * record. Worked out once per label set: the decoder's LabelSetCache hands out the same (frozen) Label[] for the
+ * same bytes, so a known series costs a WeakMap lookup; the frozen record lets the store find the series by
+ * identity too.
+ */
+interface LabelFacts {
+  readonly labels: readonly Label[];
+  readonly problem: string | null;
+  readonly host: string | undefined;
+  readonly key: string;
+  readonly record: Labels;
+  /** The series limit has admitted it (a label set carries its host: it is admitted for that host). */
+  admitted: boolean;
+  /** The label set that came after this one in the last request (a sender repeats its order every push). */
+  next: LabelFacts | undefined;
+}
+
+function labelFacts(labels: readonly Label[]): LabelFacts {
+  const record: Record<string, string> = {};
+  for (const l of labels) record[l.name] = l.value;
+  return {
+    labels,
+    problem: labelsProblem(labels),
+    host: record.host,
+    key: labels.map((l) => `${l.name}\xff${l.value}`).join("\xfe"),
+    record: Object.freeze(record),
+    admitted: false,
+    next: undefined,
+  };
 }
 
 /** Which host the request writes for; a host principal only its own, an admin any (one per request). */
-function writerHost(principal: Principal | undefined, series: readonly TimeSeries[]): string {
+function writerHost(principal: Principal | undefined, facts: readonly LabelFacts[]): string {
   if (!principal)
     throw new IngestError(401, "unauthorized", "UNAUTHORIZED", "no principal: a token is needed");
   if (principal.kind === "user" && principal.role !== "admin")
     throw new IngestError(403, "forbidden_host", "FORBIDDEN", `role ${principal.role} may not write samples`);
-  const expected = principal.kind === "host" ? principal.host : hostOf(series[0]!);
-  for (const ts of series) {
-    const h = hostOf(ts);
+  const expected = principal.kind === "host" ? principal.host : facts[0]!.host;
+  for (const f of facts) {
+    const h = f.host;
     if (h !== expected || h === undefined)
       throw new IngestError(
         403,
@@ -107,12 +137,8 @@ function writerHost(principal: Principal | undefined, series: readonly TimeSerie
   return expected!;
 }
 
-const seriesKey = (ts: TimeSeries) => ts.labels.map((l) => `${l.name}\xff${l.value}`).join("\xfe");
-
-function toStoreSeries(ts: TimeSeries): Series {
-  const labels: Record<string, string> = {};
-  for (const l of ts.labels) labels[l.name] = l.value;
-  return { labels, samples: ts.samples.map((s) => ({ t: s.timestamp, v: s.value })) };
+function toStoreSeries(ts: TimeSeries, facts: LabelFacts): Series {
+  return { labels: facts.record, samples: ts.samples.map((s) => ({ t: s.timestamp, v: s.value })) };
 }
 
 function checkHeaders(
@@ -147,11 +173,26 @@ function checkHeaders(
     );
 }
 
-function decode(body: Uint8Array, maxDecodedBytes: number): TimeSeries[] {
+/** The request's series, each with its label facts; refused when malformed or breaking a rule. */
+function decode(
+  body: Uint8Array,
+  maxDecodedBytes: number,
+  labelSets: LabelSetCache,
+  factsOf: (labels: readonly Label[]) => LabelFacts,
+): { series: TimeSeries[]; facts: LabelFacts[] } {
   try {
-    const series = decodeWrite(body, maxDecodedBytes);
-    validateSeries(series);
-    return series;
+    const series = decodeWrite(body, maxDecodedBytes, labelSets);
+    let prev: LabelFacts | undefined;
+    const facts = series.map((ts, i) => {
+      const guess = prev?.next;
+      const f = guess !== undefined && guess.labels === ts.labels ? guess : factsOf(ts.labels);
+      if (prev !== undefined) prev.next = f;
+      prev = f;
+      const problem = f.problem ?? samplesProblem(ts.samples);
+      if (problem !== null) throw new RemoteWriteInvalidError(i, problem);
+      return f;
+    });
+    return { series, facts };
   } catch (e) {
     if (e instanceof RemoteWriteTooLargeError) throw new IngestError(413, "too_large", e.code, e.message, e);
     if (e instanceof RemoteWriteDecodeError) throw new IngestError(400, "malformed", e.code, e.message, e);
@@ -163,6 +204,30 @@ function decode(body: Uint8Array, maxDecodedBytes: number): TimeSeries[] {
 export function writeRoutes(opts: WriteRoutesOptions): Hono<{ Variables: { principal?: Principal } }> {
   const limits = { ...DEFAULT_INGEST_LIMITS, ...opts.limits };
   const seriesLimit = new SeriesLimit(limits.maxSeriesPerHost);
+  const labelSets = new LabelSetCache();
+  /** Indexes of the series the host's series limit refuses; only label sets not admitted before are asked. */
+  const admit = (host: string, facts: readonly LabelFacts[]): number[] => {
+    const unknown: number[] = [];
+    facts.forEach((f, i) => {
+      if (!f.admitted) unknown.push(i);
+    });
+    if (unknown.length === 0) return [];
+    const { refused } = seriesLimit.admit(
+      host,
+      unknown.map((i) => facts[i]!.key),
+    );
+    const refusedSet = new Set(refused);
+    unknown.forEach((i, j) => {
+      if (!refusedSet.has(j)) facts[i]!.admitted = true;
+    });
+    return refused.map((j) => unknown[j]!);
+  };
+  const known = new WeakMap<readonly Label[], LabelFacts>();
+  const factsOf = (labels: readonly Label[]) => {
+    let f = known.get(labels);
+    if (!f) known.set(labels, (f = labelFacts(labels)));
+    return f;
+  };
   const app = new Hono<{ Variables: { principal?: Principal } }>();
   const tooLarge = () =>
     new IngestError(
@@ -191,14 +256,16 @@ export function writeRoutes(opts: WriteRoutesOptions): Hono<{ Variables: { princ
     async (c) => {
       const principal = c.get("principal");
       const body = new Uint8Array(await c.req.arrayBuffer());
-      const series = decode(body, limits.maxDecodedBytes);
+      const { series, facts } = decode(body, limits.maxDecodedBytes, labelSets, factsOf);
       if (series.length === 0) return c.body(null, 204);
-      const host = writerHost(principal, series);
-      const { refused } = seriesLimit.admit(host, series.map(seriesKey));
+      const host = writerHost(principal, facts);
+      const refused = admit(host, facts);
       const refusedSet = new Set(refused);
-      const admitted = refused.length === 0 ? series : series.filter((_, i) => !refusedSet.has(i));
+      const keep = (_: unknown, i: number) => !refusedSet.has(i);
+      const admitted = refused.length === 0 ? series : series.filter(keep);
+      const admittedFacts = refused.length === 0 ? facts : facts.filter(keep);
       try {
-        await opts.store.append(admitted.map(toStoreSeries));
+        await opts.store.append(admitted.map((ts, i) => toStoreSeries(ts, admittedFacts[i]!)));
       } catch (e) {
         throw new IngestError(
           500,

@@ -24,13 +24,14 @@ function groupLabels(labels: Labels, grouping: Grouping): Labels {
   return out;
 }
 
-/** `param` is k of topk/bottomk, φ of quantile, the label name of count_values. */
-export function aggregate(
-  op: AggregateOp,
+/** The input's groups, in order of first appearance. */
+function groupsOf(
   input: readonly InstantSample[],
   grouping: Grouping,
-  param: number | string | undefined,
-): InstantSample[] {
+): { labels: Labels; members: InstantSample[] }[] {
+  // No `by` labels and no `without`: one group of everything (`topk(20, ...)` over a fleet), no key per series.
+  if (!grouping.without && grouping.labels.length === 0)
+    return input.length === 0 ? [] : [{ labels: {}, members: [...input] }];
   const groups = new Map<string, { labels: Labels; members: InstantSample[] }>();
   for (const s of input) {
     const labels = groupLabels(s.labels, grouping);
@@ -39,7 +40,17 @@ export function aggregate(
     if (group === undefined) groups.set(key, (group = { labels, members: [] }));
     group.members.push(s);
   }
-  const all = [...groups.values()];
+  return [...groups.values()];
+}
+
+/** `param` is k of topk/bottomk, φ of quantile, the label name of count_values. */
+export function aggregate(
+  op: AggregateOp,
+  input: readonly InstantSample[],
+  grouping: Grouping,
+  param: number | string | undefined,
+): InstantSample[] {
+  const all = groupsOf(input, grouping);
   switch (op) {
     case "topk":
     case "bottomk": {

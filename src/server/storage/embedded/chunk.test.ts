@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import type { Sample } from "../types.ts";
 import { bitsFloat, floatBits } from "./bits.ts";
 import { ChunkAppender, decodeChunk, encodeChunk } from "./chunk.ts";
+import { rng } from "../../../shared/testing/rng.ts";
 
 /** Compares by bit pattern, so NaN payloads (the stale marker) count. */
 function assertSameSamples(actual: readonly Sample[], expected: readonly Sample[]): void {
@@ -21,17 +22,6 @@ function roundTrip(samples: readonly Sample[]): Uint8Array {
   const bytes = encodeChunk(samples);
   assertSameSamples(decodeChunk(bytes), samples);
   return bytes;
-}
-
-/** A deterministic generator (mulberry32), so a failing case can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const STALE = bitsFloat(0x7ff00000, 0x00000002);

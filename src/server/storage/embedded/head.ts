@@ -22,6 +22,14 @@ export class SeriesState {
    * loaded yet), so closing the next chunk adds to it without reading raw samples back.
    */
   openHour: Bucket | null | undefined;
+  /**
+   * The ingest path's guesses (EmbeddedStore.resolveSeries): the frozen label record last appended for this
+   * series, and the series that came after it in that batch (a sender repeats its order every push).
+   */
+  record: Labels | undefined;
+  next: SeriesState | undefined;
+  /** False once retention deleted the series or the store rebuilt its memory: no guess may land here. */
+  live = true;
 
   constructor(id: number, labels: Labels) {
     this.id = id;

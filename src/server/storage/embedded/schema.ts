@@ -62,12 +62,15 @@ export function prepareStatements(db: DatabaseSync) {
     expiringChunks: db.prepare(
       "SELECT prev_v AS prevV, data FROM chunks WHERE series_id = ? AND max_t < ? ORDER BY min_t",
     ),
+    // In the index's order (series, max_t): ORDER BY min_t made SQLite sort the rows, blobs and all, in a temp
+    // B-tree (the top-k query's main cost). Chunks of a series overlap only after late samples, and the
+    // reader (mergeSamples) sorts parts that do.
     chunksInRange: db.prepare(
-      "SELECT data FROM chunks WHERE series_id = ? AND max_t >= ? AND min_t <= ? ORDER BY min_t",
+      "SELECT data FROM chunks WHERE series_id = ? AND max_t >= ? AND min_t <= ? ORDER BY max_t",
     ),
     chunksOfSeriesInRange: db.prepare(
       `SELECT series_id AS id, data FROM chunks WHERE series_id IN (SELECT value FROM json_each(?))
-        AND max_t >= ? AND min_t <= ? ORDER BY series_id, min_t`,
+        AND max_t >= ? AND min_t <= ? ORDER BY series_id, max_t`,
     ),
     lastChunk: db.prepare("SELECT data FROM chunks WHERE series_id = ? ORDER BY max_t DESC LIMIT 1"),
     insertWal: db.prepare("INSERT INTO head_wal (seq, data) VALUES (?, ?)"),

@@ -192,6 +192,51 @@ describe("EmbeddedStore", () => {
     assert.equal(store.stats().series, 0);
     await store.close();
   });
+
+  it("finds a frozen label record's series by identity while the series lives, never a deleted one's", async () => {
+    let now = T0 + 20 * 86_400_000;
+    const store = open({
+      now: () => now,
+      retention: { rawMs: 86_400_000, minuteMs: 2 * 86_400_000, hourMs: 3 * 86_400_000 },
+    });
+    const a = Object.freeze(cpu("a"));
+    const b = Object.freeze(cpu("b"));
+    // The same two records in the same order: the second is found as the first's successor.
+    for (const from of [now - HOUR_MS, now - HOUR_MS + 30_000])
+      await store.append([
+        { labels: a, samples: regular(3, from) },
+        { labels: b, samples: regular(3, from) },
+      ]);
+    const both = () => store.select([{ name: "domain", op: "=~", value: "a|b" }], ALL);
+    assert.deepEqual(
+      (await both()).map((s) => s.samples.length),
+      [6, 6],
+    );
+    // b's samples expire and it is deleted; a lives on with a sample after the jump.
+    await store.append([{ labels: a, samples: regular(1, now + 10 * 86_400_000 - 120_000) }]);
+    now += 10 * 86_400_000;
+    store.compact();
+    assert.equal(store.stats().series, 1);
+    await store.append([
+      { labels: a, samples: regular(1, now - 60_000) },
+      { labels: b, samples: regular(2, now - 60_000) },
+    ]);
+    const [, newB] = await both();
+    assert.deepEqual(
+      newB?.samples,
+      regular(2, now - 60_000),
+      "b is stored in a new series, not the deleted one",
+    );
+    // A record that is not frozen may change between appends: it is looked up by its labels each time.
+    const mutable: Record<string, string> = { ...cpu("m") };
+    await store.append([{ labels: mutable, samples: regular(1, now - 1000) }]);
+    mutable.domain = "c";
+    await store.append([{ labels: mutable, samples: regular(1, now - 500) }]);
+    const c = await store.select([{ name: "domain", op: "=", value: "c" }], ALL);
+    assert.equal(c.length, 1);
+    assert.equal(store.stats().series, 4);
+    await store.close();
+  });
 });
 
 /** Brute force: what a whole bucket of raw samples gives, for the views the rollups serve. */

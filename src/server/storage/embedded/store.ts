@@ -106,6 +106,11 @@ export class EmbeddedStore implements SeriesStore {
   private readonly now: () => number;
 
   private dictionary = new SeriesDictionary<SeriesState>();
+  /**
+   * Frozen label records a caller passes again and again (the ingest route keeps one per series): their series
+   * by identity, which skips hashing and comparing the labels. An entry is trusted only while its series lives.
+   */
+  private readonly byRecord = new WeakMap<Labels, SeriesState>();
   private symbols: SymbolTable;
   private byId = new Map<number, SeriesState>();
   private postings = new Postings();
@@ -268,8 +273,14 @@ export class EmbeddedStore implements SeriesStore {
   /** The state of every series of the batch, or for a new one its canonical key (created by write()). */
   private resolveSeries(batch: readonly Series[]): (SeriesState | string)[] {
     const fresh = new Map<string, Labels>();
+    let prev: SeriesState | undefined;
     const out = batch.map((s) => {
-      const st = this.dictionary.get(s.labels);
+      // The series that followed the previous one last time, when this is its record: no lookup at all.
+      const guess = prev?.next;
+      const st =
+        guess !== undefined && guess.record === s.labels && guess.live ? guess : this.lookup(s.labels);
+      if (prev !== undefined && st !== undefined) prev.next = st;
+      prev = st;
       if (st) return st;
       const key = canonicalKey(s.labels);
       if (s.samples.length > 0 && !fresh.has(key)) fresh.set(key, labelsOfKey(key));
@@ -277,6 +288,16 @@ export class EmbeddedStore implements SeriesStore {
     });
     if (this.seriesLimit && fresh.size > 0) this.checkLimit(this.seriesLimit, fresh.values());
     return out;
+  }
+
+  private lookup(labels: Labels): SeriesState | undefined {
+    const known = this.byRecord.get(labels);
+    const st = known?.live ? known : this.dictionary.get(labels);
+    if (st !== undefined && Object.isFrozen(labels)) {
+      if (known !== st) this.byRecord.set(labels, st);
+      st.record = labels;
+    }
+    return st;
   }
 
   private checkLimit(limit: { label: string; max: number }, fresh: Iterable<Labels>): void {
@@ -455,6 +476,7 @@ export class EmbeddedStore implements SeriesStore {
       if (st?.head) continue;
       this.sql.deleteSeries.run(row.id);
       if (!st) continue;
+      st.live = false;
       this.byId.delete(st.id);
       this.dictionary.delete(st);
       this.postings.remove(st.id, st.labels);
@@ -492,6 +514,7 @@ export class EmbeddedStore implements SeriesStore {
 
   /** Rebuilds memory from the database: dictionary, index, closed-chunk ends, then the head from its WAL. */
   private load(): void {
+    for (const st of this.byId.values()) st.live = false;
     this.dictionary = new SeriesDictionary();
     this.byId = new Map();
     this.postings = new Postings();
@@ -644,7 +667,9 @@ function mergeSamples(parts: Sample[][]): Sample[] {
     if (prev.length > 0 && parts[i]!.length > 0 && parts[i]![0]!.t <= prev[prev.length - 1]!.t)
       ordered = false;
   }
-  const all = parts.flat();
+  // A loop, not parts.flat(): the 7-day range query merges ~500 chunks, and flat() was a fifth of its time.
+  const all: Sample[] = [];
+  for (const part of parts) for (const s of part) all.push(s);
   if (ordered) return all;
   all.sort((a, b) => a.t - b.t);
   return all.filter((s, i) => i === 0 || s.t !== all[i - 1]!.t);
