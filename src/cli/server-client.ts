@@ -37,6 +37,25 @@ export function apiTokenFrom(flags: ServerFlags, env: NodeJS.ProcessEnv): string
   return env.KVMON_TOKEN || null;
 }
 
+/**
+ * The client of the server named by `url`, with the API token the flags or env give; without one, an error
+ * saying how to make a token of `role` (viewer for reads, operator for control calls).
+ */
+export function serverWithToken(
+  url: string,
+  flags: ServerFlags,
+  env: NodeJS.ProcessEnv,
+  role: "viewer" | "operator",
+): ServerClient {
+  const token = apiTokenFrom(flags, env);
+  if (token === null)
+    throw new CliError(`the kvmon server at ${url} needs an API token for this`, {
+      code: "API_TOKEN",
+      hint: `give --token-file, KVMON_TOKEN_FILE or KVMON_TOKEN (a ${role} token: 'kvmon server token create --role ${role} --name NAME')`,
+    });
+  return new ServerClient(url, token);
+}
+
 /** What a 401 or 403 without a hint of its own means for the CLI's user. */
 function statusHint(status: number): string | undefined {
   if (status === 401)
