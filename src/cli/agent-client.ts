@@ -89,23 +89,34 @@ export async function requestJson<T>(
     throw to.unreachable(e);
   }
   const text = await res.text();
+  if (!res.ok) throw answerError(to, `${method} ${path}`, res.status, text);
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw noJson(to, `${method} ${path}`, res.status, e);
+  }
+}
+
+function noJson(to: JsonPeer, what: string, status: number, cause: unknown): CliError {
+  return new CliError(`${what}: ${to.peer} answered ${status} with no JSON`, {
+    code: `${to.kind}_PROTOCOL`,
+    cause,
+  });
+}
+
+/** A peer's error answer (its JSON `{error: {code, message, hint}}`) as a CliError with its code and hint. */
+export function answerError(to: JsonPeer, what: string, status: number, text: string): CliError {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new CliError(`${method} ${path}: ${to.peer} answered ${res.status} with no JSON`, {
-      code: `${to.kind}_PROTOCOL`,
-      cause: e,
-    });
+    return noJson(to, what, status, e);
   }
-  if (!res.ok) {
-    const err = (json as ErrorBody).error ?? {};
-    throw new CliError(err.message ?? `${method} ${path}: HTTP ${res.status}`, {
-      code: err.code ?? `HTTP_${res.status}`,
-      hint: err.hint ?? to.statusHint?.(res.status),
-    });
-  }
-  return json as T;
+  const err = (json as ErrorBody).error ?? {};
+  return new CliError(err.message ?? `${what}: HTTP ${status}`, {
+    code: err.code ?? `HTTP_${status}`,
+    hint: err.hint ?? to.statusHint?.(status),
+  });
 }
 
 export class AgentClient {

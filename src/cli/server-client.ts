@@ -5,7 +5,9 @@
  * (src/server/api/control.ts), authorizes them by role and audits them.
  */
 import { readFileSync } from "node:fs";
-import { type JsonPeer, requestJson } from "./agent-client.ts";
+import { WebSocket } from "ws";
+import { TimeoutError } from "../shared/errors.ts";
+import { answerError, type JsonPeer, requestJson } from "./agent-client.ts";
 import { CliError } from "./errors.ts";
 import { nearMatches } from "./near-matches.ts";
 
@@ -95,6 +97,39 @@ export class ServerClient {
   /** One JSON call; the server's (and relayed agents') error answers become CliErrors with their code. */
   request<T>(method: string, path: string, body?: unknown, timeoutMs = this.timeoutMs): Promise<T> {
     return requestJson<T>(this.#peer, { method, path, body, timeoutMs });
+  }
+
+  /**
+   * The VM's serial console WebSocket (binary frames both ways; the server bridges it to the host agent's),
+   * open; a refusal (no token, a viewer's, an unknown VM, the agent's) is a CliError with the server's code.
+   */
+  openConsole(vm: FleetVm): Promise<WebSocket> {
+    const url = new URL(`${this.url}${ServerClient.domainPath(vm)}/console`);
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    const what = `GET ${url.pathname}`;
+    const ws = new WebSocket(url, {
+      headers: this.token === null ? {} : { authorization: `Bearer ${this.token}` },
+      handshakeTimeout: this.timeoutMs,
+      maxPayload: 1 << 20,
+    });
+    return new Promise((resolve, reject) => {
+      ws.once("open", () => resolve(ws));
+      ws.once("unexpected-response", (_req, res) => {
+        let text = "";
+        res.setEncoding("utf8").on("data", (t: string) => (text += t));
+        res.on("end", () => {
+          ws.terminate();
+          reject(answerError(this.#peer, what, res.statusCode ?? 0, text));
+        });
+      });
+      ws.once("error", (e) => {
+        reject(
+          /timeout/i.test(e.message)
+            ? new TimeoutError(`${what} on the kvmon server`, this.timeoutMs, { cause: e })
+            : this.#peer.unreachable(e),
+        );
+      });
+    });
   }
 
   /** `/api/v1/domains/{host}/{name}`: the base of a VM's control routes. */
