@@ -63,7 +63,7 @@ function statusHint(status: number): string | undefined {
   if (status === 401)
     return "give an API token with --token-file, KVMON_TOKEN_FILE or KVMON_TOKEN ('kvmon server token create --role operator --name NAME')";
   if (status === 403)
-    return "exec, console, trace and 'audit --qmp' need an operator (or admin) token; audit and reads a viewer one";
+    return "exec, console, trace and audit need an operator (or admin) token; reads (top) a viewer one";
   return undefined;
 }
 
