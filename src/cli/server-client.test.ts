@@ -84,6 +84,11 @@ test("the console WebSocket: frames both ways through socketChannel; a refusal k
   const paths: string[] = [];
   http.on("upgrade", (req, socket, head) => {
     paths.push(`${req.url} ${req.headers.authorization}`);
+    if (req.headers.authorization === "Bearer none") {
+      // What the server's WebSocket layer (@hono/node-ws) sends for a refused upgrade: the status alone.
+      socket.end("HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+      return;
+    }
     if (req.headers.authorization !== "Bearer op") {
       const body = JSON.stringify({
         error: { code: "FORBIDDEN", message: "needs the operator role; 'vera' is viewer" },
@@ -119,7 +124,15 @@ test("the console WebSocket: frames both ways through socketChannel; a refusal k
         /needs the operator role/.test(e.message) &&
         /operator/.test(e.hint ?? ""),
     );
-    assert.deepEqual(paths, [
+    await assert.rejects(
+      new ServerClient(url, "none").openConsole(vm),
+      (e: unknown) =>
+        e instanceof CliError &&
+        e.code === "FORBIDDEN" &&
+        /refused it with 403 Forbidden$/.test(e.message) &&
+        /operator/.test(e.hint ?? ""),
+    );
+    assert.deepEqual(paths.slice(0, 2), [
       "/api/v1/domains/h%201/web-1/console Bearer op",
       "/api/v1/domains/h%201/web-1/console Bearer viewer",
     ]);
