@@ -16,8 +16,8 @@ import type { ViewSource } from "./types.ts";
 export const DEFAULT_URI = "qemu:///system";
 
 export interface ViewTarget {
-  /** The fleet server and the flags naming its token; null: one host's view. */
-  server: { url: string; flags: ServerFlags } | null;
+  /** The fleet server and where its token comes from (flags, env); null: one host's view. */
+  server: { url: string; flags: ServerFlags; env: NodeJS.ProcessEnv } | null;
   /** An agent named explicitly (flag or env): used or failed on, never silently replaced. */
   agentUrl: string | null;
   /** Collect in-process even when an agent answers (--local). */
@@ -43,7 +43,7 @@ export function viewTarget(
   const serverUrl =
     flags.server ?? (flags.agent !== undefined || flags.local ? undefined : env.KVMON_SERVER_URL);
   return {
-    server: opts.fleet && serverUrl !== undefined ? { url: serverUrl, flags } : null,
+    server: opts.fleet && serverUrl !== undefined ? { url: serverUrl, flags, env } : null,
     agentUrl: flags.agent ?? (flags.local ? undefined : env.KVMON_AGENT_URL) ?? null,
     local: flags.local === true,
     uri: flags.uri ?? env.KVMON_URI ?? DEFAULT_URI,
@@ -56,7 +56,7 @@ export async function openViewSource(t: ViewTarget): Promise<ViewSource> {
   if (t.server && (t.local || t.agentUrl !== null))
     throw new UsageError("--server reads the fleet: it excludes --agent and --local");
   if (t.server) {
-    const server = serverWithToken(t.server.url, t.server.flags, process.env, "viewer");
+    const server = serverWithToken(t.server.url, t.server.flags, t.server.env, "viewer");
     // A server that does not answer, or refuses the token, fails here rather than on the first frame.
     await server.request("GET", "/api/v1/session");
     return new ServerViewSource(server);

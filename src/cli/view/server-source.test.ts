@@ -11,6 +11,8 @@ import { composeFrame } from "../top/frame.ts";
 import { initialState } from "../top/keys.ts";
 import { goldenView } from "../top/testing.ts";
 import { ServerClient } from "../server-client.ts";
+import { CliError } from "../errors.ts";
+import { openViewSource, viewTarget } from "./open.ts";
 import { ServerViewSource } from "./server-source.ts";
 
 let server: Server;
@@ -97,4 +99,20 @@ test("top on the fleet: a HOST column, the hosts with a down agent named, host/v
   const csv = csvRows(snap, { name: "tcg", state: null }, "name");
   assert.match(csv, /^[^,]+,server,h1\/kvmon-fixture-tcg,/);
   assert.match(csv.split("\n")[1]!, /^[^,]+,server,h2\/kvmon-fixture-tcg,/);
+});
+
+test("viewTarget: the server only for top (fleet), from --server or KVMON_SERVER_URL, never over --agent/--local", async () => {
+  const env = { KVMON_SERVER_URL: "http://s:1" };
+  assert.equal(viewTarget({}, env, 1000).server, null, "shell never reads the fleet");
+  assert.deepEqual(viewTarget({}, env, 1000, { fleet: true }).server, { url: "http://s:1", flags: {}, env });
+  assert.equal(viewTarget({ agent: "http://a:1" }, env, 1000, { fleet: true }).server, null);
+  assert.equal(viewTarget({ local: true }, env, 1000, { fleet: true }).server, null);
+  await assert.rejects(
+    openViewSource(viewTarget({ server: "http://s:1", local: true }, {}, 1000, { fleet: true })),
+    /--server reads the fleet: it excludes --agent and --local/,
+  );
+  await assert.rejects(
+    openViewSource(viewTarget({ server: base }, {}, 1000, { fleet: true })),
+    (e: unknown) => e instanceof CliError && e.code === "API_TOKEN" && /viewer/.test(e.hint ?? ""),
+  );
 });
