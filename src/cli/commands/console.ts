@@ -176,7 +176,7 @@ function consoleError(e: unknown, vm: string): unknown {
   return e;
 }
 
-/** Attaches the terminal to an open channel; the exit code of how the session ended. */
+/** Attaches the terminal to an open channel until the session ends; how it ended. */
 async function attach(channel: ConsoleChannel, vm: string, io: CliIo, s: ConsoleStreams) {
   io.err(`Connected to ${vm} (serial console). Escape character is ^] (Ctrl-]).\r\n`);
   const end = await pump(channel, s);
