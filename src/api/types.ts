@@ -4,8 +4,8 @@
  * caller, not the page at run time.
  */
 import type { z } from "zod";
-import type { execBody, GuestExecResult } from "../model/control.ts";
-import type { traceStartBody } from "../server/api/control.ts";
+import type { diskAuditQuery, execBody, GuestExecResult } from "../model/control.ts";
+import type { DomainAudit, traceStartBody } from "../server/api/control.ts";
 import type { domainsQuery, FleetDomain, listDomains } from "../server/api/domains.ts";
 import type { RangeAnswer, seriesRangeQuery } from "../server/api/series.ts";
 import type { DomainView } from "../server/api/read-routes.ts";
@@ -21,6 +21,7 @@ export type {
   AuditRecord,
   CreatedToken,
   ConsoleTicket,
+  DomainAudit,
   DomainView,
   FleetDomain,
   HostView,
@@ -51,6 +52,12 @@ export type TokenCreateRequest = z.input<typeof tokenCreateBody>;
 export type ExecRequest = z.input<typeof execBody>;
 /** POST /api/v1/domains/{host}/{name}/trace. */
 export type TraceStartRequest = z.input<typeof traceStartBody>;
+
+/**
+ * GET /api/v1/domains/{host}/{name}/audit: `qmp` asks QEMU's query-block (taints the domain), `windowMs` the
+ * latency window (0 skips it). The answer is the agent's DomainAudit unchanged (`kvmon audit --json`'s entry).
+ */
+export type DiskAuditRequest = Partial<z.output<typeof diskAuditQuery>>;
 
 /** A guest command's result, relayed unchanged from the agent (the type both share, in src/model). */
 export type ExecResult = GuestExecResult;

@@ -12,7 +12,7 @@ import { type DomainRef, LibvirtClient, LibvirtError } from "../protocol/libvirt
 import { AgentClient, type AgentFlags } from "./agent-client.ts";
 import { CliError } from "./errors.ts";
 import { unknownVmMessage } from "./near-matches.ts";
-import { apiTokenFrom, ServerClient, type ServerFlags } from "./server-client.ts";
+import { type ServerClient, type ServerFlags, serverWithToken } from "./server-client.ts";
 
 /** The flags every privileged command takes, as parseArgs options, and their help lines. */
 export const accessOptions = {
@@ -55,15 +55,8 @@ export type Route =
  */
 export async function pickRoute(flags: AccessFlags, env: NodeJS.ProcessEnv = process.env): Promise<Route> {
   const serverUrl = flags.server ?? env.KVMON_SERVER_URL;
-  if (serverUrl !== undefined && !flags.local) {
-    const token = apiTokenFrom(flags, env);
-    if (token === null)
-      throw new CliError(`the kvmon server at ${serverUrl} needs an API token for this`, {
-        code: "API_TOKEN",
-        hint: "give --token-file, KVMON_TOKEN_FILE or KVMON_TOKEN (an operator token: 'kvmon server token create --role operator --name NAME')",
-      });
-    return { kind: "server", server: new ServerClient(serverUrl, token) };
-  }
+  if (serverUrl !== undefined && !flags.local)
+    return { kind: "server", server: serverWithToken(serverUrl, flags, env, "operator") };
   if (flags.local) return { kind: "direct" };
   const agent = new AgentClient(flags, env);
   if (agent.explicit) {

@@ -5,6 +5,7 @@
  * Every request has a deadline; the agent's JSON errors keep their code (LIBVIRT_NO_DOMAIN, FORBIDDEN, ...).
  */
 import { readFileSync } from "node:fs";
+import { STATUS_CODES } from "node:http";
 import { DEFAULT_PORT } from "../agent/config.ts";
 import { TimeoutError } from "../shared/errors.ts";
 import { CliError } from "./errors.ts";
@@ -89,23 +90,53 @@ export async function requestJson<T>(
     throw to.unreachable(e);
   }
   const text = await res.text();
+  if (!res.ok) throw answerError(to, `${method} ${path}`, res.status, text);
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw noJson(to, `${method} ${path}`, res.status, e);
+  }
+}
+
+function noJson(to: JsonPeer, what: string, status: number, cause: unknown): CliError {
+  return new CliError(`${what}: ${to.peer} answered ${status} with no JSON`, {
+    code: `${to.kind}_PROTOCOL`,
+    cause,
+  });
+}
+
+/** The codes kvmon's peers answer these statuses with, for an answer that carries no body to say so. */
+const STATUS_CODE_NAMES: Readonly<Record<number, string>> = {
+  401: "UNAUTHENTICATED",
+  403: "FORBIDDEN",
+  404: "NOT_FOUND",
+};
+
+/**
+ * A peer's error answer (its JSON `{error: {code, message, hint}}`) as a CliError with its code and hint. An
+ * empty one (a refused WebSocket upgrade: the server's WebSocket layer sends the status alone) gets the code its
+ * status stands for.
+ */
+export function answerError(to: JsonPeer, what: string, status: number, text: string): CliError {
+  if (text.trim() === "")
+    return new CliError(
+      `${what}: ${to.peer} refused it with ${status} ${STATUS_CODES[status] ?? ""}`.trim(),
+      {
+        code: STATUS_CODE_NAMES[status] ?? `HTTP_${status}`,
+        hint: to.statusHint?.(status),
+      },
+    );
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new CliError(`${method} ${path}: ${to.peer} answered ${res.status} with no JSON`, {
-      code: `${to.kind}_PROTOCOL`,
-      cause: e,
-    });
+    return noJson(to, what, status, e);
   }
-  if (!res.ok) {
-    const err = (json as ErrorBody).error ?? {};
-    throw new CliError(err.message ?? `${method} ${path}: HTTP ${res.status}`, {
-      code: err.code ?? `HTTP_${res.status}`,
-      hint: err.hint ?? to.statusHint?.(res.status),
-    });
-  }
-  return json as T;
+  const err = (json as ErrorBody).error ?? {};
+  return new CliError(err.message ?? `${what}: HTTP ${status}`, {
+    code: err.code ?? `HTTP_${status}`,
+    hint: err.hint ?? to.statusHint?.(status),
+  });
 }
 
 export class AgentClient {

@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { test } from "node:test";
+import { WebSocketServer } from "ws";
 import { pickRoute } from "./access.ts";
+import { socketChannel } from "./commands/console.ts";
 import { CliError } from "./errors.ts";
 import { pickVm, ServerClient } from "./server-client.ts";
 
@@ -74,4 +76,72 @@ test("ServerClient: 403 keeps the server's message and says which role is needed
     new ServerClient(url, "good").request("GET", "/api/v1/domains"),
     (e: unknown) => e instanceof CliError && e.code === "SERVER_UNREACHABLE",
   );
+});
+
+test("the console WebSocket: frames both ways through socketChannel; a refusal keeps the server's code", async () => {
+  const http = createServer();
+  const wss = new WebSocketServer({ noServer: true });
+  const paths: string[] = [];
+  http.on("upgrade", (req, socket, head) => {
+    paths.push(`${req.url} ${req.headers.authorization}`);
+    if (req.headers.authorization === "Bearer none") {
+      // What the server's WebSocket layer (@hono/node-ws) sends for a refused upgrade: the status alone.
+      socket.end("HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+      return;
+    }
+    if (req.headers.authorization !== "Bearer op") {
+      const body = JSON.stringify({
+        error: { code: "FORBIDDEN", message: "needs the operator role; 'vera' is viewer" },
+      });
+      socket.end(
+        `HTTP/1.1 403 Forbidden\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
+      );
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.on("message", (data: Buffer) => {
+        ws.send(Buffer.concat([Buffer.from("echo:"), data]));
+        if (data.toString() === "bye") ws.close(1000);
+      });
+    });
+  });
+  await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  try {
+    const vm = { host: "h 1", name: "web-1" };
+    const ws = await new ServerClient(url, "op").openConsole(vm);
+    const channel = socketChannel(ws);
+    channel.write(Buffer.from("ls\r"));
+    channel.write(Buffer.from("bye"));
+    const got: string[] = [];
+    for await (const chunk of channel) got.push(Buffer.from(chunk).toString());
+    assert.equal(got.join(""), "echo:ls\recho:bye");
+    await assert.rejects(
+      new ServerClient(url, "viewer").openConsole(vm),
+      (e: unknown) =>
+        e instanceof CliError &&
+        e.code === "FORBIDDEN" &&
+        /needs the operator role/.test(e.message) &&
+        /operator/.test(e.hint ?? ""),
+    );
+    await assert.rejects(
+      new ServerClient(url, "none").openConsole(vm),
+      (e: unknown) =>
+        e instanceof CliError &&
+        e.code === "FORBIDDEN" &&
+        /refused it with 403 Forbidden$/.test(e.message) &&
+        /operator/.test(e.hint ?? ""),
+    );
+    assert.deepEqual(paths.slice(0, 2), [
+      "/api/v1/domains/h%201/web-1/console Bearer op",
+      "/api/v1/domains/h%201/web-1/console Bearer viewer",
+    ]);
+    await assert.rejects(
+      new ServerClient("http://127.0.0.1:9", "op").openConsole(vm),
+      (e: unknown) => e instanceof CliError && e.code === "SERVER_UNREACHABLE",
+    );
+  } finally {
+    wss.close();
+    http.close();
+  }
 });

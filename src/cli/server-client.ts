@@ -5,7 +5,9 @@
  * (src/server/api/control.ts), authorizes them by role and audits them.
  */
 import { readFileSync } from "node:fs";
-import { type JsonPeer, requestJson } from "./agent-client.ts";
+import { WebSocket } from "ws";
+import { TimeoutError } from "../shared/errors.ts";
+import { answerError, type JsonPeer, requestJson } from "./agent-client.ts";
 import { CliError } from "./errors.ts";
 import { nearMatches } from "./near-matches.ts";
 
@@ -37,12 +39,31 @@ export function apiTokenFrom(flags: ServerFlags, env: NodeJS.ProcessEnv): string
   return env.KVMON_TOKEN || null;
 }
 
+/**
+ * The client of the server named by `url`, with the API token the flags or env give; without one, an error
+ * saying how to make a token of `role` (viewer for reads, operator for control calls).
+ */
+export function serverWithToken(
+  url: string,
+  flags: ServerFlags,
+  env: NodeJS.ProcessEnv,
+  role: "viewer" | "operator",
+): ServerClient {
+  const token = apiTokenFrom(flags, env);
+  if (token === null)
+    throw new CliError(`the kvmon server at ${url} needs an API token for this`, {
+      code: "API_TOKEN",
+      hint: `give --token-file, KVMON_TOKEN_FILE or KVMON_TOKEN (a ${role} token: 'kvmon server token create --role ${role} --name NAME')`,
+    });
+  return new ServerClient(url, token);
+}
+
 /** What a 401 or 403 without a hint of its own means for the CLI's user. */
 function statusHint(status: number): string | undefined {
   if (status === 401)
     return "give an API token with --token-file, KVMON_TOKEN_FILE or KVMON_TOKEN ('kvmon server token create --role operator --name NAME')";
   if (status === 403)
-    return "exec, console, trace and 'audit --qmp' need an operator (or admin) token; audit and reads a viewer one";
+    return "exec, console, trace and audit need an operator (or admin) token; reads (top) a viewer one";
   return undefined;
 }
 
@@ -76,6 +97,39 @@ export class ServerClient {
   /** One JSON call; the server's (and relayed agents') error answers become CliErrors with their code. */
   request<T>(method: string, path: string, body?: unknown, timeoutMs = this.timeoutMs): Promise<T> {
     return requestJson<T>(this.#peer, { method, path, body, timeoutMs });
+  }
+
+  /**
+   * The VM's serial console WebSocket (binary frames both ways; the server bridges it to the host agent's),
+   * open; a refusal (no token, a viewer's, an unknown VM, the agent's) is a CliError with the server's code.
+   */
+  openConsole(vm: FleetVm): Promise<WebSocket> {
+    const url = new URL(`${this.url}${ServerClient.domainPath(vm)}/console`);
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    const what = `GET ${url.pathname}`;
+    const ws = new WebSocket(url, {
+      headers: this.token === null ? {} : { authorization: `Bearer ${this.token}` },
+      handshakeTimeout: this.timeoutMs,
+      maxPayload: 1 << 20,
+    });
+    return new Promise((resolve, reject) => {
+      ws.once("open", () => resolve(ws));
+      ws.once("unexpected-response", (_req, res) => {
+        let text = "";
+        res.setEncoding("utf8").on("data", (t: string) => (text += t));
+        res.on("end", () => {
+          ws.terminate();
+          reject(answerError(this.#peer, what, res.statusCode ?? 0, text));
+        });
+      });
+      ws.once("error", (e) => {
+        reject(
+          /timeout/i.test(e.message)
+            ? new TimeoutError(`${what} on the kvmon server`, this.timeoutMs, { cause: e })
+            : this.#peer.unreachable(e),
+        );
+      });
+    });
   }
 
   /** `/api/v1/domains/{host}/{name}`: the base of a VM's control routes. */

@@ -3,15 +3,17 @@
  * (command line, open flags, optionally QMP query-block), with findings by severity; see src/audit and
  * docs/cli.md. Exit 3 when --fail-on is given and a finding at or above it exists.
  */
-import { auditDomains } from "../../audit/audit.ts";
+import { type AuditOptions, auditDomains } from "../../audit/audit.ts";
 import { CACHE_MODES } from "../../audit/cache-modes.ts";
-import { SEVERITIES, type Severity } from "../../audit/types.ts";
+import { type DomainAudit, SEVERITIES, type Severity } from "../../audit/types.ts";
 import { type DomainRef, LibvirtClient } from "../../protocol/libvirt/index.ts";
 import { colors, colorsEnabled } from "../colors.ts";
 import type { CliIo, Command } from "../command.ts";
 import { parseCommandArgs } from "../command.ts";
 import { CliError, UsageError } from "../errors.ts";
 import { nearMatches } from "../near-matches.ts";
+import { serverWithToken } from "../server-client.ts";
+import { fleetAudits, fleetTargets } from "./audit-fleet.ts";
 import { hasFindingAtLeast, renderReport, severityCounts } from "./audit-report.ts";
 
 /** Exit code when --fail-on matched (1 is a failure to audit, 2 bad usage). */
@@ -19,6 +21,7 @@ export const EXIT_FINDINGS = 3;
 
 const help = () =>
   `Usage: kvmon audit [vm...] [options]
+       kvmon audit --server <url> [host/vm | vm | host/ ...] [options]
 
 Audits every disk's cache and io mode (all domains, or the ones named): the persistent definition (what the
 next boot uses), the live one, what QEMU really runs with (the -blockdev cache/aio options on its command line,
@@ -34,9 +37,13 @@ Options:
                             (default: the exit code does not depend on findings)
   --window <seconds>        latency measuring window, 0 to skip (default 2)
   --uri <uri>               libvirt URI (default qemu:///system, or KVMON_URI)
+  --server <url>            fleet-wide through the kvmon server (KVMON_SERVER_URL): each domain's host
+                            agent audits it; no name: every domain of the fleet, host/: all of a host's
+  --token-file <f>          an API token with the operator role (KVMON_TOKEN_FILE, or KVMON_TOKEN)
   -h, --help                this help
 
-Runs on the domains' host, as root: the command line and open flags are read from the QEMU process.
+Runs on the domains' host, as root: the command line and open flags are read from the QEMU process (with
+--server, the host's agent does that; each entry of --json then also names its host).
 
 Cache modes (libvirt <driver cache=...>):
 ${CACHE_MODES.map((m) => `  ${m.name.padEnd(12)} ${m.meaning}`).join("\n")}
@@ -48,6 +55,7 @@ Examples:
   kvmon audit --fail-on critical       for cron/CI: exit ${EXIT_FINDINGS} if any disk risks data loss
   kvmon audit --json | jq '.domains[].disks[] | {target, mode: .effective.mode}'
   kvmon audit db1 --qmp                cross-check with QEMU's query-block (taints db1)
+  kvmon audit --server https://kvmon:9478 host3/   every domain of host3, through the server
 `;
 
 const options = {
@@ -56,6 +64,8 @@ const options = {
   "fail-on": { type: "string" },
   window: { type: "string" },
   uri: { type: "string" },
+  server: { type: "string" },
+  "token-file": { type: "string" },
 } as const;
 
 function windowMs(value: string | undefined): number {
@@ -112,6 +122,20 @@ async function connect(uri: string, readOnly: boolean): Promise<LibvirtClient> {
   }
 }
 
+/** This host's domains (the named ones, or all), audited through libvirt and /proc here. */
+async function directAudits(
+  uri: string,
+  names: readonly string[],
+  opts: AuditOptions,
+): Promise<DomainAudit[]> {
+  const client = await connect(uri, !opts.qmp);
+  try {
+    return await auditDomains(client, selectDomains(await client.listAllDomains(), names), opts);
+  } finally {
+    await client.close();
+  }
+}
+
 /** Progress on stderr: one line rewritten in place on a terminal, plain lines otherwise. */
 function progress(io: CliIo, tty: boolean) {
   let shown = false;
@@ -134,29 +158,40 @@ export const auditCommand: Command = {
     const { values, positionals } = parseCommandArgs("audit", argv, options);
     const threshold = failOn(values["fail-on"]);
     const window = windowMs(values.window);
-    const uri = values.uri ?? process.env.KVMON_URI ?? "qemu:///system";
     const qmp = values.qmp ?? false;
-    const client = await connect(uri, !qmp);
+    const serverUrl = values.server ?? process.env.KVMON_SERVER_URL;
+    if (serverUrl !== undefined && values.uri !== undefined)
+      throw new UsageError("audit: --uri is for direct access, not --server");
     const status = progress(io, process.stderr.isTTY === true);
+    const opts = { qmp, windowMs: window, onProgress: status.show };
+    let audits: Array<DomainAudit & { host?: string }>;
     try {
-      const domains = selectDomains(await client.listAllDomains(), positionals);
-      const audits = await auditDomains(client, domains, { qmp, windowMs: window, onProgress: status.show });
-      status.done();
-      if (values.json) {
-        io.out(
-          `${JSON.stringify(
-            { qmp, windowSeconds: window / 1000, summary: severityCounts(audits), domains: audits },
-            null,
-            2,
-          )}\n`,
-        );
+      if (serverUrl !== undefined) {
+        const server = serverWithToken(serverUrl, values, process.env, "operator");
+        audits = await fleetAudits(server, await fleetTargets(server, positionals), opts);
       } else {
-        io.out(renderReport(audits, { qmp, colors: colors(colorsEnabled(process.stdout)) }));
+        audits = await directAudits(
+          values.uri ?? process.env.KVMON_URI ?? "qemu:///system",
+          positionals,
+          opts,
+        );
       }
-      return threshold !== null && hasFindingAtLeast(audits, threshold) ? EXIT_FINDINGS : 0;
     } finally {
       status.done();
-      await client.close();
     }
+    if (values.json) {
+      io.out(
+        `${JSON.stringify(
+          { qmp, windowSeconds: window / 1000, summary: severityCounts(audits), domains: audits },
+          null,
+          2,
+        )}\n`,
+      );
+    } else {
+      // A fleet's domains are named host/vm in the report.
+      const named = audits.map((a) => (a.host === undefined ? a : { ...a, name: `${a.host}/${a.name}` }));
+      io.out(renderReport(named, { qmp, colors: colors(colorsEnabled(process.stdout)) }));
+    }
+    return threshold !== null && hasFindingAtLeast(audits, threshold) ? EXIT_FINDINGS : 0;
   },
 };

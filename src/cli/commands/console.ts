@@ -2,13 +2,17 @@
  * `kvmon console <vm>`: the VM's serial console through libvirt's console stream (DOMAIN_OPEN_CONSOLE), like
  * `virsh console`: keys go to the guest unprocessed (raw mode), the guest's output to the terminal, Ctrl-]
  * leaves. The terminal is restored on every way out (Ctrl-], the guest or libvirt ending the stream, an error,
- * SIGTERM/SIGHUP/SIGINT). Direct only (the agent has no console endpoint): root, a read-write connection; each
- * session is written to the audit log before any key reaches the guest.
+ * SIGTERM/SIGHUP/SIGINT). Direct (root, a read-write connection; each session is written to the audit log
+ * before any key reaches the guest), or fleet-wide through the kvmon server's console WebSocket (--server: it
+ * bridges to the host agent's, and both audit the session); the same pump serves both.
  */
+import { on } from "node:events";
 import type { Readable, Writable } from "node:stream";
+import type { WebSocket } from "ws";
 import { type LibvirtStream, LibvirtError } from "../../protocol/libvirt/index.ts";
 import { KvmonError } from "../../shared/errors.ts";
 import { type AccessFlags, CliAudit, findDomain, libvirtUri, openLibvirt } from "../access.ts";
+import { type ServerClient, serverWithToken } from "../server-client.ts";
 import { type CliIo, type Command, parseCommandArgs } from "../command.ts";
 import { CliError, UsageError } from "../errors.ts";
 import {
@@ -36,20 +40,28 @@ the guest, e.g. 'stty rows 50 cols 160', or use ssh for full-screen programs). l
 console at a time: when another holds it, kvmon says so (libvirt's error) and --force takes it over.
 
 Privileged: root (a read-write libvirt connection); each session is appended to the audit log first.
+Fleet-wide (--server): the VM as host/vm (or a name unique in the fleet), an operator token; the server and
+the host's agent audit the session, and the agent takes the console over from any other client.
 
 Options:
   --force                   take the console over from the client that holds it
   --devname <name>          another console or serial device (e.g. serial1; default the first console)
   --uri <uri>               libvirt URI (default qemu:///system)                KVMON_URI
   --audit-log <file>        audit log (default ${DEFAULT_AUDIT_LOG})   KVMON_AUDIT_LOG
+  --server <url>            through the kvmon server                             KVMON_SERVER_URL
+  --token-file <f>          an API token with the operator role                 KVMON_TOKEN_FILE
+                            (or the token itself in KVMON_TOKEN)
   -h, --help                this help
 
 Examples:
   kvmon console web-1            press Enter for the guest's prompt; Ctrl-] to leave
   kvmon console web-1 --force    take it over from a 'virsh console' left open elsewhere
+  kvmon console --server https://kvmon:9478 host3/web-1
 `;
 
 const options = {
+  server: { type: "string" },
+  "token-file": { type: "string" },
   force: { type: "boolean" },
   devname: { type: "string" },
   uri: { type: "string" },
@@ -77,8 +89,23 @@ export function splitAtEscape(chunk: Buffer): { forward: Buffer; escaped: boolea
   return at < 0 ? { forward: chunk, escaped: false } : { forward: chunk.subarray(0, at), escaped: true };
 }
 
+/** What a session pumps: the guest's output, and the way keys go to it (a libvirt stream, a WebSocket). */
+export interface ConsoleChannel extends AsyncIterable<Uint8Array> {
+  write(bytes: Uint8Array): void;
+}
+
+/** The server's console WebSocket as a channel: its messages until it closes. */
+export function socketChannel(ws: WebSocket): ConsoleChannel {
+  return {
+    write: (bytes) => ws.send(bytes),
+    async *[Symbol.asyncIterator]() {
+      for await (const [data] of on(ws, "message", { close: ["close"] })) yield data as Buffer;
+    },
+  };
+}
+
 /** Pumps keys to the stream and the stream to the terminal until one of the ends above. */
-export async function pump(stream: LibvirtStream, s: ConsoleStreams): Promise<ConsoleEnd> {
+export async function pump(stream: ConsoleChannel, s: ConsoleStreams): Promise<ConsoleEnd> {
   return new Promise<ConsoleEnd>((resolve) => {
     let done = false;
     const finish = (end: ConsoleEnd) => {
@@ -149,10 +176,57 @@ function consoleError(e: unknown, vm: string): unknown {
   return e;
 }
 
+/** Attaches the terminal to an open channel until the session ends; how it ended. */
+async function attach(channel: ConsoleChannel, vm: string, io: CliIo, s: ConsoleStreams) {
+  io.err(`Connected to ${vm} (serial console). Escape character is ^] (Ctrl-]).\r\n`);
+  const end = await pump(channel, s);
+  io.err("\r\n");
+  return end;
+}
+
+/** The exit code of a session's end (an error is thrown, a libvirt one saying what it means here). */
+function exitCode(end: ConsoleEnd, vm: string, io: CliIo): number {
+  switch (end.kind) {
+    case "escape":
+    case "input-closed":
+      return 0;
+    case "stream-closed":
+      io.err(`kvmon: the console of '${vm}' ended (guest stopped, or taken over with --force)\n`);
+      return 1;
+    case "signal":
+      return EXIT_SIGNALS[end.signal];
+    case "error":
+      if (end.error instanceof LibvirtError)
+        throw new CliError(`the console of '${vm}' ended: ${end.error.message}`, {
+          code: end.error.code,
+          hint: "another client took it over (--force), or the guest stopped",
+          cause: end.error,
+        });
+      throw end.error;
+  }
+}
+
+/** Through the server: its console WebSocket (the server and the host's agent audit the session). */
+async function viaServer(server: ServerClient, given: string, io: CliIo, s: ConsoleStreams) {
+  const vm = await server.resolve(given);
+  const ws = await server.openConsole(vm);
+  try {
+    return exitCode(await attach(socketChannel(ws), `${vm.host}/${vm.name}`, io, s), given, io);
+  } finally {
+    ws.close(1000, "kvmon console ended");
+  }
+}
+
 export async function runConsole(argv: string[], io: CliIo, s: ConsoleStreams): Promise<number> {
   const { values, positionals } = parseCommandArgs("console", argv, options);
   if (positionals.length !== 1) throw new UsageError("console: name exactly one VM: kvmon console <vm>");
   const vm = positionals[0]!;
+  const serverUrl = values.server ?? s.env.KVMON_SERVER_URL;
+  if (serverUrl !== undefined) {
+    if (values.devname !== undefined || values.uri !== undefined || values["audit-log"] !== undefined)
+      throw new UsageError("console: --devname, --uri and --audit-log are for direct access, not --server");
+    return viaServer(serverWithToken(serverUrl, values, s.env, "operator"), vm, io, s);
+  }
   const flags: AccessFlags = values;
   const audit = await CliAudit.open(flags, s.env);
   let client: Awaited<ReturnType<typeof openLibvirt>> | undefined;
@@ -176,29 +250,9 @@ export async function runConsole(argv: string[], io: CliIo, s: ConsoleStreams): 
       throw err;
     }
     await audit.write({ action: "console", guest: vm, what, outcome: "ok", status: 0 });
-    io.err(`Connected to ${vm} (serial console). Escape character is ^] (Ctrl-]).\r\n`);
-    const end = await pump(stream, s);
+    const end = await attach(stream, vm, io, s);
     await close(stream);
-    io.err("\r\n");
-    switch (end.kind) {
-      case "escape":
-      case "input-closed":
-        return 0;
-      case "stream-closed":
-        io.err(`kvmon: the console of '${vm}' ended (guest stopped, or taken over with --force)\n`);
-        return 1;
-      case "signal":
-        return EXIT_SIGNALS[end.signal];
-      case "error":
-        if (end.error instanceof LibvirtError)
-          throw new CliError(`the console of '${vm}' ended: ${end.error.message}`, {
-            code: end.error.code,
-            hint: "another client took it over (--force), or the guest stopped",
-            cause: end.error,
-          });
-        throw end.error;
-    }
-    return 1;
+    return exitCode(end, vm, io);
   } finally {
     await client?.close();
     await audit.close();

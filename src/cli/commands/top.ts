@@ -13,7 +13,15 @@ import { CSV_HEADER, csvRows, snapshotJson } from "../top/batch.ts";
 import { drawBlocks } from "../top/blocks.ts";
 import { composeFrame } from "../top/frame.ts";
 import { handleKey, initialState, splitKeys, type TopState } from "../top/keys.ts";
-import { delayFlag, sortFlag, stateFlag, VIEW_FLAGS_HELP, viewFlags } from "../top/options.ts";
+import {
+  delayFlag,
+  FLEET_FLAGS_HELP,
+  fleetFlags,
+  sortFlag,
+  stateFlag,
+  VIEW_FLAGS_HELP,
+  viewFlags,
+} from "../top/options.ts";
 import { filterDomains, type Filter } from "../top/table.ts";
 import { openFullScreen } from "../terminal.ts";
 import { openViewSource, viewTarget } from "../view/open.ts";
@@ -21,7 +29,7 @@ import type { ViewSnapshot, ViewSource } from "../view/types.ts";
 
 const help = () => `Usage: kvmon top [options]
 
-Every VM of the host in a table refreshed every few seconds: state, CPU % (host view; in-guest when the
+Every VM of the host (with --server: of the fleet, each with its host) in a table refreshed every few seconds: state, CPU % (host view; in-guest when the
 agent's guest view is on), vCPU steal, memory used/total (the guest's own figures when available), disk
 read/write bytes and ops per second, network rx/tx bytes per second, KVM exits per second.
 
@@ -39,6 +47,7 @@ Options:
   --blocks                one block per VM (network per interface, memory, CPU total and per vCPU), for
                           narrow terminals and logs
 ${VIEW_FLAGS_HELP}
+${FLEET_FLAGS_HELP}
   -h, --help              this help
 
 Keys (full screen): P M T N sort by CPU, memory, time, name; F pick the sort column; 1 2 3 per-vCPU,
@@ -54,6 +63,7 @@ Examples:
   kvmon top -b -n 3 -d 5 > top.log        three frames, five seconds apart
   kvmon top -b --csv /var/log/vms.csv     log a row per VM every 3 s
   kvmon top --blocks -n 1                 each VM's network, memory and CPU, once
+  kvmon top --server https://kvmon:9478   every host's VMs (KVMON_TOKEN or --token-file: a viewer token)
 `;
 
 const options = {
@@ -68,6 +78,7 @@ const options = {
   csv: { type: "string" },
   blocks: { type: "boolean" },
   ...viewFlags,
+  ...fleetFlags,
 } as const;
 
 interface TopOptions {
@@ -205,7 +216,7 @@ export const topCommand: Command = {
           : intFlag("iterations", values.iterations, 1),
       csv: values.csv ?? null,
     };
-    const source = await openViewSource(viewTarget(values, process.env, o.delayMs));
+    const source = await openViewSource(viewTarget(values, process.env, o.delayMs, { fleet: true }));
     try {
       if (values.json) {
         return await runBatch(

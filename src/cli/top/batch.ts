@@ -1,8 +1,8 @@
 /** `top`'s outputs for scripts and logs: one snapshot as JSON, and CSV rows (a row per VM per refresh). */
 import type { ViewSnapshot } from "../view/types.ts";
-import { diskRows, nicRows, vcpuRows, type VmRow, vmRow } from "./rows.ts";
+import { diskRows, hostedRows, nicRows, vcpuRows, type VmRow, vmRow } from "./rows.ts";
 import { filterDomains, type Filter, sortRows } from "./table.ts";
-import { vmView } from "./columns.ts";
+import { viewOf } from "./columns.ts";
 
 /** The JSON of `--once --json`: the table's numbers, with units in the field names. */
 export function snapshotJson(snap: ViewSnapshot, filter: Filter, sortKey: string) {
@@ -11,15 +11,20 @@ export function snapshotJson(snap: ViewSnapshot, filter: Filter, sortKey: string
     source: snap.source,
     origin: snap.origin,
     collectedAt: new Date(snap.collectedAt).toISOString(),
-    host: {
+    host: snap.host && {
       hostname: snap.host.hostname,
       cpus: snap.host.node?.cpus ?? null,
       memoryBytes: snap.host.node?.memoryBytes ?? null,
     },
-    vms: sortRows(vmView, domains.map(vmRow), sortKey),
-    vcpus: domains.flatMap(vcpuRows),
-    disks: domains.flatMap(diskRows),
-    nics: domains.flatMap(nicRows),
+    ...(snap.hosts ? { hosts: snap.hosts } : {}),
+    vms: sortRows(
+      viewOf("vms", snap.hosts !== null),
+      domains.flatMap((d) => hostedRows(d, [vmRow(d)])),
+      sortKey,
+    ),
+    vcpus: domains.flatMap((d) => hostedRows(d, vcpuRows(d))),
+    disks: domains.flatMap((d) => hostedRows(d, diskRows(d))),
+    nics: domains.flatMap((d) => hostedRows(d, nicRows(d))),
   };
 }
 
@@ -52,11 +57,20 @@ export function csvField(v: string | number | null): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** One line per VM of the snapshot (filtered, sorted as the table). */
+/** One line per VM of the snapshot (filtered, sorted as the table); a fleet's VMs named host/vm. */
 export function csvRows(snap: ViewSnapshot, filter: Filter, sortKey: string): string {
   const time = new Date(snap.collectedAt).toISOString();
-  const rows = sortRows(vmView, filterDomains(snap.domains, filter).map(vmRow), sortKey);
+  const view = viewOf("vms", snap.hosts !== null);
+  const domains = filterDomains(snap.domains, filter);
+  const rows = sortRows(
+    view,
+    domains.flatMap((d) => hostedRows(d, [vmRow(d)])),
+    sortKey,
+  );
   return rows
-    .map((r) => [time, snap.source, ...CSV_FIELDS.map((f) => r[f])].map(csvField).join(",") + "\n")
+    .map((r) => {
+      const named = { ...r, name: r.host === undefined ? r.name : `${r.host}/${r.name}` };
+      return [time, snap.source, ...CSV_FIELDS.map((f) => named[f])].map(csvField).join(",") + "\n";
+    })
     .join("");
 }

@@ -133,6 +133,15 @@ export const nicView: View<NicRow> = {
   ],
 };
 
+const hostCol: Column<{ host?: string }> = {
+  key: "host",
+  header: "HOST",
+  width: 10,
+  value: (r) => r.host ?? null,
+  format: text,
+  left: true,
+};
+
 // Each view's row type differs; the table code only goes through Column's functions.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyView = View<any>;
@@ -143,3 +152,9 @@ export const VIEWS: Record<ViewName, AnyView> = {
   disks: diskView,
   nics: nicView,
 };
+
+/** The view as drawn: through the fleet server (many hosts' VMs) with a HOST column first. */
+export function viewOf(name: ViewName, fleet: boolean): AnyView {
+  const view = VIEWS[name];
+  return fleet ? { ...view, columns: [hostCol, ...view.columns] } : view;
+}

@@ -1,7 +1,7 @@
 /** One `top` screen (or batch frame) as text lines: the status lines, then the current view's table. */
 import type { ViewSnapshot } from "../view/types.ts";
 import { pickLetter, type TopState, HELP_LINES } from "./keys.ts";
-import { VIEWS } from "./columns.ts";
+import { VIEWS, viewOf } from "./columns.ts";
 import { drawTable, filterDomains, sortColumn, sortRows, viewRows } from "./table.ts";
 import { formatBytes } from "./units.ts";
 
@@ -25,22 +25,33 @@ export function sourceLabel(snap: ViewSnapshot): string {
 }
 
 function statusLines(snap: ViewSnapshot, s: TopState, o: FrameOptions): string[] {
-  const view = VIEWS[s.view];
+  const view = viewOf(s.view, snap.hosts !== null);
   const time = new Date(snap.collectedAt).toISOString().slice(11, 19);
   const running = snap.domains.filter((d) => d.state?.active).length;
-  const node = snap.host.node;
-  const hostLine = node
-    ? `host ${snap.host.hostname ?? "?"}: ${node.cpus} CPUs, ${formatBytes(node.memoryBytes)} memory`
-    : `host ${snap.host.hostname ?? "?"}`;
+  return [
+    bold(`kvmon top ${time}  source: ${sourceLabel(snap)}`, o.color),
+    `${hostLine(snap)}  VMs: ${snap.domains.length}, ${running} active  view: ${view.title}  sort: ${sortColumn(view, s.sortKey).header}` +
+      `${filterText(s)}  every ${o.delaySeconds}s`,
+  ];
+}
+
+/** The host read, or the fleet's hosts. */
+function hostLine(snap: ViewSnapshot): string {
+  if (snap.hosts) {
+    const down = snap.hosts.filter((h) => !h.agentUp).map((h) => h.name);
+    return `fleet: ${snap.hosts.length} hosts${down.length ? ` (agent down: ${down.join(", ")})` : ""}`;
+  }
+  const node = snap.host?.node;
+  const name = snap.host?.hostname ?? "?";
+  return node ? `host ${name}: ${node.cpus} CPUs, ${formatBytes(node.memoryBytes)} memory` : `host ${name}`;
+}
+
+function filterText(s: TopState): string {
   const filters = [
     s.filter.name ? `name ~ '${s.filter.name}'` : null,
     s.filter.state ? `state ${s.filter.state}` : null,
   ].filter((x) => x !== null);
-  return [
-    bold(`kvmon top ${time}  source: ${sourceLabel(snap)}`, o.color),
-    `${hostLine}  VMs: ${snap.domains.length}, ${running} active  view: ${view.title}  sort: ${sortColumn(view, s.sortKey).header}` +
-      `${filters.length ? `  filter: ${filters.join(", ")}` : ""}  every ${o.delaySeconds}s`,
-  ];
+  return filters.length ? `  filter: ${filters.join(", ")}` : "";
 }
 
 function promptLine(s: TopState): string {
@@ -54,11 +65,17 @@ function promptLine(s: TopState): string {
 export function composeFrame(snap: ViewSnapshot, s: TopState, o: FrameOptions): string[] {
   const cut = (l: string) => (l.length > o.width && !l.includes("\x1b") ? l.slice(0, o.width) : l);
   if (s.mode === "help") return HELP_LINES.map(cut);
-  const view = VIEWS[s.view];
+  const view = viewOf(s.view, snap.hosts !== null);
   const rows = sortRows(view, viewRows(view, filterDomains(snap.domains, s.filter)), s.sortKey);
   const head = [...statusLines(snap, s, o), o.error ? `refresh failed: ${o.error}` : promptLine(s)];
   const table = drawTable(view, rows, { width: o.width, sortKey: s.sortKey, color: o.color });
   if (rows.length === 0)
-    table.push(snap.domains.length === 0 ? "(no VMs on this host)" : "(no VM matches the filter)");
+    table.push(
+      snap.domains.length > 0
+        ? "(no VM matches the filter)"
+        : snap.hosts
+          ? "(no VMs in the fleet: do the agents push to the server?)"
+          : "(no VMs on this host)",
+    );
   return [...head.map(cut), ...table].slice(0, o.height);
 }

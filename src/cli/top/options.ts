@@ -4,6 +4,16 @@ import { UsageError } from "../errors.ts";
 import { vmView } from "./columns.ts";
 import { SORT_KEYS, STATE_GROUPS } from "./table.ts";
 
+/** `top` reads the fleet too: the server and its API token. */
+export const fleetFlags = {
+  server: { type: "string" },
+  "token-file": { type: "string" },
+} as const;
+
+export const FLEET_FLAGS_HELP = `  --server <url>          every host's VMs through the kvmon server (env KVMON_SERVER_URL), with a HOST
+                          column; needs an API token (viewer role is enough)
+  --token-file <f>        the API token for --server (env KVMON_TOKEN_FILE, or the token in KVMON_TOKEN)`;
+
 export const viewFlags = {
   agent: { type: "string" },
   uri: { type: "string" },
@@ -27,7 +37,7 @@ export function delayFlag(value: string | undefined, fallback: number): number {
 /** A sort key: P, M, T, N or a column key of the VM view. */
 export function sortFlag(value: string | undefined): string {
   if (value === undefined) return "cpu";
-  const keys = vmView.columns.map((c) => c.key);
+  const keys = [...vmView.columns.map((c) => c.key), "host"];
   if (SORT_KEYS[value] || keys.includes(value)) return SORT_KEYS[value] ?? value;
   throw new UsageError(`-o must be one of ${keys.join(", ")} (or P, M, T, N), got '${value}'`);
 }

@@ -4,6 +4,7 @@
  * the table. `null` means not known (first sample, no guest view, shut-off VM), never zero.
  */
 import type { CounterValue, DomainSample } from "../../model/types.ts";
+import type { ViewDomain } from "../view/types.ts";
 
 export interface VmRow {
   name: string;
@@ -124,6 +125,12 @@ export function vmRow(d: DomainSample): VmRow {
     kvmExitsPerSecond: rate(d.kvm?.totals.exits),
     cpuTimeSeconds: d.cpu?.timeSeconds.total ?? null,
   };
+}
+
+/** The rows of one VM, each with the VM's host when the fleet server gave one (rows keep their own order). */
+export function hostedRows<R extends object>(d: ViewDomain, rows: R[]): Array<R & { host?: string }> {
+  const host = d.host;
+  return host === undefined ? rows : rows.map((r) => ({ host, ...r }));
 }
 
 const VCPU_STATES = ["offline", "running", "blocked"];

@@ -1,6 +1,8 @@
 /** Filtering, sorting and drawing the rows of a `top` view as fixed-width text lines. */
 import type { DomainSample } from "../../model/types.ts";
+import type { ViewDomain } from "../view/types.ts";
 import type { AnyView, Column } from "./columns.ts";
+import { hostedRows } from "./rows.ts";
 
 /** virt-top's sort keys: P CPU, M memory, T time, N name. */
 export const SORT_KEYS: Readonly<Record<string, string>> = { P: "cpu", M: "mem", T: "time", N: "name" };
@@ -27,7 +29,7 @@ function nameMatcher(pattern: string): (name: string) => boolean {
   return (n) => re.test(n.toLowerCase());
 }
 
-export function filterDomains(domains: readonly DomainSample[], f: Filter): DomainSample[] {
+export function filterDomains<D extends DomainSample>(domains: readonly D[], f: Filter): D[] {
   const byName = f.name ? nameMatcher(f.name) : () => true;
   const byState = (d: DomainSample): boolean => {
     if (!f.state) return true;
@@ -62,8 +64,8 @@ export function sortRows<R extends { name: string }>(view: AnyView, rows: readon
     .map((x) => x.row);
 }
 
-export function viewRows(view: AnyView, domains: readonly DomainSample[]): Array<{ name: string }> {
-  return domains.flatMap((d) => view.rows(d) as Array<{ name: string }>);
+export function viewRows(view: AnyView, domains: readonly ViewDomain[]): Array<{ name: string }> {
+  return domains.flatMap((d) => hostedRows(d, view.rows(d) as Array<{ name: string }>));
 }
 
 export interface DrawOptions {

@@ -13,6 +13,7 @@ export function goldenView(): ViewSnapshot {
     origin: "http://127.0.0.1:9477",
     collectedAt: snap.finishedAt,
     host: snap.host,
+    hosts: null,
     domains: snap.domains,
   };
 }

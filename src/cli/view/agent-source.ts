@@ -52,6 +52,7 @@ export class AgentViewSource implements ViewSource {
       origin: this.origin,
       collectedAt: domains.collectedAt,
       host: host.host,
+      hosts: null,
       domains: domains.domains,
     };
   }

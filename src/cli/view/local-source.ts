@@ -92,6 +92,7 @@ export class LocalViewSource implements ViewSource {
       origin: this.origin,
       collectedAt: snap.finishedAt,
       host: snap.host,
+      hosts: null,
       domains: snap.domains,
     };
   }

@@ -1,19 +1,23 @@
 /**
- * Picks the view's source: the agent named by --agent / KVMON_AGENT_URL (an error when it does not answer),
- * else the local agent when one answers on its default address, else (or with --local) an in-process
- * collection from libvirt.
+ * Picks the view's source: the fleet server named by --server / KVMON_SERVER_URL (for `top`; with an API
+ * token), else the agent named by --agent / KVMON_AGENT_URL (an error when it does not answer), else the local
+ * agent when one answers on its default address, else (or with --local) an in-process collection from libvirt.
  * Neither reachable: one error that says how to start either.
  */
 import { TimeoutError } from "../../shared/errors.ts";
 import { AgentClient, AgentUnreachableError, DEFAULT_AGENT_URL } from "../agent-client.ts";
 import { CliError, UsageError } from "../errors.ts";
+import { type ServerFlags, serverWithToken } from "../server-client.ts";
 import { AgentViewSource } from "./agent-source.ts";
 import { LocalViewSource } from "./local-source.ts";
+import { ServerViewSource } from "./server-source.ts";
 import type { ViewSource } from "./types.ts";
 
 export const DEFAULT_URI = "qemu:///system";
 
 export interface ViewTarget {
+  /** The fleet server and where its token comes from (flags, env); null: one host's view. */
+  server: { url: string; flags: ServerFlags; env: NodeJS.ProcessEnv } | null;
   /** An agent named explicitly (flag or env): used or failed on, never silently replaced. */
   agentUrl: string | null;
   /** Collect in-process even when an agent answers (--local). */
@@ -26,13 +30,20 @@ export interface ViewTarget {
   probeTimeoutMs?: number;
 }
 
-/** --agent, else KVMON_AGENT_URL; --uri, else KVMON_URI, else qemu:///system. */
+/**
+ * --agent, else KVMON_AGENT_URL; --uri, else KVMON_URI, else qemu:///system. With `fleet` (top): --server,
+ * else KVMON_SERVER_URL unless --agent or --local names one host.
+ */
 export function viewTarget(
-  flags: { agent?: string; uri?: string; local?: boolean },
+  flags: { agent?: string; uri?: string; local?: boolean } & ServerFlags,
   env: NodeJS.ProcessEnv,
   intervalMs: number,
+  opts: { fleet?: boolean } = {},
 ): ViewTarget {
+  const serverUrl =
+    flags.server ?? (flags.agent !== undefined || flags.local ? undefined : env.KVMON_SERVER_URL);
   return {
+    server: opts.fleet && serverUrl !== undefined ? { url: serverUrl, flags, env } : null,
     agentUrl: flags.agent ?? (flags.local ? undefined : env.KVMON_AGENT_URL) ?? null,
     local: flags.local === true,
     uri: flags.uri ?? env.KVMON_URI ?? DEFAULT_URI,
@@ -42,6 +53,14 @@ export function viewTarget(
 
 export async function openViewSource(t: ViewTarget): Promise<ViewSource> {
   if (t.local && t.agentUrl !== null) throw new UsageError("--local and --agent exclude each other");
+  if (t.server && (t.local || t.agentUrl !== null))
+    throw new UsageError("--server reads the fleet: it excludes --agent and --local");
+  if (t.server) {
+    const server = serverWithToken(t.server.url, t.server.flags, t.server.env, "viewer");
+    // A server that does not answer, or refuses the token, fails here rather than on the first frame.
+    await server.request("GET", "/api/v1/session");
+    return new ServerViewSource(server);
+  }
   if (t.local) return LocalViewSource.open({ uri: t.uri, intervalMs: t.intervalMs });
   if (t.agentUrl !== null) {
     const source = new AgentViewSource(t.agentUrl);
