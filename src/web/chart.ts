@@ -1,15 +1,16 @@
 /**
  * One time-series chart (uPlot) of one or more API series queries: counters turned into per-second rates,
- * ratios of two metrics (a filesystem's used / size), a unit on the y axis, the lifecycle events as marks on
+ * ratios of two metrics (a filesystem's used / size; a disk's time per request as a ratio of two rates), notes
+ * under it from what it drew (a forecast), a unit on the y axis, the lifecycle events as marks on
  * the time axis, a cursor shared with the page's other charts, and drag to zoom. A failed query shows its error
  * in place with a retry; no data says so.
  */
 import uPlot from "uplot";
 import type { ApiClient } from "../api/client.ts";
-import type { StoredEvent } from "../api/types.ts";
+import type { RangeAnswer, StoredEvent } from "../api/types.ts";
 import { h, fill } from "./dom.ts";
 import { formatters, type Unit } from "./format.ts";
-import { align, divided, type Points, rates } from "./series.ts";
+import { align, divided, type Points, rated } from "./series.ts";
 
 export interface ChartQuery {
   metric: string;
@@ -17,7 +18,7 @@ export interface ChartQuery {
   match?: string[];
   /** A counter: plot its per-second rate. */
   rate?: boolean;
-  /** Divide by this metric's series with the same labels (used / size). */
+  /** Divide by this metric's series with the same labels (used / size); with `rate`, rate by rate (latency). */
   divideBy?: string;
   /** The legend name of one answered series. */
   name: (labels: Record<string, string>) => string;
@@ -30,6 +31,13 @@ export interface ChartSpec {
   queries: ChartQuery[];
   /** What an empty chart means and what to do. */
   empty: string;
+  /** Notes under the plot from the series drawn (a forecast). */
+  note?: (series: NamedPoints[]) => Node | null;
+}
+
+export interface NamedPoints {
+  name: string;
+  points: Points;
 }
 
 export interface TimeRange {
@@ -47,6 +55,7 @@ export class Chart {
   readonly el: HTMLElement;
   private plot: uPlot | null = null;
   private readonly body: HTMLElement;
+  private readonly notes: HTMLElement;
   private readonly resize = new ResizeObserver(() => {
     if (this.plot) this.plot.setSize({ width: this.body.clientWidth, height: 220 });
   });
@@ -59,19 +68,22 @@ export class Chart {
     private readonly onZoom: (r: TimeRange) => void,
   ) {
     this.body = h("div", { class: "chart-body" });
+    this.notes = h("div", { class: "chart-notes" });
     this.el = h(
       "section",
       { class: "card chart", "data-chart": spec.id },
       h("h2", {}, spec.title),
       this.body,
+      this.notes,
     );
     this.resize.observe(this.body);
   }
 
   async load(range: TimeRange, events: readonly StoredEvent[]): Promise<void> {
     this.el.dataset.state = "loading";
+    this.notes.replaceChildren();
     this.el.dataset.range = JSON.stringify(range);
-    let found: Array<{ name: string; points: Points }>;
+    let found: NamedPoints[];
     try {
       found = (await Promise.all(this.spec.queries.map((q) => this.query(q, range)))).flat();
     } catch (e) {
@@ -89,6 +101,7 @@ export class Chart {
       return;
     }
     found = found.filter((s) => s.points.length > 0);
+    this.el.dataset.names = JSON.stringify(found.map((s) => s.name));
     this.el.dataset.last = JSON.stringify(found.map((s) => s.points[s.points.length - 1]));
     if (found.length === 0) {
       this.destroyPlot();
@@ -98,22 +111,20 @@ export class Chart {
     }
     this.el.dataset.state = "ok";
     this.draw(found, range, events);
+    fill(this.notes, this.spec.note?.(found));
   }
 
-  private async query(q: ChartQuery, range: TimeRange): Promise<Array<{ name: string; points: Points }>> {
+  private async query(q: ChartQuery, range: TimeRange): Promise<NamedPoints[]> {
     const match = [...this.matchers, ...(q.match ?? [])];
     const ask = (metric: string) =>
       this.client.series({ metric, match, start: range.start, end: range.end, agg: q.rate ? "last" : "avg" });
-    const answer = await ask(q.metric);
-    const series = q.divideBy ? divided(answer, await ask(q.divideBy)) : answer.series;
-    return series.map((s) => ({ name: q.name(s.labels), points: q.rate ? rates(s.points) : s.points }));
+    const [num, den] = await Promise.all([ask(q.metric), q.divideBy ? ask(q.divideBy) : null]);
+    const asked = (a: RangeAnswer) => (q.rate ? rated(a) : a);
+    const series = den ? divided(asked(num), asked(den)) : asked(num).series;
+    return series.map((s) => ({ name: q.name(s.labels), points: s.points }));
   }
 
-  private draw(
-    found: Array<{ name: string; points: Points }>,
-    range: TimeRange,
-    events: readonly StoredEvent[],
-  ) {
+  private draw(found: NamedPoints[], range: TimeRange, events: readonly StoredEvent[]) {
     this.destroyPlot();
     this.body.replaceChildren();
     const fmt = formatters[this.spec.unit];

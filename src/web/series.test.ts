@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { align, divided, rates } from "./series.ts";
+import { align, divided, rated, rates } from "./series.ts";
 
 test("rates: per second between points; a counter reset gives no point", () => {
   assert.deepEqual(
@@ -61,5 +61,36 @@ test("divided: matched by labels without the name, at the times both have", () =
   assert.deepEqual(
     divided(num, den).map((s) => s.points),
     [[[1, 0.5]], []],
+  );
+});
+
+test("latency: the rate of a time counter over the rate of its request counter; no requests, no point", () => {
+  const answer = (metric: string, points: Array<[number, number]>) => ({
+    metric,
+    start: 0,
+    end: 100,
+    step: 10,
+    agg: "last" as const,
+    series: [{ labels: { __name__: metric, device: "vda" }, points }],
+  });
+  const time = answer("kvmon_domain_block_read_time_seconds_total", [
+    [10, 1],
+    [20, 1.5], // 0.5 s over 100 requests: 5 ms each
+    [30, 1.5], // no requests
+    [40, 1.52], // 0.02 s over 10 requests: 2 ms each
+  ]);
+  const reqs = answer("kvmon_domain_block_read_requests_total", [
+    [10, 1000],
+    [20, 1100],
+    [30, 1100],
+    [40, 1110],
+  ]);
+  const [vda] = divided(rated(time), rated(reqs));
+  assert.deepEqual(
+    vda!.points.map(([t, v]) => [t, Math.round(v * 1e6) / 1e3]),
+    [
+      [20, 5],
+      [40, 2],
+    ],
   );
 });

@@ -1,4 +1,7 @@
-/** Series arithmetic for the charts, apart from the DOM so it is tested in Node: rates, ratios, alignment. */
+/**
+ * Series arithmetic for the charts, apart from the DOM so it is tested in Node: rates, ratios (a disk's latency is
+ * the rate of its time counter over the rate of its request counter), alignment.
+ */
 import type { RangeAnswer } from "../api/types.ts";
 
 export type Points = Array<[number, number]>;
@@ -12,6 +15,11 @@ export function rates(points: Points): Points {
     if (t1 > t0 && v1 >= v0) out.push([t1, (v1 - v0) / (t1 - t0)]);
   }
   return out;
+}
+
+/** Every series of an answer as its per-second rates. */
+export function rated(a: RangeAnswer): RangeAnswer {
+  return { ...a, series: a.series.map((s) => ({ ...s, points: rates(s.points) })) };
 }
 
 /** Series on one shared x axis (the union of their times), null where a series has no point. */

@@ -6,9 +6,10 @@
  */
 import { ApiError } from "../../api/errors.ts";
 import type { DomainView, StoredEvent } from "../../api/types.ts";
-import { Chart, type ChartSpec, type TimeRange } from "../chart.ts";
+import { Chart, type ChartSpec, type NamedPoints, type TimeRange } from "../chart.ts";
 import { h, fill } from "../dom.ts";
-import { ago, bytes } from "../format.ts";
+import { fillUp, fillUpText } from "../forecast.ts";
+import { ago, bytes, percent } from "../format.ts";
 import type { Page } from "../page.ts";
 import { canOperate } from "../session.ts";
 import { commandCard, tracingCard } from "./domain-control.ts";
@@ -69,6 +70,18 @@ const CHARTS: ChartSpec[] = [
     ],
   },
   {
+    id: "latency",
+    title: "Disk latency (per request)",
+    unit: "seconds",
+    empty: "No disk requests in this range, so no latency: it is the time spent per request completed.",
+    queries: (["read", "write", "flush"] as const).map((op) => ({
+      metric: `kvmon_domain_block_${op}_time_seconds_total`,
+      divideBy: `kvmon_domain_block_${op}_requests_total`,
+      rate: true,
+      name: (l: Record<string, string>) => `${l.device} ${op}`,
+    })),
+  },
+  {
     id: "net",
     title: "Network",
     unit: "bytesPerSecond",
@@ -91,6 +104,7 @@ const CHARTS: ChartSpec[] = [
         name: (l) => l.mountpoint ?? "?",
       },
     ],
+    note: fillUpNotes,
   },
   {
     id: "exits",
@@ -107,6 +121,24 @@ const CHARTS: ChartSpec[] = [
     ],
   },
 ];
+
+/** "/var: full in ~3 d" for each filesystem whose fullness has a meaningful rising trend (forecast.ts). */
+function fillUpNotes(series: NamedPoints[]): Node | null {
+  const lines = series.flatMap((s) => {
+    const f = fillUp(s.points);
+    return f
+      ? [
+          h(
+            "p",
+            { class: "forecast", "data-mount": s.name, "data-seconds": Math.round(f.secondsToFull) },
+            h("strong", {}, `${s.name}: ${fillUpText(f)}`),
+            ` at the trend of the range shown (+${percent(f.slope * 86400)} a day)`,
+          ),
+        ]
+      : [];
+  });
+  return lines.length > 0 ? h("div", {}, ...lines) : null;
+}
 
 function fact(label: string, value: string | Node): HTMLElement {
   return h(
