@@ -5,7 +5,7 @@
  */
 import type { z } from "zod";
 import type { execBody, GuestExecResult } from "../model/control.ts";
-import type { DomainCounts, RecentEvent, RecentEvents, TracerStatus } from "../model/trace.ts";
+import type { DomainCounts, RecentEvent, RecentEvents, SecondCounts, TracerStatus } from "../model/trace.ts";
 import type { traceEventsQuery, traceStartBody } from "../server/api/control.ts";
 import type { domainsQuery, FleetDomain, listDomains } from "../server/api/domains.ts";
 import type { RangeAnswer, seriesRangeQuery } from "../server/api/series.ts";
@@ -43,7 +43,7 @@ export type ExecResult = GuestExecResult;
 export type TraceCounts = DomainCounts;
 export type TraceStatus = TracerStatus;
 export type TraceEvents = RecentEvents;
-export type { RecentEvent };
+export type { RecentEvent, SecondCounts };
 
 /** GET /api/v1/domains/{host}/{name}/trace/events: since (epoch ms, exclusive) and limit. */
 export type TraceEventsQuery = Partial<z.output<typeof traceEventsQuery>>;

@@ -10,7 +10,7 @@ import type { ApiClient } from "../api/client.ts";
 import type { RangeAnswer, StoredEvent } from "../api/types.ts";
 import { h, fill } from "./dom.ts";
 import { formatters, type Unit } from "./format.ts";
-import { align, divided, type Points, rated } from "./series.ts";
+import { align, divided, type NamedPoints, rated } from "./series.ts";
 
 export interface ChartQuery {
   metric: string;
@@ -35,20 +35,42 @@ export interface ChartSpec {
   note?: (series: NamedPoints[]) => Node | null;
 }
 
-export interface NamedPoints {
-  name: string;
-  points: Points;
-}
-
 export interface TimeRange {
   start: number;
   end: number;
 }
 
+const HEIGHT = 220;
 const PALETTE = ["#3b82f6", "#f59e0b", "#10b981", "#ef4444", "#8b5cf6", "#ec4899", "#14b8a6", "#84cc16"];
 
 function css(name: string): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || "#888";
+}
+
+/** What every kvmon chart shares: its size, a live legend, one coloured line per series, the unit on the y axis. */
+export function plotOptions(unit: Unit, width: number, found: NamedPoints[]): uPlot.Options {
+  const fmt = formatters[unit];
+  const axis = {
+    stroke: css("--muted"),
+    grid: { stroke: css("--grid"), width: 1 },
+    ticks: { show: false },
+  };
+  return {
+    width: width || 600,
+    height: HEIGHT,
+    legend: { live: true },
+    series: [
+      {},
+      ...found.map((s, i) => ({
+        label: s.name,
+        stroke: PALETTE[i % PALETTE.length],
+        width: 1.5,
+        value: (_u: uPlot, v: number | null) => fmt(v),
+        spanGaps: false,
+      })),
+    ],
+    axes: [axis, { ...axis, size: 80, values: (_u: uPlot, splits: number[]) => splits.map((v) => fmt(v)) }],
+  };
 }
 
 export class Chart {
@@ -57,7 +79,7 @@ export class Chart {
   private readonly body: HTMLElement;
   private readonly notes: HTMLElement;
   private readonly resize = new ResizeObserver(() => {
-    if (this.plot) this.plot.setSize({ width: this.body.clientWidth, height: 220 });
+    if (this.plot) this.plot.setSize({ width: this.body.clientWidth, height: HEIGHT });
   });
 
   constructor(
@@ -127,30 +149,11 @@ export class Chart {
   private draw(found: NamedPoints[], range: TimeRange, events: readonly StoredEvent[]) {
     this.destroyPlot();
     this.body.replaceChildren();
-    const fmt = formatters[this.spec.unit];
-    const axis = {
-      stroke: css("--muted"),
-      grid: { stroke: css("--grid"), width: 1 },
-      ticks: { show: false },
-    };
     const marks = events.map((e) => ({ t: e.time / 1000, type: e.type }));
     const opts: uPlot.Options = {
-      width: this.body.clientWidth || 600,
-      height: 220,
+      ...plotOptions(this.spec.unit, this.body.clientWidth, found),
       cursor: { sync: { key: this.syncKey }, drag: { x: true, y: false } },
       scales: { x: { time: true, min: range.start, max: range.end } },
-      legend: { live: true },
-      series: [
-        {},
-        ...found.map((s, i) => ({
-          label: s.name,
-          stroke: PALETTE[i % PALETTE.length],
-          width: 1.5,
-          value: (_u: uPlot, v: number | null) => fmt(v),
-          spanGaps: false,
-        })),
-      ],
-      axes: [axis, { ...axis, size: 80, values: (_u: uPlot, splits: number[]) => splits.map((v) => fmt(v)) }],
       hooks: {
         setSelect: [
           (u) => {

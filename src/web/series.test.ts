@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { align, divided, rated, rates } from "./series.ts";
+import { align, divided, perEvent, rated, rates } from "./series.ts";
 
 test("rates: per second between points; a counter reset gives no point", () => {
   assert.deepEqual(
@@ -93,4 +93,32 @@ test("latency: the rate of a time counter over the rate of its request counter; 
       [40, 2],
     ],
   );
+});
+
+test("perEvent: one line per event, every second (zero where a second had none), the partial last second left out", () => {
+  const seconds = [
+    { second: 100, counts: { kvm_exit: 5, kvm_pio: 2 } },
+    { second: 102, counts: { kvm_exit: 7 } },
+    { second: 103, counts: { kvm_exit: 1, kvm_mmio: 1 } },
+  ];
+  assert.deepEqual(perEvent(seconds, true), [
+    {
+      name: "kvm_exit",
+      points: [
+        [100, 5],
+        [101, 0],
+        [102, 7],
+      ],
+    },
+    {
+      name: "kvm_pio",
+      points: [
+        [100, 2],
+        [101, 0],
+        [102, 0],
+      ],
+    },
+  ]);
+  assert.equal(perEvent(seconds, false).length, 3);
+  assert.deepEqual(perEvent(seconds.slice(0, 1), true), []);
 });

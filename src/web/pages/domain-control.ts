@@ -1,14 +1,18 @@
 /**
- * Acting on a domain from its page: KVM exit tracing (switch on for a duration, live counts by event, reason
- * and vCPU, the tracer's health, when it switches itself off) and a command runner through the guest agent.
+ * Acting on a domain from its page: KVM exit tracing (switch on for a duration; live counts by event, reason
+ * and vCPU, and events per second over the run as a chart; the recent events as a table; the tracer's health;
+ * when it switches itself off) and a command runner through the guest agent.
  * The switch and the runner are shown to operators only (the server refuses them to viewers anyway); every
  * call is written to the server's and the agent's audit logs, and the runner says so.
  */
+import uPlot from "uplot";
 import type { ApiClient } from "../../api/client.ts";
 import { ApiError } from "../../api/errors.ts";
-import type { TraceCounts, TraceStatus } from "../../api/types.ts";
+import type { RecentEvent, TraceCounts, TraceStatus } from "../../api/types.ts";
+import { plotOptions } from "../chart.ts";
 import { h, fill } from "../dom.ts";
 import { perSecond } from "../format.ts";
+import { align, perEvent } from "../series.ts";
 
 const DURATIONS: ReadonlyArray<[string, number]> = [
   ["30 s", 30],
@@ -18,6 +22,8 @@ const DURATIONS: ReadonlyArray<[string, number]> = [
 ];
 const POLL_MS = 2000;
 const TOP_ROWS = 15;
+/** Recent events shown (the agent keeps more per domain). */
+const RECENT_EVENTS = 20;
 
 function errorText(e: unknown): string {
   if (e instanceof ApiError && e.code === "AGENT_NOT_REGISTERED")
@@ -64,6 +70,82 @@ function countsTable(c: TraceCounts): HTMLElement {
   );
 }
 
+function clock(epochMs: number): string {
+  const d = new Date(epochMs);
+  return `${d.toLocaleTimeString([], { hour12: false })}.${String(d.getMilliseconds()).padStart(3, "0")}`;
+}
+
+function recentTable(events: readonly RecentEvent[]): HTMLElement {
+  return h(
+    "table",
+    { class: "counts recent" },
+    h(
+      "thead",
+      {},
+      h(
+        "tr",
+        {},
+        h("th", {}, "time"),
+        h("th", {}, "vCPU"),
+        h("th", {}, "event"),
+        h("th", {}, "reason"),
+        h("th", {}, "details"),
+      ),
+    ),
+    h(
+      "tbody",
+      {},
+      // Newest first.
+      ...[...events].reverse().map((e) =>
+        h(
+          "tr",
+          { "data-event": e.event },
+          h("td", {}, clock(e.time)),
+          h("td", {}, String(e.vcpu)),
+          h("td", {}, e.event),
+          h("td", {}, e.reason || "–"),
+          h(
+            "td",
+            { class: "details" },
+            Object.entries(e.details)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(" "),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+/** Events per second over the run, one line per event; redrawn at each refresh (a few hundred points). */
+function rateChart(): { el: HTMLElement; show: (c: TraceCounts, on: boolean) => void; destroy: () => void } {
+  const el = h("div", { class: "trace-chart" });
+  let plot: uPlot | null = null;
+  const destroy = () => {
+    plot?.destroy();
+    plot = null;
+  };
+  return {
+    el,
+    destroy,
+    show(c, on) {
+      const lines = perEvent(c.series, on);
+      destroy();
+      el.dataset.points = String(lines[0]?.points.length ?? 0);
+      if (lines.length === 0) {
+        fill(el, h("p", { class: "muted" }, "Events per second appear here after the first full second."));
+        return;
+      }
+      el.replaceChildren();
+      plot = new uPlot(
+        plotOptions("opsPerSecond", el.clientWidth, lines),
+        align(lines.map((l) => l.points)),
+        el,
+      );
+    },
+  };
+}
+
 export function tracingCard(
   client: ApiClient,
   host: string,
@@ -72,6 +154,8 @@ export function tracingCard(
 ): { el: HTMLElement; stop: () => void } {
   const state = h("p", { class: "trace-state", role: "status" }, "Tracing status: loading…");
   const counts = h("div", { class: "trace-counts" });
+  const chart = rateChart();
+  const recent = h("div", { class: "trace-recent" });
   const health = h("p", { class: "muted" });
   const duration = h(
     "select",
@@ -88,8 +172,10 @@ export function tracingCard(
     canOperate && h("div", { class: "controls" }, duration, onButton, offButton),
     state,
     error,
-    counts,
     health,
+    chart.el,
+    counts,
+    recent,
   );
   let timer: ReturnType<typeof setTimeout> | null = null;
   let stopped = false;
@@ -116,9 +202,14 @@ export function tracingCard(
     health.textContent = `Tracer: ${status.health.eventsRead} events read, ${status.health.eventsLost} lost, ${status.health.cpuSeconds.toFixed(2)} s CPU${status.silent.length ? `; silent events: ${status.silent.join(", ")}` : ""}.`;
     if (mine) {
       try {
-        const c = await client.traceCounts(host, name);
+        const [c, r] = await Promise.all([
+          client.traceCounts(host, name),
+          client.traceEvents(host, name, { limit: RECENT_EVENTS }),
+        ]);
         el.dataset.total = String(c.total);
-        fill(counts, h("p", {}, `${c.total} events in ${c.seconds.toFixed(0)} s`), countsTable(c));
+        chart.show(c, on);
+        fill(counts, h("h3", {}, `${c.total} events in ${c.seconds.toFixed(0)} s`), countsTable(c));
+        fill(recent, h("h3", {}, "Most recent events"), recentTable(r.events));
       } catch (e) {
         if (!(e instanceof ApiError && e.code === "NOT_TRACED"))
           fill(counts, h("p", { class: "error" }, errorText(e)));
@@ -152,6 +243,7 @@ export function tracingCard(
     stop: () => {
       stopped = true;
       if (timer) clearTimeout(timer);
+      chart.destroy();
     },
   };
 }

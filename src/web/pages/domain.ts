@@ -6,10 +6,11 @@
  */
 import { ApiError } from "../../api/errors.ts";
 import type { DomainView, StoredEvent } from "../../api/types.ts";
-import { Chart, type ChartSpec, type NamedPoints, type TimeRange } from "../chart.ts";
+import { Chart, type ChartSpec, type TimeRange } from "../chart.ts";
 import { h, fill } from "../dom.ts";
 import { fillUp, fillUpText } from "../forecast.ts";
 import { ago, bytes, percent } from "../format.ts";
+import type { NamedPoints } from "../series.ts";
 import type { Page } from "../page.ts";
 import { canOperate } from "../session.ts";
 import { commandCard, tracingCard } from "./domain-control.ts";
