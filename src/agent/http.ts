@@ -15,6 +15,7 @@ import { errorBody } from "../shared/http-error.ts";
 import type { Snapshot } from "../model/types.ts";
 import type { AgentStatus } from "./agent.ts";
 import { type ConsoleDeps, consoleRoutes } from "./control/console.ts";
+import { type AuditDomain, diskAuditRoutes } from "./control/disk-audit.ts";
 import { controlStatus } from "./control/errors.ts";
 import { type ControlDeps, controlRoutes } from "./control/routes.ts";
 import { traceRoutes } from "./control/trace-routes.ts";
@@ -43,6 +44,8 @@ export interface HttpOptions {
   tracer?: Tracer | null;
   /** The console WebSocket (absent: no console route). */
   console?: ConsoleDeps;
+  /** The disk audit of one domain (null or absent: its endpoint answers 503 AUDIT_UNAVAILABLE). */
+  diskAudit?: AuditDomain | null;
 }
 
 export function createApp(agent: AgentView, opts: HttpOptions = {}): Hono {
@@ -111,6 +114,7 @@ export function createApp(agent: AgentView, opts: HttpOptions = {}): Hono {
   app.route("/", controlRoutes(control));
   app.route("/", traceRoutes(opts.tracer ?? null, control));
   if (opts.console) app.route("/", consoleRoutes(opts.console, control));
+  app.route("/", diskAuditRoutes(opts.diskAudit ?? null, control));
 
   app.all("*", (c) => {
     const known = ["/metrics", "/healthz", "/api/v1/host", "/api/v1/domains"];

@@ -16,6 +16,7 @@ import { readKeyPair } from "../shared/tls.ts";
 import { Agent } from "./agent.ts";
 import type { AgentConfig } from "./config.ts";
 import { AuditLog } from "./control/audit.ts";
+import { localDiskAudit } from "./control/disk-audit.ts";
 import { openControlChannels } from "./control/guest-channel.ts";
 import type { ControlDeps } from "./control/routes.ts";
 import { ConfigError } from "./errors.ts";
@@ -192,6 +193,10 @@ export async function startAgent(
       open: control.channels ? (name) => control.channels!.console(name) : null,
       upgradeWebSocket: nodeWs.upgradeWebSocket,
     },
+    // Like the tracer, only on the libvirt host: the audit reads QEMU's command line and open flags in /proc.
+    diskAudit: isLocalUri(config.uri)
+      ? localDiskAudit(config.uri, { runDir: config.libvirtRunDir, procRoot: config.procRoot })
+      : null,
   });
   ws.app = app;
   // HTTPS when configured; the console WebSocket's upgrade arrives on it the same way (wss).

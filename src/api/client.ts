@@ -7,6 +7,8 @@ import { TimeoutError } from "../shared/errors.ts";
 import { ApiError, ApiUnreachableError } from "./errors.ts";
 import type {
   AuditLogQuery,
+  DiskAuditRequest,
+  DomainAudit,
   AuditPage,
   DomainsPage,
   DomainsQuery,
@@ -116,6 +118,16 @@ export class ApiClient {
   exec(host: string, name: string, body: ExecRequest): Promise<ExecResult> {
     const waitMs = ((body.timeout ?? 30) + 10) * 1000;
     return this.request("POST", `${this.domainPath(host, name)}/exec`, body, waitMs);
+  }
+
+  /** The domain's disk cache/io audit (operator); waits for the latency window (default 2 s). */
+  diskAudit(host: string, name: string, q: DiskAuditRequest = {}): Promise<DomainAudit> {
+    const waitMs = (q.windowMs ?? 2000) + 20_000;
+    const qs = queryString({
+      qmp: q.qmp === undefined ? undefined : q.qmp ? "1" : "0",
+      windowMs: q.windowMs,
+    });
+    return this.request("GET", `${this.domainPath(host, name)}/audit${qs}`, undefined, waitMs);
   }
 
   private domainPath(host: string, name: string): string {

@@ -4,9 +4,9 @@
  * caller, not the page at run time.
  */
 import type { z } from "zod";
-import type { execBody, GuestExecResult } from "../model/control.ts";
+import type { diskAuditQuery, execBody, GuestExecResult } from "../model/control.ts";
 import type { DomainCounts, RecentEvent, RecentEvents, SecondCounts, TracerStatus } from "../model/trace.ts";
-import type { traceEventsQuery, traceStartBody } from "../server/api/control.ts";
+import type { DomainAudit, traceEventsQuery, traceStartBody } from "../server/api/control.ts";
 import type { domainsQuery, FleetDomain, listDomains } from "../server/api/domains.ts";
 import type { RangeAnswer, seriesRangeQuery } from "../server/api/series.ts";
 import type { DomainView } from "../server/api/read-routes.ts";
@@ -15,7 +15,16 @@ import type { AuditQuery, AuditRecord, AuditStore } from "../server/auth/audit.t
 import type { HostView } from "../server/fleet/host-view.ts";
 import type { EventQuery, FleetState, StoredEvent } from "../server/fleet/state.ts";
 
-export type { DomainView, FleetDomain, HostView, RangeAnswer, SessionView, StoredEvent, AuditRecord };
+export type {
+  DomainAudit,
+  DomainView,
+  FleetDomain,
+  HostView,
+  RangeAnswer,
+  SessionView,
+  StoredEvent,
+  AuditRecord,
+};
 
 /** GET /api/v1/domains: what the caller may pass (the parsed query's fields, all optional). */
 export type DomainsQuery = Partial<z.output<typeof domainsQuery>>;
@@ -35,6 +44,12 @@ export type AuditPage = ReturnType<AuditStore["query"]>;
 export type ExecRequest = z.input<typeof execBody>;
 /** POST /api/v1/domains/{host}/{name}/trace. */
 export type TraceStartRequest = z.input<typeof traceStartBody>;
+
+/**
+ * GET /api/v1/domains/{host}/{name}/audit: `qmp` asks QEMU's query-block (taints the domain), `windowMs` the
+ * latency window (0 skips it). The answer is the agent's DomainAudit unchanged (`kvmon audit --json`'s entry).
+ */
+export type DiskAuditRequest = Partial<z.output<typeof diskAuditQuery>>;
 
 /** A guest command's result, relayed unchanged from the agent (the type both share, in src/model). */
 export type ExecResult = GuestExecResult;

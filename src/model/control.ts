@@ -91,3 +91,18 @@ export interface GuestExecResult {
   killed: boolean;
   durationMs: number;
 }
+
+/** The longest latency window a disk audit may ask for (as `kvmon audit --window`), ms. */
+export const MAX_AUDIT_WINDOW_MS = 600_000;
+
+/** GET .../audit: QMP query-block on request (it taints the domain), and the latency window. */
+export const diskAuditQuery = z
+  .object({
+    qmp: z
+      .enum(["0", "1", "true", "false"])
+      .transform((v) => v === "1" || v === "true")
+      .default(false),
+    windowMs: z.coerce.number().int().min(0).max(MAX_AUDIT_WINDOW_MS).default(2000),
+  })
+  .strict();
+export type DiskAuditRequest = z.output<typeof diskAuditQuery>;

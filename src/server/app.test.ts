@@ -5,6 +5,8 @@
  * restart keeping tokens, audit log and last snapshots.
  */
 import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { after, test } from "node:test";
 import { serverFixture, goldenSnapshot } from "./testing/server-fixture.ts";
 
@@ -298,6 +300,58 @@ test("control calls to a host without a registered agent, or an unreachable one,
     ],
   );
   assert.deepEqual(records[0]!.what, { durationSeconds: 5 });
+});
+
+test("the disk audit route: query checked, relayed to the host's agent as it answered, audited; viewers refused", async () => {
+  const asked: string[] = [];
+  const domainAudit = {
+    name: "vm",
+    uuid: "u",
+    running: true,
+    persistent: true,
+    pid: 1,
+    disks: [],
+    notes: [],
+  };
+  const agent = createServer((req, res) => {
+    asked.push(`${req.method} ${req.url} ${req.headers.authorization}`);
+    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(domainAudit));
+  });
+  await new Promise<void>((resolve) => agent.listen(0, "127.0.0.1", resolve));
+  after(() => agent.close());
+  const { port } = agent.address() as AddressInfo;
+  f.fleet.register("h1", { url: `http://127.0.0.1:${port}`, controlToken: "t".repeat(20) });
+  const audit = (qs: string, token = f.tokens.operator) =>
+    f.call("GET", `/api/v1/domains/h1/vm/audit${qs}`, { token });
+  assert.deepEqual(await json(await audit("?qmp=1&windowMs=0")), domainAudit);
+  assert.deepEqual(await json(await audit("")), domainAudit);
+  assert.deepEqual(asked, [
+    `GET /api/v1/domains/vm/audit?qmp=1&windowMs=0 Bearer ${"t".repeat(20)}`,
+    `GET /api/v1/domains/vm/audit?qmp=0&windowMs=2000 Bearer ${"t".repeat(20)}`,
+  ]);
+  assert.match(
+    (await json<ErrorBody>(await audit("?windowMs=600001"), 400)).error.message,
+    /^query\.windowMs: /,
+  );
+  assert.match((await json<ErrorBody>(await audit("?qmp=yes"), 400)).error.message, /^query\.qmp: /);
+  assert.equal((await json<ErrorBody>(await audit("", f.tokens.viewer), 403)).error.code, "FORBIDDEN");
+  assert.equal(asked.length, 2, "refused calls never reach the agent");
+  const { records } = f.audit.query({ limit: 2, action: "disk-audit" });
+  assert.deepEqual(
+    records.map((r) => [r.outcome, r.status, r.host, r.domain, r.what]),
+    [
+      ["denied", 403, "h1", "vm", {}],
+      ["error", 400, "h1", "vm", {}],
+    ],
+  );
+  const ok = f.audit.query({ limit: 10, action: "disk-audit" }).records.filter((r) => r.outcome === "ok");
+  assert.deepEqual(
+    ok.map((r) => r.what),
+    [
+      { qmp: false, windowMs: 2000 },
+      { qmp: true, windowMs: 0 },
+    ],
+  );
 });
 
 test("a restart keeps tokens, the audit log and the last snapshots", async () => {

@@ -19,7 +19,7 @@ export interface AuditRecord {
   who: string;
   /** The caller's address, when known. */
   from: string | null;
-  action: "exec" | "agent-command" | "trace-on" | "trace-off" | "console";
+  action: "exec" | "agent-command" | "trace-on" | "trace-off" | "console" | "disk-audit";
   /** The guest's name (`all` for a trace switch over every domain). */
   guest: string;
   /** What was asked (program and arguments, or the command and its argument names). */

@@ -6,7 +6,11 @@
  * libvirt serialises agent commands per domain, so control calls and the guest view's reads of the same guest
  * never interleave on the agent's channel.
  */
-import { ReconnectingLibvirtConnection, type DomainRef } from "../../protocol/libvirt/index.ts";
+import {
+  type DomainRef,
+  type LibvirtClient,
+  ReconnectingLibvirtConnection,
+} from "../../protocol/libvirt/index.ts";
 import { QgaClient, QgaLibvirtTransport } from "../../protocol/qga/index.ts";
 import type { ConsoleStream } from "./console.ts";
 import type { ExecChannel } from "./guest-exec.ts";
@@ -21,6 +25,13 @@ export interface ControlChannels {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** A domain by name or UUID (what a fleet server stores); LIBVIRT_NO_DOMAIN when there is none. */
+export function lookupDomain(client: LibvirtClient, nameOrUuid: string): Promise<DomainRef> {
+  return UUID.test(nameOrUuid)
+    ? client.lookupByUuid(nameOrUuid.toLowerCase())
+    : client.lookupByName(nameOrUuid);
+}
+
 export function openControlChannels(uri: string, callTimeoutMs: number): ControlChannels {
   const conn = new ReconnectingLibvirtConnection(uri, {
     readOnly: false,
@@ -30,10 +41,7 @@ export function openControlChannels(uri: string, callTimeoutMs: number): Control
   conn.start();
   const lookup = async (nameOrUuid: string) => {
     const client = await conn.waitConnected(callTimeoutMs);
-    const domain = UUID.test(nameOrUuid)
-      ? await client.lookupByUuid(nameOrUuid.toLowerCase())
-      : await client.lookupByName(nameOrUuid);
-    return { client, domain };
+    return { client, domain: await lookupDomain(client, nameOrUuid) };
   };
   return {
     async channel(nameOrUuid) {

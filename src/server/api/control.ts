@@ -6,7 +6,13 @@
  * agent's answer comes back as it is; the server's audit log records the call with the agent's status.
  */
 import { z } from "zod";
-import { agentCommandBody, auditedExec, execBody, traceEventNames } from "../../model/control.ts";
+import {
+  agentCommandBody,
+  auditedExec,
+  diskAuditQuery,
+  execBody,
+  traceEventNames,
+} from "../../model/control.ts";
 import type { FleetState } from "../fleet/state.ts";
 import { AgentClient, type AgentTls } from "./agent-client.ts";
 import { checkedName } from "./domains.ts";
@@ -26,6 +32,12 @@ export const traceEventsQuery = z
     since: z.coerce.number().optional(),
   })
   .strict();
+
+/** GET .../audit answers one domain's disk audit as the agent made it (src/audit, plain data). */
+export type { DomainAudit } from "../../audit/types.ts";
+
+/** Time an agent's disk audit takes beyond its latency window (definitions, /proc, QMP). */
+const AUDIT_WORK_MS = 15_000;
 
 export interface ControlDeps {
   fleet: FleetState;
@@ -137,6 +149,29 @@ export function controlRoutes(deps: ControlDeps): RouteSpec[] {
         return relay(
           c,
           await agent.call("POST", `/api/v1/domains/${enc(name)}/exec`, body, body.timeout * 1000),
+        );
+      },
+    }),
+    route({
+      method: "GET",
+      path: `${DOMAIN}/audit`,
+      access: "operator",
+      audit: "disk-audit",
+      summary:
+        "The domain's disk cache/io audit (kvmon audit): definitions vs what QEMU runs with; qmp=1 taints the domain",
+      query: diskAuditQuery,
+      handler: async (c, { query }) => {
+        const { agent, name } = target(c);
+        c.get("audit").what = { ...query };
+        const qs = `qmp=${query.qmp ? 1 : 0}&windowMs=${query.windowMs}`;
+        return relay(
+          c,
+          await agent.call(
+            "GET",
+            `/api/v1/domains/${enc(name)}/audit?${qs}`,
+            undefined,
+            query.windowMs + AUDIT_WORK_MS,
+          ),
         );
       },
     }),
