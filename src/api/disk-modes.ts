@@ -1,2 +1,2 @@
 /** What the disk cache and io modes mean (src/model/cache-modes.ts), for clients that explain an audit. */
-export { cacheMode, ioMode, QEMU_DEFAULT_MODE } from "../model/cache-modes.ts";
+export { cacheMode, ioMode } from "../model/cache-modes.ts";

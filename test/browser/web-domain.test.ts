@@ -1,7 +1,9 @@
 /**
  * The domain page's derived charts in real headless Chromium against a real server holding an hour of known
  * samples (no lab needed): disk latency per request (the rate of a time counter over the rate of its request
- * counter) and the guest filesystems' fill-up forecast (said for a filling filesystem, not for a flat one).
+ * counter), the guest filesystems' fill-up forecast (said for a filling filesystem, not for a flat one), and the
+ * disk audit's panel as a viewer (told it needs the operator role) and as an operator on a host whose agent
+ * the server cannot reach (the error in place). The audit of a real domain is in test/integration/web-lab.
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -61,9 +63,9 @@ after(async () => {
   await web?.stop();
 });
 
-async function domainPage(): Promise<Page> {
+async function domainPage(token = web.tokens.viewer): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
-  await context.addInitScript((token) => sessionStorage.setItem("kvmon.token", token), web.tokens.viewer);
+  await context.addInitScript((t) => sessionStorage.setItem("kvmon.token", t), token);
   const page = await context.newPage();
   await page.goto(`${web.server.url}/#/domain/${HOST}/${DOMAIN}`);
   return page;
@@ -119,4 +121,19 @@ test("the fill-up forecast: a filling filesystem gets one, a flat one none", asy
   assert.match((await forecast.textContent()) ?? "", /^\/: full in ~3 h/);
   await page.locator("[data-chart=fs]").screenshot({ path: join(ARTIFACTS, "web-domain-forecast.png") });
   await page.context().close();
+});
+
+test("the disk audit panel: a viewer is told it needs an operator; an operator sees why it could not run", async () => {
+  const viewer = await domainPage();
+  await viewer.waitForSelector(".disk-audit .notice");
+  assert.match((await viewer.textContent(".disk-audit .notice")) ?? "", /needs the operator role/);
+  assert.equal(await viewer.locator(".disk-audit button.audit-run").count(), 0);
+  await viewer.context().close();
+
+  const operator = await domainPage(web.tokens.operator);
+  await operator.click(".disk-audit button.audit-run");
+  await operator.waitForSelector(".disk-audit[data-state=error]");
+  assert.match((await operator.textContent(".disk-audit .error")) ?? "", /cannot reach this host's agent/);
+  assert.equal(await operator.isEnabled(".disk-audit button.audit-run"), true);
+  await operator.context().close();
 });

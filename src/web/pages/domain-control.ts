@@ -25,7 +25,8 @@ const TOP_ROWS = 15;
 /** Recent events shown (the agent keeps more per domain). */
 const RECENT_EVENTS = 20;
 
-function errorText(e: unknown): string {
+/** A control call's error in words, with what to do for the ones an operator meets. */
+export function errorText(e: unknown): string {
   if (e instanceof ApiError && e.code === "AGENT_NOT_REGISTERED")
     return "The server cannot reach this host's agent for control calls: an admin registers it with `kvmon server host add <host> --agent-url URL --control-token-file FILE`.";
   if (e instanceof ApiError && e.code === "TRACER_UNAVAILABLE")

@@ -13,6 +13,7 @@ import { ago, bytes, percent } from "../format.ts";
 import type { NamedPoints } from "../series.ts";
 import type { Page } from "../page.ts";
 import { canOperate } from "../session.ts";
+import { diskAuditCard } from "./domain-audit.ts";
 import { commandCard, tracingCard } from "./domain-control.ts";
 
 export const RANGES: ReadonlyArray<[string, number]> = [
@@ -34,7 +35,13 @@ const CHARTS: ChartSpec[] = [
     empty: "No CPU samples in this range: the domain was not running, or its host's agent was not pushing.",
     queries: [
       { metric: "kvmon_domain_cpu_usage_ratio", name: () => "host view (1 = one host CPU)" },
-      { metric: "kvmon_domain_cpu_vcpu_usage_ratio", name: () => "per vCPU" },
+      { metric: "kvmon_domain_cpu_vcpu_usage_ratio", name: () => "of its vCPUs (1 = all busy)" },
+      {
+        // Host-side steal: the time a vCPU was runnable but waited for a host CPU.
+        metric: "kvmon_domain_vcpu_delay_seconds_total",
+        rate: true,
+        name: (l) => `vCPU ${l.vcpu ?? "?"} steal (waiting for a host CPU)`,
+      },
       { metric: "kvmon_guest_cpu_ratio", match: ["mode!=idle"], name: (l) => `guest ${l.mode ?? ""}` },
     ],
   },
@@ -208,7 +215,13 @@ export function domainPage(host: string, name: string): Page {
     const operator = canOperate(session);
     const tracing = tracingCard(session.client, host, name, operator);
     main.append(
-      h("div", { class: "operate" }, tracing.el, operator && commandCard(session.client, host, name)),
+      h(
+        "div",
+        { class: "operate" },
+        tracing.el,
+        operator && commandCard(session.client, host, name),
+        diskAuditCard(session.client, host, name, operator),
+      ),
     );
 
     function renderPicker() {
