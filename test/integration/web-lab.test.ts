@@ -298,6 +298,8 @@ test("a VM's page: steal, balloon and in-guest memory, each NIC, filesystems and
   assert.ok(perRequest.length > 0, "writes were counted");
   near(latency.last.get(`${time.labels.device} write`), perRequest[perRequest.length - 1]!, "write latency");
   await page.locator("[data-chart=latency]").screenshot({ path: join(ARTIFACTS, "web-lab-latency.png") });
+  // The page with every chart drawn (docs/img/web-domain.png).
+  await page.screenshot({ path: join(ARTIFACTS, "web-lab-domain-all.png"), fullPage: true });
   await page.context().close();
 });
 
