@@ -34,40 +34,40 @@ export function errorText(e: unknown): string {
   return (e as Error).message;
 }
 
-function countsTable(c: TraceCounts): HTMLElement {
+/** A table of rows under `columns` (a name, and the class of its cells: "num" right-aligns). */
+function table(
+  cls: string,
+  columns: Array<[string, string?]>,
+  rows: Array<{ event: string; cells: string[] }>,
+): HTMLElement {
   return h(
     "table",
-    { class: "counts" },
-    h(
-      "thead",
-      {},
-      h(
-        "tr",
-        {},
-        h("th", {}, "vCPU"),
-        h("th", {}, "event"),
-        h("th", {}, "reason"),
-        h("th", { class: "num" }, "count"),
-        h("th", { class: "num" }, "rate"),
-      ),
-    ),
+    { class: cls },
+    h("thead", {}, h("tr", {}, ...columns.map(([name, c]) => h("th", { class: c }, name)))),
     h(
       "tbody",
       {},
-      ...c.rows
-        .slice(0, TOP_ROWS)
-        .map((r) =>
-          h(
-            "tr",
-            { "data-event": r.event },
-            h("td", {}, String(r.vcpu)),
-            h("td", {}, r.event),
-            h("td", {}, r.reason || "–"),
-            h("td", { class: "num" }, String(r.count)),
-            h("td", { class: "num" }, perSecond(c.seconds > 0 ? r.count / c.seconds : null, "")),
-          ),
-        ),
+      ...rows.map((r) =>
+        h("tr", { "data-event": r.event }, ...r.cells.map((v, i) => h("td", { class: columns[i]?.[1] }, v))),
+      ),
     ),
+  );
+}
+
+function countsTable(c: TraceCounts): HTMLElement {
+  return table(
+    "counts",
+    [["vCPU"], ["event"], ["reason"], ["count", "num"], ["rate", "num"]],
+    c.rows.slice(0, TOP_ROWS).map((r) => ({
+      event: r.event,
+      cells: [
+        String(r.vcpu),
+        r.event,
+        r.reason || "–",
+        String(r.count),
+        perSecond(c.seconds > 0 ? r.count / c.seconds : null, ""),
+      ],
+    })),
   );
 }
 
@@ -76,45 +76,23 @@ function clock(epochMs: number): string {
   return `${d.toLocaleTimeString([], { hour12: false })}.${String(d.getMilliseconds()).padStart(3, "0")}`;
 }
 
+/** The recent events, newest first; details as `key=value` (port, address, exit code). */
 function recentTable(events: readonly RecentEvent[]): HTMLElement {
-  return h(
-    "table",
-    { class: "counts recent" },
-    h(
-      "thead",
-      {},
-      h(
-        "tr",
-        {},
-        h("th", {}, "time"),
-        h("th", {}, "vCPU"),
-        h("th", {}, "event"),
-        h("th", {}, "reason"),
-        h("th", {}, "details"),
-      ),
-    ),
-    h(
-      "tbody",
-      {},
-      // Newest first.
-      ...[...events].reverse().map((e) =>
-        h(
-          "tr",
-          { "data-event": e.event },
-          h("td", {}, clock(e.time)),
-          h("td", {}, String(e.vcpu)),
-          h("td", {}, e.event),
-          h("td", {}, e.reason || "–"),
-          h(
-            "td",
-            { class: "details" },
-            Object.entries(e.details)
-              .map(([k, v]) => `${k}=${v}`)
-              .join(" "),
-          ),
-        ),
-      ),
-    ),
+  return table(
+    "counts recent",
+    [["time"], ["vCPU"], ["event"], ["reason"], ["details", "details"]],
+    [...events].reverse().map((e) => ({
+      event: e.event,
+      cells: [
+        clock(e.time),
+        String(e.vcpu),
+        e.event,
+        e.reason || "–",
+        Object.entries(e.details)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(" "),
+      ],
+    })),
   );
 }
 
