@@ -230,6 +230,14 @@ test("a VM's page: steal, balloon and in-guest memory, each NIC, filesystems and
   );
   assert.equal(write.body.exitCode, 0, JSON.stringify(write.body));
   await collections(3);
+  // The guest's CPU modes are a ratio of two reads of its /proc/stat on the guest sources' fast tier (10 s): on
+  // an agent started moments ago, wait for the first.
+  for (let i = 0; i < 60; i++) {
+    const recent = { start: Math.floor(Date.now() / 1000) - 900, end: Math.floor(Date.now() / 1000) };
+    const modes = await apiSeries("kvmon_guest_cpu_ratio", recent, "avg");
+    if (modes.some((x) => x.labels.mode === "steal" && x.points.length > 0)) break;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
   const page = await operatorPage(`#/domain/${HOST}/${SHOWN}`);
   await page.click(".ranges button >> text=15 min");
   for (const id of ["cpu", "memory", "net", "fs", "latency"])
