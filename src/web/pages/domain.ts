@@ -118,7 +118,8 @@ const CHARTS: ChartSpec[] = [
     id: "exits",
     title: "KVM exits",
     unit: "opsPerSecond",
-    empty: "No KVM statistics in this range (libvirt ≥ 7.1 with query-stats is needed).",
+    empty:
+      "No KVM statistics in this range: a guest emulated by TCG (domain type 'qemu') has none, and a KVM guest needs libvirt ≥ 7.1 with query-stats.",
     queries: [
       {
         metric: "kvmon_domain_kvm_events_total",
