@@ -26,6 +26,8 @@ import type {
   TokenCreateRequest,
   TokenInfo,
   TraceCounts,
+  TraceEvents,
+  TraceEventsQuery,
   TraceStartRequest,
   TraceStatus,
 } from "./types.ts";
@@ -124,6 +126,11 @@ export class ApiClient {
 
   traceCounts(host: string, name: string): Promise<TraceCounts> {
     return this.get(`${this.domainPath(host, name)}/trace/counts`);
+  }
+
+  /** The domain's most recent exit events (oldest first), those after `since` (epoch ms) when given. */
+  traceEvents(host: string, name: string, q: TraceEventsQuery = {}): Promise<TraceEvents> {
+    return this.get(`${this.domainPath(host, name)}/trace/events${queryString(q)}`);
   }
 
   /** Runs a program in the guest through its agent (operator); waits up to the body's timeout. */

@@ -5,7 +5,8 @@
  */
 import type { z } from "zod";
 import type { diskAuditQuery, execBody, GuestExecResult } from "../model/control.ts";
-import type { DomainAudit, traceStartBody } from "../server/api/control.ts";
+import type { DomainCounts, RecentEvent, RecentEvents, SecondCounts, TracerStatus } from "../model/trace.ts";
+import type { DomainAudit, traceEventsQuery, traceStartBody } from "../server/api/control.ts";
 import type { domainsQuery, FleetDomain, listDomains } from "../server/api/domains.ts";
 import type { RangeAnswer, seriesRangeQuery } from "../server/api/series.ts";
 import type { DomainView } from "../server/api/read-routes.ts";
@@ -62,36 +63,11 @@ export type DiskAuditRequest = Partial<z.output<typeof diskAuditQuery>>;
 /** A guest command's result, relayed unchanged from the agent (the type both share, in src/model). */
 export type ExecResult = GuestExecResult;
 
-/*
- * The tracer's answers the server relays unchanged. Their types live in src/tracer, which this layer may not
- * import, so the fields the dashboard reads are declared here (they follow DomainCounts / TracerStatus).
- */
-export interface TraceCountRow {
-  vcpu: number;
-  event: string;
-  reason: string;
-  target: string;
-  count: number;
-}
-export interface TraceCounts {
-  domain: string;
-  seconds: number;
-  total: number;
-  events: Record<string, { count: number; perSecond: number }>;
-  rows: TraceCountRow[];
-}
-export interface TraceDomainStatus {
-  domain: string;
-  on: boolean;
-  startedAt: number;
-  until: number;
-  stoppedAt: number | null;
-  total: number;
-}
-export interface TraceStatus {
-  on: boolean;
-  events: string[];
-  silent: string[];
-  domains: TraceDomainStatus[];
-  health: { eventsRead: number; eventsLost: number; cpuSeconds: number };
-}
+/** The tracer's answers the server relays unchanged (src/model/trace.ts). */
+export type TraceCounts = DomainCounts;
+export type TraceStatus = TracerStatus;
+export type TraceEvents = RecentEvents;
+export type { RecentEvent, SecondCounts };
+
+/** GET /api/v1/domains/{host}/{name}/trace/events: since (epoch ms, exclusive) and limit. */
+export type TraceEventsQuery = Partial<z.output<typeof traceEventsQuery>>;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { cacheMode } from "./cache-modes.ts";
+import { cacheMode } from "../model/cache-modes.ts";
 import { diskFindings, type DiskFacts, type DomainFacts, effectiveMode } from "./rules.ts";
 import type { CacheFlags, CmdlineDisk, DiskDefinition, OpenImage, QueryBlockDisk } from "./types.ts";
 

@@ -15,7 +15,7 @@
  * | runtime-mismatch       | warning  | live definition differs from QEMU's command line or query-block       |
  * | open-flags-mismatch    | warning  | the image's open flags (O_DIRECT, access) differ from the mode        |
  */
-import { cacheMode, modeOf, resolveMode } from "./cache-modes.ts";
+import { cacheMode, IO_DEFAULT, modeOf, resolveMode } from "../model/cache-modes.ts";
 import type { CacheFlags, DiskAudit, DiskDefinition, Finding, Severity } from "./types.ts";
 
 export type DiskFacts = Omit<DiskAudit, "findings" | "effective">;
@@ -25,8 +25,6 @@ export interface DomainFacts {
   /** Has a persistent definition (a transient domain has only the live one). */
   persistent: boolean;
 }
-
-const IO_DEFAULT = "threads";
 
 function describe(flags: CacheFlags): string {
   const onOff = (b: boolean) => (b ? "on" : "off");

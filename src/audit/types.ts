@@ -4,15 +4,9 @@
  * measured latency, and the findings drawn from them. Plain data: the CLI renders it, `--json` prints it.
  */
 
-/** The cache-related switches of a QEMU block node and device (QMP BlockdevCacheInfo). */
-export interface CacheFlags {
-  /** The guest sees a volatile write cache and must flush (the device's write-cache). */
-  writeback: boolean;
-  /** The host page cache is bypassed: the image is opened with O_DIRECT. */
-  direct: boolean;
-  /** Flush requests are ignored. */
-  noFlush: boolean;
-}
+import type { CacheFlags } from "../model/cache-modes.ts";
+
+export type { CacheFlags };
 
 /** One `<disk>` of a domain definition, with the attributes the audit judges. */
 export interface DiskDefinition {

@@ -7,45 +7,18 @@
  * Everything is bounded: the ring by its size, the series by MAX_SECONDS, the count rows by MAX_ROWS (a guest
  * touching more distinct MMIO addresses than that has the rest counted under target "other").
  */
+import type { CountRow, DomainCounts, RecentEvent } from "../model/trace.ts";
 import type { Classified } from "./classify.ts";
-import { type RecentEvent, RecentRing } from "./recent-ring.ts";
+import { RecentRing } from "./recent-ring.ts";
 
 /** Distinct (vCPU, event, reason, target) rows kept per domain. */
 export const MAX_ROWS = 4096;
 /** Seconds of per-second series kept per domain. */
 export const MAX_SECONDS = 3600;
 
-export interface CountRow {
-  vcpu: number;
-  event: string;
-  reason: string;
-  /** Port, MMIO address or MSR (hex); "" for events not counted per target; "other" past MAX_ROWS. */
-  target: string;
-  count: number;
-}
-
 /** A row as the domain keeps it: with its event's index in the per-second buckets. */
 export interface Row extends CountRow {
   readonly eventIndex: number;
-}
-
-export interface SecondCounts {
-  /** Start of the second, epoch seconds. */
-  second: number;
-  /** Events recorded in that second, by event name. */
-  counts: Record<string, number>;
-}
-
-export interface DomainCounts {
-  domain: string;
-  /** While on: now; after: the seconds traced. */
-  seconds: number;
-  total: number;
-  /** Per event: count and rate (count / seconds traced). */
-  events: Record<string, { count: number; perSecond: number }>;
-  /** Sorted by count, highest first. */
-  rows: CountRow[];
-  series: SecondCounts[];
 }
 
 export class DomainTrace {

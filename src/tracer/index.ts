@@ -7,3 +7,5 @@ export * from "./page-counter.ts";
 export * from "./vcpu-threads.ts";
 export * from "./tracer.ts";
 export * from "./metrics.ts";
+/** Its answers (counts, recent events, status): declared in the model, shared with the API client. */
+export type * from "../model/trace.ts";

@@ -12,14 +12,7 @@ export type Materialize = (
   length: number,
 ) => { event: string; reason: string; details: Record<string, string | number> } | undefined;
 
-export interface RecentEvent {
-  /** When the kernel recorded it, epoch ms (microsecond resolution). */
-  time: number;
-  vcpu: number;
-  event: string;
-  reason: string;
-  details: Record<string, string | number>;
-}
+import type { RecentEvent } from "../model/trace.ts";
 
 /** Where a noted record sits: in the caller's buffer until keep(), in `bytes` after; -1 for pushed events. */
 const PUSHED = -1;

@@ -18,10 +18,10 @@ import {
   TraceInstance,
   TracefsEventMissingError,
 } from "../protocol/tracefs/index.ts";
-import { type DomainCounts, DomainTrace } from "./domain-trace.ts";
+import type { DomainCounts, RecentEvent, TracerHealth, TracerStatus } from "../model/trace.ts";
+import { DomainTrace } from "./domain-trace.ts";
 import { TracerDomainError, TracerRequestError } from "./errors.ts";
 import { type Owner, PageCounter } from "./page-counter.ts";
-import type { RecentEvent } from "./recent-ring.ts";
 import { DEFAULT_PROC_PATHS, domainThreads, type ProcPaths, runningDomains } from "./vcpu-threads.ts";
 
 /** The events of issue 12 traced by default, each only where this kernel has it (found at run time). */
@@ -70,50 +70,6 @@ export interface TraceRequest {
   /** `system:name` or a bare kvm event name; default DEFAULT_EVENTS (those the kernel has). */
   events?: readonly string[];
   durationSeconds?: number;
-}
-
-export interface TracerHealth {
-  /** Events decoded in this run (all domains). */
-  eventsRead: number;
-  /** Events the kernel overwrote before they were read: per-CPU overrun, plus lost counts the pages carry. */
-  eventsLost: number;
-  /** Events from a thread no longer traced (read after its domain's filter changed). */
-  eventsUnmatched: number;
-  /** Pages that were corrupt (decoding stopped early on them). */
-  corruptPages: number;
-  /** CPU the reader spent decoding and aggregating, seconds. */
-  cpuSeconds: number;
-  polls: number;
-}
-
-export interface DomainStatus {
-  domain: string;
-  on: boolean;
-  startedAt: number;
-  until: number;
-  stoppedAt: number | null;
-  /** vCPU index by thread id, as last resolved. */
-  vcpuThreads: Record<string, number>;
-  total: number;
-}
-
-export interface TracerStatus {
-  on: boolean;
-  /** The instance's directory while on. */
-  instance: string | null;
-  /** The run covers every running domain (and new ones) until this time (epoch ms). */
-  allUntil: number | null;
-  /** Events enabled in the instance, `system:name`. */
-  events: string[];
-  /** Default events this kernel does not have. */
-  unavailable: string[];
-  /**
-   * Enabled events that produced nothing so far in this run: on a host whose KVM never fires them (kvm_pvm:
-   * kvm_exit) a zero is not the truth, so the status says so instead of showing zeros.
-   */
-  silent: string[];
-  domains: DomainStatus[];
-  health: TracerHealth;
 }
 
 /** "kvm_pio" -> "kvm:kvm_pio"; RangeError-free validation for the API. */

@@ -52,12 +52,13 @@ export function ago(epochMs: number | null | undefined, now = Date.now()): strin
   return `${Math.round(s / 86400)} d ago`;
 }
 
-export type Unit = "bytes" | "bytesPerSecond" | "percent" | "opsPerSecond" | "ms";
+/** What a chart's values are; "seconds" are shown in ms (latencies). */
+export type Unit = "bytes" | "bytesPerSecond" | "percent" | "opsPerSecond" | "seconds";
 
 export const formatters: Record<Unit, (v: number | null) => string> = {
   bytes,
   bytesPerSecond,
   percent,
   opsPerSecond: (v) => perSecond(v),
-  ms: (v) => (v == null ? "–" : `${digits(v)} ms`),
+  seconds: millis,
 };

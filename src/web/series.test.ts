@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { align, divided, rates } from "./series.ts";
+import { align, divided, perEvent, rated, rates } from "./series.ts";
 
 test("rates: per second between points; a counter reset gives no point", () => {
   assert.deepEqual(
@@ -62,4 +62,63 @@ test("divided: matched by labels without the name, at the times both have", () =
     divided(num, den).map((s) => s.points),
     [[[1, 0.5]], []],
   );
+});
+
+test("latency: the rate of a time counter over the rate of its request counter; no requests, no point", () => {
+  const answer = (metric: string, points: Array<[number, number]>) => ({
+    metric,
+    start: 0,
+    end: 100,
+    step: 10,
+    agg: "last" as const,
+    series: [{ labels: { __name__: metric, device: "vda" }, points }],
+  });
+  const time = answer("kvmon_domain_block_read_time_seconds_total", [
+    [10, 1],
+    [20, 1.5], // 0.5 s over 100 requests: 5 ms each
+    [30, 1.5], // no requests
+    [40, 1.52], // 0.02 s over 10 requests: 2 ms each
+  ]);
+  const reqs = answer("kvmon_domain_block_read_requests_total", [
+    [10, 1000],
+    [20, 1100],
+    [30, 1100],
+    [40, 1110],
+  ]);
+  const [vda] = divided(rated(time), rated(reqs));
+  assert.deepEqual(
+    vda!.points.map(([t, v]) => [t, Math.round(v * 1e6) / 1e3]),
+    [
+      [20, 5],
+      [40, 2],
+    ],
+  );
+});
+
+test("perEvent: one line per event, every second (zero where a second had none), the partial last second left out", () => {
+  const seconds = [
+    { second: 100, counts: { kvm_exit: 5, kvm_pio: 2 } },
+    { second: 102, counts: { kvm_exit: 7 } },
+    { second: 103, counts: { kvm_exit: 1, kvm_mmio: 1 } },
+  ];
+  assert.deepEqual(perEvent(seconds, true), [
+    {
+      name: "kvm_exit",
+      points: [
+        [100, 5],
+        [101, 0],
+        [102, 7],
+      ],
+    },
+    {
+      name: "kvm_pio",
+      points: [
+        [100, 2],
+        [101, 0],
+        [102, 0],
+      ],
+    },
+  ]);
+  assert.equal(perEvent(seconds, false).length, 3);
+  assert.deepEqual(perEvent(seconds.slice(0, 1), true), []);
 });

@@ -1,7 +1,16 @@
-/** Series arithmetic for the charts, apart from the DOM so it is tested in Node: rates, ratios, alignment. */
-import type { RangeAnswer } from "../api/types.ts";
+/**
+ * Series arithmetic for the charts, apart from the DOM so it is tested in Node: rates, ratios (a disk's latency is
+ * the rate of its time counter over the rate of its request counter), alignment.
+ */
+import type { RangeAnswer, SecondCounts } from "../api/types.ts";
 
 export type Points = Array<[number, number]>;
+
+/** One line of a chart: its legend name and its points. */
+export interface NamedPoints {
+  name: string;
+  points: Points;
+}
 
 /** Per-second rates between consecutive points; a decrease is a counter reset and gives no point. */
 export function rates(points: Points): Points {
@@ -12,6 +21,11 @@ export function rates(points: Points): Points {
     if (t1 > t0 && v1 >= v0) out.push([t1, (v1 - v0) / (t1 - t0)]);
   }
   return out;
+}
+
+/** Every series of an answer as its per-second rates. */
+export function rated(a: RangeAnswer): RangeAnswer {
+  return { ...a, series: a.series.map((s) => ({ ...s, points: rates(s.points) })) };
 }
 
 /** Series on one shared x axis (the union of their times), null where a series has no point. */
@@ -45,5 +59,24 @@ export function divided(num: RangeAnswer, den: RangeAnswer): RangeAnswer["series
         return x ? [[t, v / x]] : [];
       }),
     };
+  });
+}
+
+/**
+ * A trace run's per-second counts as one line per event (events per second), every second from the first to the
+ * last (a second without a bucket had no events). `partialLast`: the run is on, so its last second is still
+ * counting and left out.
+ */
+export function perEvent(seconds: readonly SecondCounts[], partialLast: boolean): NamedPoints[] {
+  const done = partialLast ? seconds.slice(0, -1) : seconds;
+  if (done.length === 0) return [];
+  const by = new Map(done.map((s) => [s.second, s.counts]));
+  const events = [...new Set(done.flatMap((s) => Object.keys(s.counts)))].sort();
+  const first = done[0]!.second;
+  const last = done[done.length - 1]!.second;
+  return events.map((event) => {
+    const points: Points = [];
+    for (let t = first; t <= last; t++) points.push([t, by.get(t)?.[event] ?? 0]);
+    return { name: event, points };
   });
 }

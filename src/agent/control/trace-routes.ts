@@ -10,6 +10,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { traceEventNames } from "../../model/control.ts";
+import type { RecentEvents } from "../../model/trace.ts";
 import { TracefsEventMissingError, TracefsUnavailableError } from "../../protocol/tracefs/index.ts";
 import { KvmonError } from "../../shared/errors.ts";
 import { type Tracer, TracerDomainError, TracerRequestError } from "../../tracer/index.ts";
@@ -120,7 +121,8 @@ export function traceRoutes(
     const events = need().recent(name, q.data.limit, q.data.since);
     if (!events)
       throw new HttpError(404, "NOT_TRACED", `domain '${name}' has not been traced since the agent started`);
-    return c.json({ domain: name, events });
+    const answer: RecentEvents = { domain: name, events };
+    return c.json(answer);
   });
   return app;
 }

@@ -3,7 +3,7 @@
  * definition says, what QEMU runs with and where that was read, the image's open flags, the measured latency),
  * then the findings by severity with what each means, then what the cache modes in use do.
  */
-import { cacheMode } from "../../audit/cache-modes.ts";
+import { cacheMode } from "../../model/cache-modes.ts";
 import {
   atLeast,
   type DiskAudit,

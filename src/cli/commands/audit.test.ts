@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { cacheMode } from "../../audit/cache-modes.ts";
+import { cacheMode } from "../../model/cache-modes.ts";
 import type { DomainAudit, Finding } from "../../audit/types.ts";
 import { colors } from "../colors.ts";
 import { CliError } from "../errors.ts";

@@ -4,7 +4,7 @@
  * docs/cli.md. Exit 3 when --fail-on is given and a finding at or above it exists.
  */
 import { type AuditOptions, auditDomains } from "../../audit/audit.ts";
-import { CACHE_MODES } from "../../audit/cache-modes.ts";
+import { CACHE_MODES } from "../../model/cache-modes.ts";
 import { type DomainAudit, SEVERITIES, type Severity } from "../../audit/types.ts";
 import { type DomainRef, LibvirtClient } from "../../protocol/libvirt/index.ts";
 import { colors, colorsEnabled } from "../colors.ts";

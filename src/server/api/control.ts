@@ -26,7 +26,7 @@ export const traceStartBody = z
   })
   .strict();
 
-const traceEventsQuery = z
+export const traceEventsQuery = z
   .object({
     limit: z.coerce.number().int().min(1).max(65536).optional(),
     since: z.coerce.number().optional(),

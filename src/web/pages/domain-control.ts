@@ -1,14 +1,18 @@
 /**
- * Acting on a domain from its page: KVM exit tracing (switch on for a duration, live counts by event, reason
- * and vCPU, the tracer's health, when it switches itself off) and a command runner through the guest agent.
+ * Acting on a domain from its page: KVM exit tracing (switch on for a duration; live counts by event, reason
+ * and vCPU, and events per second over the run as a chart; the recent events as a table; the tracer's health;
+ * when it switches itself off) and a command runner through the guest agent.
  * The switch and the runner are shown to operators only (the server refuses them to viewers anyway); every
  * call is written to the server's and the agent's audit logs, and the runner says so.
  */
+import uPlot from "uplot";
 import type { ApiClient } from "../../api/client.ts";
 import { ApiError } from "../../api/errors.ts";
-import type { TraceCounts, TraceStatus } from "../../api/types.ts";
+import type { RecentEvent, TraceCounts, TraceStatus } from "../../api/types.ts";
+import { plotOptions } from "../chart.ts";
 import { h, fill } from "../dom.ts";
 import { perSecond } from "../format.ts";
+import { align, perEvent } from "../series.ts";
 
 const DURATIONS: ReadonlyArray<[string, number]> = [
   ["30 s", 30],
@@ -18,8 +22,11 @@ const DURATIONS: ReadonlyArray<[string, number]> = [
 ];
 const POLL_MS = 2000;
 const TOP_ROWS = 15;
+/** Recent events shown (the agent keeps more per domain). */
+const RECENT_EVENTS = 20;
 
-function errorText(e: unknown): string {
+/** A control call's error in words, with what to do for the ones an operator meets. */
+export function errorText(e: unknown): string {
   if (e instanceof ApiError && e.code === "AGENT_NOT_REGISTERED")
     return "The server cannot reach this host's agent for control calls: an admin registers it with `kvmon server host add <host> --agent-url URL --control-token-file FILE`.";
   if (e instanceof ApiError && e.code === "TRACER_UNAVAILABLE")
@@ -27,41 +34,95 @@ function errorText(e: unknown): string {
   return (e as Error).message;
 }
 
-function countsTable(c: TraceCounts): HTMLElement {
+/** A table of rows under `columns` (a name, and the class of its cells: "num" right-aligns). */
+function table(
+  cls: string,
+  columns: Array<[string, string?]>,
+  rows: Array<{ event: string; cells: string[] }>,
+): HTMLElement {
   return h(
     "table",
-    { class: "counts" },
-    h(
-      "thead",
-      {},
-      h(
-        "tr",
-        {},
-        h("th", {}, "vCPU"),
-        h("th", {}, "event"),
-        h("th", {}, "reason"),
-        h("th", { class: "num" }, "count"),
-        h("th", { class: "num" }, "rate"),
-      ),
-    ),
+    { class: cls },
+    h("thead", {}, h("tr", {}, ...columns.map(([name, c]) => h("th", { class: c }, name)))),
     h(
       "tbody",
       {},
-      ...c.rows
-        .slice(0, TOP_ROWS)
-        .map((r) =>
-          h(
-            "tr",
-            { "data-event": r.event },
-            h("td", {}, String(r.vcpu)),
-            h("td", {}, r.event),
-            h("td", {}, r.reason || "–"),
-            h("td", { class: "num" }, String(r.count)),
-            h("td", { class: "num" }, perSecond(c.seconds > 0 ? r.count / c.seconds : null, "")),
-          ),
-        ),
+      ...rows.map((r) =>
+        h("tr", { "data-event": r.event }, ...r.cells.map((v, i) => h("td", { class: columns[i]?.[1] }, v))),
+      ),
     ),
   );
+}
+
+function countsTable(c: TraceCounts): HTMLElement {
+  return table(
+    "counts",
+    [["vCPU"], ["event"], ["reason"], ["count", "num"], ["rate", "num"]],
+    c.rows.slice(0, TOP_ROWS).map((r) => ({
+      event: r.event,
+      cells: [
+        String(r.vcpu),
+        r.event,
+        r.reason || "–",
+        String(r.count),
+        perSecond(c.seconds > 0 ? r.count / c.seconds : null, ""),
+      ],
+    })),
+  );
+}
+
+function clock(epochMs: number): string {
+  const d = new Date(epochMs);
+  return `${d.toLocaleTimeString([], { hour12: false })}.${String(d.getMilliseconds()).padStart(3, "0")}`;
+}
+
+/** The recent events, newest first; details as `key=value` (port, address, exit code). */
+function recentTable(events: readonly RecentEvent[]): HTMLElement {
+  return table(
+    "counts recent",
+    [["time"], ["vCPU"], ["event"], ["reason"], ["details", "details"]],
+    [...events].reverse().map((e) => ({
+      event: e.event,
+      cells: [
+        clock(e.time),
+        String(e.vcpu),
+        e.event,
+        e.reason || "–",
+        Object.entries(e.details)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(" "),
+      ],
+    })),
+  );
+}
+
+/** Events per second over the run, one line per event; redrawn at each refresh (a few hundred points). */
+function rateChart(): { el: HTMLElement; show: (c: TraceCounts, on: boolean) => void; destroy: () => void } {
+  const el = h("div", { class: "trace-chart" });
+  let plot: uPlot | null = null;
+  const destroy = () => {
+    plot?.destroy();
+    plot = null;
+  };
+  return {
+    el,
+    destroy,
+    show(c, on) {
+      const lines = perEvent(c.series, on);
+      destroy();
+      el.dataset.points = String(lines[0]?.points.length ?? 0);
+      if (lines.length === 0) {
+        fill(el, h("p", { class: "muted" }, "Events per second appear here after the first full second."));
+        return;
+      }
+      el.replaceChildren();
+      plot = new uPlot(
+        plotOptions("opsPerSecond", el.clientWidth, lines),
+        align(lines.map((l) => l.points)),
+        el,
+      );
+    },
+  };
 }
 
 export function tracingCard(
@@ -72,6 +133,8 @@ export function tracingCard(
 ): { el: HTMLElement; stop: () => void } {
   const state = h("p", { class: "trace-state", role: "status" }, "Tracing status: loading…");
   const counts = h("div", { class: "trace-counts" });
+  const chart = rateChart();
+  const recent = h("div", { class: "trace-recent" });
   const health = h("p", { class: "muted" });
   const duration = h(
     "select",
@@ -88,8 +151,10 @@ export function tracingCard(
     canOperate && h("div", { class: "controls" }, duration, onButton, offButton),
     state,
     error,
-    counts,
     health,
+    chart.el,
+    counts,
+    recent,
   );
   let timer: ReturnType<typeof setTimeout> | null = null;
   let stopped = false;
@@ -116,9 +181,14 @@ export function tracingCard(
     health.textContent = `Tracer: ${status.health.eventsRead} events read, ${status.health.eventsLost} lost, ${status.health.cpuSeconds.toFixed(2)} s CPU${status.silent.length ? `; silent events: ${status.silent.join(", ")}` : ""}.`;
     if (mine) {
       try {
-        const c = await client.traceCounts(host, name);
+        const [c, r] = await Promise.all([
+          client.traceCounts(host, name),
+          client.traceEvents(host, name, { limit: RECENT_EVENTS }),
+        ]);
         el.dataset.total = String(c.total);
-        fill(counts, h("p", {}, `${c.total} events in ${c.seconds.toFixed(0)} s`), countsTable(c));
+        chart.show(c, on);
+        fill(counts, h("h3", {}, `${c.total} events in ${c.seconds.toFixed(0)} s`), countsTable(c));
+        fill(recent, h("h3", {}, "Most recent events"), recentTable(r.events));
       } catch (e) {
         if (!(e instanceof ApiError && e.code === "NOT_TRACED"))
           fill(counts, h("p", { class: "error" }, errorText(e)));
@@ -152,6 +222,7 @@ export function tracingCard(
     stop: () => {
       stopped = true;
       if (timer) clearTimeout(timer);
+      chart.destroy();
     },
   };
 }

@@ -8,10 +8,13 @@ import { ApiError } from "../../api/errors.ts";
 import type { DomainView, StoredEvent } from "../../api/types.ts";
 import { Chart, type ChartSpec, type TimeRange } from "../chart.ts";
 import { h, fill } from "../dom.ts";
-import { ago, bytes } from "../format.ts";
+import { fillUp, fillUpText } from "../forecast.ts";
+import { ago, bytes, percent } from "../format.ts";
+import type { NamedPoints } from "../series.ts";
 import type { Page } from "../page.ts";
 import { canOperate } from "../session.ts";
 import { consoleCard } from "./domain-console.ts";
+import { diskAuditCard } from "./domain-audit.ts";
 import { commandCard, tracingCard } from "./domain-control.ts";
 
 export const RANGES: ReadonlyArray<[string, number]> = [
@@ -33,7 +36,13 @@ const CHARTS: ChartSpec[] = [
     empty: "No CPU samples in this range: the domain was not running, or its host's agent was not pushing.",
     queries: [
       { metric: "kvmon_domain_cpu_usage_ratio", name: () => "host view (1 = one host CPU)" },
-      { metric: "kvmon_domain_cpu_vcpu_usage_ratio", name: () => "per vCPU" },
+      { metric: "kvmon_domain_cpu_vcpu_usage_ratio", name: () => "of its vCPUs (1 = all busy)" },
+      {
+        // Host-side steal: the time a vCPU was runnable but waited for a host CPU.
+        metric: "kvmon_domain_vcpu_delay_seconds_total",
+        rate: true,
+        name: (l) => `vCPU ${l.vcpu ?? "?"} steal (waiting for a host CPU)`,
+      },
       { metric: "kvmon_guest_cpu_ratio", match: ["mode!=idle"], name: (l) => `guest ${l.mode ?? ""}` },
     ],
   },
@@ -70,6 +79,18 @@ const CHARTS: ChartSpec[] = [
     ],
   },
   {
+    id: "latency",
+    title: "Disk latency (per request)",
+    unit: "seconds",
+    empty: "No disk requests in this range, so no latency: it is the time spent per request completed.",
+    queries: (["read", "write", "flush"] as const).map((op) => ({
+      metric: `kvmon_domain_block_${op}_time_seconds_total`,
+      divideBy: `kvmon_domain_block_${op}_requests_total`,
+      rate: true,
+      name: (l: Record<string, string>) => `${l.device} ${op}`,
+    })),
+  },
+  {
     id: "net",
     title: "Network",
     unit: "bytesPerSecond",
@@ -92,12 +113,14 @@ const CHARTS: ChartSpec[] = [
         name: (l) => l.mountpoint ?? "?",
       },
     ],
+    note: fillUpNotes,
   },
   {
     id: "exits",
     title: "KVM exits",
     unit: "opsPerSecond",
-    empty: "No KVM statistics in this range (libvirt ≥ 7.1 with query-stats is needed).",
+    empty:
+      "No KVM statistics in this range: a guest emulated by TCG (domain type 'qemu') has none, and a KVM guest needs libvirt ≥ 7.1 with query-stats.",
     queries: [
       {
         metric: "kvmon_domain_kvm_events_total",
@@ -108,6 +131,24 @@ const CHARTS: ChartSpec[] = [
     ],
   },
 ];
+
+/** "/var: full in ~3 d" for each filesystem whose fullness has a meaningful rising trend (forecast.ts). */
+function fillUpNotes(series: NamedPoints[]): Node | null {
+  const lines = series.flatMap((s) => {
+    const f = fillUp(s.points);
+    return f
+      ? [
+          h(
+            "p",
+            { class: "forecast", "data-mount": s.name, "data-seconds": Math.round(f.secondsToFull) },
+            h("strong", {}, `${s.name}: ${fillUpText(f)}`),
+            ` at the trend of the range shown (+${percent(f.slope * 86400)} a day)`,
+          ),
+        ]
+      : [];
+  });
+  return lines.length > 0 ? h("div", {}, ...lines) : null;
+}
 
 function fact(label: string, value: string | Node): HTMLElement {
   return h(
@@ -181,6 +222,7 @@ export function domainPage(host: string, name: string): Page {
       { class: "operate" },
       tracing.el,
       operator && commandCard(session.client, host, name),
+      diskAuditCard(session.client, host, name, operator),
     );
     main.append(operate);
     if (serial) main.append(serial.el);

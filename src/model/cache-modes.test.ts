@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { CACHE_MODES, modeOf, resolveMode } from "./cache-modes.ts";
+import { CACHE_MODES, IO_DEFAULT, ioMode, modeOf, resolveMode } from "./cache-modes.ts";
 
 test("QEMU's cache= table: each mode's three switches name it back, and no two modes share them", () => {
   const table = Object.fromEntries(CACHE_MODES.map((m) => [m.name, m.flags]));
@@ -19,4 +19,11 @@ test("no cache in the definition, or 'default', is QEMU's writeback", () => {
   assert.equal(resolveMode(null), "writeback");
   assert.equal(resolveMode("default"), "writeback");
   assert.equal(resolveMode("directsync"), "directsync");
+});
+
+test("io modes: threads (the default), native and io_uring, each with its meaning; unknown ones have none", () => {
+  assert.equal(IO_DEFAULT, "threads");
+  for (const m of ["threads", "native", "io_uring"]) assert.ok(ioMode(m)?.meaning, m);
+  assert.match(ioMode("native")!.meaning, /O_DIRECT/);
+  assert.equal(ioMode("posix"), undefined);
 });

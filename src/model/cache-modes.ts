@@ -1,10 +1,20 @@
 /**
- * libvirt's disk cache modes and what QEMU does with each, as data (QEMU's `-drive cache=` mapping in
+ * libvirt's disk cache and io modes and what QEMU does with each, as data (QEMU's `-drive cache=` mapping in
  * qemu-options.hx; QMP BlockdevCacheInfo in qapi/block-core.json). With `-blockdev` (libvirt >= 5.10 with
  * QEMU >= 4.2) the mode is split over two places: `cache.direct` / `cache.no-flush` on the block nodes and
- * `write-cache` on the device, so the audit reads all three and names the mode they add up to.
+ * `write-cache` on the device, so the audit reads all three and names the mode they add up to. In the model
+ * because the disk audit, the CLI and the dashboard all explain the modes the same way.
  */
-import type { CacheFlags } from "./types.ts";
+
+/** The cache-related switches of a QEMU block node and device (QMP BlockdevCacheInfo). */
+export interface CacheFlags {
+  /** The guest sees a volatile write cache and must flush (the device's write-cache). */
+  writeback: boolean;
+  /** The host page cache is bypassed: the image is opened with O_DIRECT. */
+  direct: boolean;
+  /** Flush requests are ignored. */
+  noFlush: boolean;
+}
 
 export interface CacheMode {
   name: string;
@@ -71,4 +81,31 @@ export function modeOf(flags: CacheFlags): string | null {
 
 export function sameFlags(a: CacheFlags, b: CacheFlags): boolean {
   return a.writeback === b.writeback && a.direct === b.direct && a.noFlush === b.noFlush;
+}
+
+/** libvirt's `<driver io>`: how QEMU submits the disk's requests to the host. */
+export const IO_MODES: ReadonlyArray<{ name: string; meaning: string }> = [
+  {
+    name: "threads",
+    meaning:
+      "QEMU's pool of I/O threads makes ordinary blocking calls (QEMU's default): works with every cache mode.",
+  },
+  {
+    name: "native",
+    meaning:
+      "Linux native AIO (io_submit) from QEMU's event loop: fewer threads and less latency, but only with " +
+      "O_DIRECT (cache none or directsync); without it the calls block.",
+  },
+  {
+    name: "io_uring",
+    meaning:
+      "Linux io_uring from QEMU's event loop (QEMU >= 5.0, Linux >= 5.1): asynchronous with any cache mode.",
+  },
+];
+
+/** What QEMU uses when the definition names no io mode. */
+export const IO_DEFAULT = "threads";
+
+export function ioMode(name: string): { name: string; meaning: string } | undefined {
+  return IO_MODES.find((m) => m.name === name);
 }
