@@ -170,5 +170,6 @@ function emptyHost(): HostSample {
     infoFetchedAt: null,
     domainsByState: zeroStateCounts(),
     domainsTotal: 0,
+    usage: null,
   };
 }
