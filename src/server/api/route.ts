@@ -37,6 +37,8 @@ export interface RouteSpec {
   query?: z.ZodType;
   /** The JSON body's schema (absent: no body). */
   body?: z.ZodType;
+  /** The schema of the 200 answer's JSON, for the OpenAPI document (absent: not described). */
+  response?: z.ZodType;
   /** A WebSocket upgrade rather than a plain request. */
   websocket?: boolean;
   handler: (c: ApiContext, input: Input<unknown, unknown>) => Response | Promise<Response>;
