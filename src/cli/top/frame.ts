@@ -1,9 +1,10 @@
 /** One `top` screen (or batch frame) as text lines: the status lines, then the current view's table. */
+import type { HostSample } from "../../model/types.ts";
 import type { ViewSnapshot } from "../view/types.ts";
 import { pickLetter, type TopState, HELP_LINES } from "./keys.ts";
 import { VIEWS } from "./columns.ts";
 import { drawTable, filterDomains, sortColumn, sortRows, viewRows } from "./table.ts";
-import { formatBytes } from "./units.ts";
+import { formatBytes, formatPercent } from "./units.ts";
 
 export interface FrameOptions {
   width: number;
@@ -24,14 +25,24 @@ export function sourceLabel(snap: ViewSnapshot): string {
   return `in-process collection from ${snap.origin} (no agent; host view only)`;
 }
 
+/** ": 2 CPUs 45.0% busy, 1.7G used of 23G memory" (usage from the host-usage collector, when it ran). */
+function hostSummary(host: HostSample): string {
+  const node = host.node;
+  if (!node) return "";
+  const ratio = host.usage?.cpuRatio ?? null;
+  const busy = ratio === null ? "" : ` ${formatPercent(ratio * 100)}% busy`;
+  const mem = host.usage?.memory;
+  const memory = mem
+    ? `${formatBytes(mem.usedBytes)} used of ${formatBytes(mem.totalBytes)}`
+    : formatBytes(node.memoryBytes);
+  return `: ${node.cpus} CPUs${busy}, ${memory} memory`;
+}
+
 function statusLines(snap: ViewSnapshot, s: TopState, o: FrameOptions): string[] {
   const view = VIEWS[s.view];
   const time = new Date(snap.collectedAt).toISOString().slice(11, 19);
   const running = snap.domains.filter((d) => d.state?.active).length;
-  const node = snap.host.node;
-  const hostLine = node
-    ? `host ${snap.host.hostname ?? "?"}: ${node.cpus} CPUs, ${formatBytes(node.memoryBytes)} memory`
-    : `host ${snap.host.hostname ?? "?"}`;
+  const hostLine = `host ${snap.host.hostname ?? "?"}${hostSummary(snap.host)}`;
   const filters = [
     s.filter.name ? `name ~ '${s.filter.name}'` : null,
     s.filter.state ? `state ${s.filter.state}` : null,
