@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Emit } from "../metrics/catalog.ts";
-import { zeroStateCounts } from "../model/state.ts";
 import type { HostSample } from "../model/types.ts";
 import { cpuBusyRatio, cpuSeconds, hostUsageCollector, memoryUsage } from "./host-usage.ts";
+import { emptyHostSample } from "./sample.ts";
 import type { HostInput, HostQueries } from "./types.ts";
+import { ErrorCode, LibvirtError } from "../protocol/libvirt/index.ts";
+import { NO_ERROR_DETAILS } from "../protocol/libvirt/testing/mock-libvirtd.ts";
 
 /** Two `virsh nodecpustats` reads of a lab host 10 s apart (ns), and its `virsh nodememstats` (KiB). */
 const CPU = [
@@ -13,35 +15,33 @@ const CPU = [
 ];
 const MEMORY = { total: 24684084n, free: 21468512n, buffers: 38304n, cached: 1416000n };
 
-const emptyHost = (): HostSample => ({
-  hostname: null,
-  libvirtVersion: null,
-  hypervisorVersion: null,
-  node: null,
-  infoFetchedAt: null,
-  domainsByState: zeroStateCounts(),
-  domainsTotal: 0,
-  usage: null,
-});
-
-function queries(cpu: Record<string, bigint>, memory: Record<string, bigint> | Error): HostQueries {
+function queries(cpu: Record<string, bigint> | Error, memory: Record<string, bigint> | Error): HostQueries {
   const no = () => Promise.reject(new Error("not asked"));
+  const answer = async (r: Record<string, bigint> | Error) => {
+    if (r instanceof Error) throw r;
+    return new Map(Object.entries(r));
+  };
   return {
     hostname: no,
     nodeInfo: no,
     libVersion: no,
     hypervisorVersion: no,
-    nodeCpuStats: async () => new Map(Object.entries(cpu)),
-    nodeMemoryStats: async () => {
-      if (memory instanceof Error) throw memory;
-      return new Map(Object.entries(memory));
-    },
+    nodeCpuStats: () => answer(cpu),
+    nodeMemoryStats: () => answer(memory),
   };
 }
 
+/** A daemon error as the client raises it (virErrorNumber `code`). */
+const libvirtError = (code: number, message: string) =>
+  new LibvirtError({ ...NO_ERROR_DETAILS, domain: 7, code, message });
+const NO_SUPPORT = libvirtError(
+  ErrorCode.NO_SUPPORT,
+  "this function is not supported by the connection driver",
+);
+
 async function collect(q: HostQueries, previous: HostSample | undefined, now: number): Promise<HostSample> {
   const input: HostInput = { queries: q, records: [], previous, now };
-  const out = emptyHost();
+  const out = emptyHostSample();
   await hostUsageCollector.collect(input, out);
   return out;
 }
@@ -93,6 +93,18 @@ test("memory: one NUMA cell (total and free only) has no buffers or cached; too 
 
 test("a failed call fails the collector (the framework isolates it) and leaves no usage", async () => {
   await assert.rejects(collect(queries(CPU[0]!, new Error("libvirt down")), undefined, 0), /libvirt down/);
+  const internal = libvirtError(ErrorCode.INTERNAL_ERROR, "cannot read /proc/meminfo");
+  await assert.rejects(collect(queries(internal, MEMORY), undefined, 0), /cannot read/);
+});
+
+test("a driver without one of the calls (libvirt's test driver: no memory stats): that part null, no failure", async () => {
+  const noMemory = await collect(queries(CPU[0]!, NO_SUPPORT), undefined, 0);
+  assert.equal(noMemory.usage!.memory, null);
+  assert.equal(noMemory.usage!.cpuSeconds.idle!.total, 33500.74);
+  const noCpu = await collect(queries(NO_SUPPORT, MEMORY), noMemory, 10_000);
+  assert.deepEqual([noCpu.usage!.cpuSeconds, noCpu.usage!.cpuRatio], [{}, null]);
+  assert.equal(noCpu.usage!.memory!.totalBytes, 24684084 * 1024);
+  assert.equal((await collect(queries(NO_SUPPORT, NO_SUPPORT), undefined, 0)).usage, null);
 });
 
 test("expose: CPU seconds by mode, the ratio once known, memory; nothing without usage", async () => {
@@ -116,6 +128,6 @@ test("expose: CPU seconds by mode, the ratio once known, memory; nothing without
     `kvmon_host_memory_used_bytes{} ${second.usage!.memory!.usedBytes}`,
   ]);
   lines.length = 0;
-  hostUsageCollector.expose(emptyHost(), emit);
+  hostUsageCollector.expose(emptyHostSample(), emit);
   assert.deepEqual(lines, []);
 });

@@ -8,14 +8,14 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { after, before, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { SYSTEM_URI } from "../agent-helpers.ts";
+import { labAgent, SYSTEM_URI } from "../agent-helpers.ts";
 import { exec, virsh, withClient } from "../libvirt-helpers.ts";
-import { Agent } from "../../src/agent/agent.ts";
+import type { Agent } from "../../src/agent/agent.ts";
 import { renderSnapshot } from "../../src/agent/exposition.ts";
-import { LibvirtSource } from "../../src/agent/libvirt-source.ts";
-import { Logger, ProblemLog } from "../../src/agent/log.ts";
+import { Logger } from "../../src/agent/log.ts";
 import { collectors } from "../../src/collectors/registry.ts";
 import type { HostUsage } from "../../src/model/types.ts";
+import { LibvirtError } from "../../src/protocol/libvirt/index.ts";
 
 /** What other processes may allocate or free between the witness reads and libvirt's (this host is shared). */
 const MEMORY_SLACK_KIB = 64 * 1024;
@@ -120,27 +120,16 @@ test("the client's node memory stats match /proc/meminfo and virsh nodememstats"
   });
 });
 
+test("libvirt's test driver has node CPU stats but no memory stats: NO_SUPPORT, which the collector skips", async () => {
+  await withClient("test+unix:///default", {}, async (c) => {
+    assert.deepEqual([...(await c.nodeCpuStats()).keys()].sort(), ["idle", "iowait", "kernel", "user"]);
+    await assert.rejects(c.nodeMemoryStats(), (e) => e instanceof LibvirtError && e.isNoSupport());
+  });
+});
+
 let agent: Agent;
-let source: LibvirtSource;
 before(async () => {
-  const logger = new Logger(() => {}, "error");
-  source = new LibvirtSource({
-    uri: SYSTEM_URI,
-    readOnly: true,
-    callTimeoutMs: 5000,
-    connectTimeoutMs: 5000,
-  });
-  agent = new Agent({
-    source,
-    collectors,
-    intervalMs: 60_000,
-    timeoutMs: 5000,
-    logger,
-    problems: new ProblemLog(logger),
-  });
-  source.start();
-  for (let i = 0; i < 100 && !source.connection().connected; i++) await sleep(50);
-  assert.ok(source.connection().connected, "connected to libvirtd");
+  agent = await labAgent(new Logger(() => {}, "error"));
 });
 after(() => agent.stop());
 
