@@ -10,8 +10,11 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type AgentConfig, loadConfig } from "../src/agent/config.ts";
+import { Agent, type AgentOptions } from "../src/agent/agent.ts";
 import { LibvirtSource } from "../src/agent/libvirt-source.ts";
+import { type Logger, ProblemLog } from "../src/agent/log.ts";
 import { type RunningAgent, startAgent } from "../src/agent/server.ts";
+import { collectors } from "../src/collectors/registry.ts";
 import { virsh } from "./libvirt-helpers.ts";
 
 export const SYSTEM_URI = "qemu:///system";
@@ -62,6 +65,32 @@ export async function removeOrphanTestDomains(): Promise<void> {
     }
     if (!alive) await removeTestDomain(name);
   }
+}
+
+/**
+ * An agent in this process on the lab's qemu:///system (read-only, every registered collector, 10 s interval
+ * that nothing runs: tests call `tick()` to control each collection's window), connected before it returns.
+ */
+export async function labAgent(logger: Logger, extra: Partial<AgentOptions> = {}): Promise<Agent> {
+  const source = new LibvirtSource({
+    uri: SYSTEM_URI,
+    readOnly: true,
+    callTimeoutMs: 5000,
+    connectTimeoutMs: 5000,
+  });
+  const agent = new Agent({
+    source,
+    collectors,
+    intervalMs: 10_000,
+    timeoutMs: 5000,
+    logger,
+    problems: new ProblemLog(logger),
+    ...extra,
+  });
+  source.start();
+  for (let i = 0; i < 100 && !source.connection().connected; i++) await sleep(50);
+  assert.ok(source.connection().connected, "connected to libvirtd");
+  return agent;
 }
 
 /** A whole agent (startAgent) on its config's read-only libvirt connection, and its base URL. */

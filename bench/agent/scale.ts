@@ -18,17 +18,23 @@ import { Logger, ProblemLog } from "../../src/agent/log.ts";
 import { FakeSource } from "../../src/agent/testing/fake-source.ts";
 import { collectors } from "../../src/collectors/registry.ts";
 import { loadStats, loadXml } from "../../src/collectors/fixtures/load.ts";
+import type { Collector } from "../../src/collectors/types.ts";
 import type { DomainStatsRecord, TypedParamValue } from "../../src/protocol/libvirt/types.ts";
 import { libvirtdCpuMs } from "../lib/cpu.ts";
 import { waitFor } from "../lib/http.ts";
 import { f2, median, pct } from "../lib/stats.ts";
 import { testDriverNode } from "../lib/test-driver.ts";
 
-function quietAgent(source: ConstructorParameters<typeof Agent>[0]["source"], clock?: () => number) {
+/** An agent that logs nothing, with every registered collector unless `only` picks some. */
+export function quietAgent(
+  source: ConstructorParameters<typeof Agent>[0]["source"],
+  clock?: () => number,
+  only: readonly Collector[] = collectors,
+) {
   const logger = new Logger(() => {}, "error");
   return new Agent({
     source,
-    collectors,
+    collectors: only,
     intervalMs: 10_000,
     timeoutMs: 30_000,
     logger,
@@ -37,16 +43,21 @@ function quietAgent(source: ConstructorParameters<typeof Agent>[0]["source"], cl
   });
 }
 
-interface TickCost {
+export interface TickCost {
   cpu: number[]; // ms per tick (collect + render)
   wall: number[];
   series: number;
 }
 
-/** Runs `ticks` collections (plus 3 warm-up), each followed by the exposition render, as the first scrape does. */
-async function measureTicks(agent: Agent, ticks: number, between?: () => void): Promise<TickCost> {
+/** Runs `ticks` collections (plus `warmup`), each followed by the exposition render, as the first scrape does. */
+export async function measureTicks(
+  agent: Agent,
+  ticks: number,
+  between?: () => void,
+  warmup = 3,
+): Promise<TickCost> {
   const r: TickCost = { cpu: [], wall: [], series: 0 };
-  for (let i = 0; i < ticks + 3; i++) {
+  for (let i = 0; i < ticks + warmup; i++) {
     between?.();
     const c0 = process.cpuUsage();
     const t0 = performance.now();
@@ -55,12 +66,12 @@ async function measureTicks(agent: Agent, ticks: number, between?: () => void): 
     if (!snap) throw new Error(`no snapshot: ${agent.status.lastError}`);
     const text = renderSnapshot(snap, agent.collectors);
     const c = process.cpuUsage(c0);
-    if (i >= 3) {
+    if (i >= warmup) {
       r.cpu.push((c.user + c.system) / 1000);
       r.wall.push(performance.now() - t0);
     }
     r.series = text.split("\n").filter((l) => l !== "" && !l.startsWith("#")).length;
-    if (i === 2) await sleep(500); // let background metadata reads settle after the first collections
+    if (i === warmup - 1) await sleep(500); // let background metadata reads settle after the first collections
   }
   return r;
 }

@@ -23,6 +23,7 @@ test("defaults: port 9477 (not prometheus-libvirt-exporter's 9177), 10 s, read-o
     "kvm",
     "metadata",
     "host",
+    "host-usage",
   ]);
 });
 

@@ -130,6 +130,22 @@ export class LibvirtSource implements HostSource {
     );
   }
 
+  nodeCpuStats(): Promise<Map<string, bigint>> {
+    return withTimeout(
+      this.conn.with((c) => c.nodeCpuStats()),
+      this.timeoutMs,
+      "nodeCpuStats",
+    );
+  }
+
+  nodeMemoryStats(): Promise<Map<string, bigint>> {
+    return withTimeout(
+      this.conn.with((c) => c.nodeMemoryStats()),
+      this.timeoutMs,
+      "nodeMemoryStats",
+    );
+  }
+
   lifecycleEvents(): AsyncIterable<LifecycleEvent> {
     return this.conn.lifecycleEvents();
   }

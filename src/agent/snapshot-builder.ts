@@ -6,9 +6,8 @@
  * - a domain gone from both the reply and the listing is forgotten entirely (no stale series, no stale state).
  */
 import { type CollectorFailure, runDomainCollectors, runHostCollectors } from "../collectors/run.ts";
-import { domainJob } from "../collectors/sample.ts";
+import { domainJob, emptyHostSample } from "../collectors/sample.ts";
 import type { DomainCollector, HostCollector, HostQueries } from "../collectors/types.ts";
-import { zeroStateCounts } from "../model/state.ts";
 import {
   type AgentIdentity,
   type DomainSample,
@@ -84,7 +83,7 @@ export class SnapshotBuilder {
     });
     const failures: CollectorFailure[] = [];
     const runs = runDomainCollectors(this.opts.domainCollectors, jobs, failures);
-    const host = emptyHost();
+    const host = emptyHostSample();
     const hostInput = { queries: this.opts.queries, records, previous: this.host, now };
     runs.push(...(await runHostCollectors(this.opts.hostCollectors, hostInput, host, failures)));
     this.host = host;
@@ -159,16 +158,4 @@ export class SnapshotBuilder {
       if (!failed.has(key)) problems.resolve(key, "collector recovered", { collector: c.name });
     }
   }
-}
-
-function emptyHost(): HostSample {
-  return {
-    hostname: null,
-    libvirtVersion: null,
-    hypervisorVersion: null,
-    node: null,
-    infoFetchedAt: null,
-    domainsByState: zeroStateCounts(),
-    domainsTotal: 0,
-  };
 }

@@ -5,6 +5,7 @@
 import { blockCollector } from "./block.ts";
 import { cpuCollector } from "./cpu.ts";
 import { hostCollector } from "./host.ts";
+import { hostUsageCollector } from "./host-usage.ts";
 import { interfaceCollector } from "./interface.ts";
 import { kvmCollector } from "./kvm.ts";
 import { memoryCollector } from "./memory.ts";
@@ -25,6 +26,7 @@ export const collectors: readonly Collector[] = [
   kvmCollector,
   metadataCollector,
   hostCollector,
+  hostUsageCollector,
 ];
 
 export const collectorNames: readonly string[] = collectors.map((c) => c.name);

@@ -3,8 +3,8 @@
  * the QEMU process restarted since the previous sample, then lets every enabled domain collector fill its
  * section (run.ts isolates them). Pure: no I/O, the caller supplies previous sample, metadata and clock.
  */
-import { isActiveState, stateName } from "../model/state.ts";
-import type { DomainMetadata, DomainSample, NodeSample, StatsFreshness } from "../model/types.ts";
+import { isActiveState, stateName, zeroStateCounts } from "../model/state.ts";
+import type { DomainMetadata, DomainSample, HostSample, NodeSample, StatsFreshness } from "../model/types.ts";
 import type { DomainStatsRecord } from "../protocol/libvirt/types.ts";
 import { StatsView } from "./params.ts";
 import type { DomainJob } from "./run.ts";
@@ -18,6 +18,20 @@ export interface SampleContext {
   /** When the bulk stats call returned (epoch ms). */
   now: number;
   stats: StatsFreshness;
+}
+
+/** A host sample with nothing known yet (the host collectors fill it). */
+export function emptyHostSample(): HostSample {
+  return {
+    hostname: null,
+    libvirtVersion: null,
+    hypervisorVersion: null,
+    node: null,
+    infoFetchedAt: null,
+    domainsByState: zeroStateCounts(),
+    domainsTotal: 0,
+    usage: null,
+  };
 }
 
 /** A sample with every section null (collectors, or the async sources for a socket guest, fill them). */

@@ -53,6 +53,10 @@ export interface HostQueries {
   libVersion(): Promise<number>;
   /** Hypervisor (QEMU) version, same encoding. */
   hypervisorVersion(): Promise<number>;
+  /** virNodeGetCPUStats for all CPUs: field (kernel, user, idle, iowait on Linux) -> ns. */
+  nodeCpuStats(): Promise<Map<string, bigint>>;
+  /** virNodeGetMemoryStats for all cells: field (total, free, buffers, cached on Linux) -> KiB. */
+  nodeMemoryStats(): Promise<Map<string, bigint>>;
 }
 
 export interface HostInput {

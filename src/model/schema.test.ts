@@ -71,3 +71,9 @@ test("a part of the model (one domain, as the JSON API serves it) is checked on 
     /^SchemaError: GET \/api\/v1\/domains\/x does not match the model: id: /,
   );
 });
+
+test("a snapshot from an agent without the host-usage collector (no host.usage) parses with usage null", () => {
+  const s = parseSnapshot(edited([["host", "usage"], DELETE]));
+  assert.equal(s.host.usage, null);
+  rejects([[["host", "usage", "cpuRatio"], "0.5"]], /host\.usage\.cpuRatio: /);
+});

@@ -214,6 +214,24 @@ export const hostSampleSchema: z.ZodType<HostSample> = z.object({
   infoFetchedAt: nullableNum,
   domainsByState: z.record(stateNameSchema, num),
   domainsTotal: num,
+  // Defaults to null: a snapshot from an agent older than the host-usage collector still parses.
+  usage: z
+    .object({
+      sampledAt: num,
+      cpuSeconds: z.record(str, counterValueSchema),
+      cpuRatio: nullableNum,
+      memory: z
+        .object({
+          totalBytes: num,
+          freeBytes: num,
+          buffersBytes: nullableNum,
+          cachedBytes: nullableNum,
+          usedBytes: num,
+        })
+        .nullable(),
+    })
+    .nullable()
+    .default(null),
 });
 
 const collectorRunSchema: z.ZodType<CollectorRun> = z.object({

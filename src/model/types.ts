@@ -392,6 +392,31 @@ export interface NodeSample {
   threads: number;
 }
 
+/** Host memory from libvirt's node memory stats (Linux: /proc/meminfo), in bytes. */
+export interface HostMemoryUsage {
+  totalBytes: number;
+  freeBytes: number;
+  /** Null when libvirt gives no such field (one NUMA cell, a non-Linux host). */
+  buffersBytes: number | null;
+  cachedBytes: number | null;
+  /** total - free - buffers - cached: what processes and the kernel hold and cannot drop at once. */
+  usedBytes: number;
+}
+
+/** Host CPU and memory usage, from one NODE_GET_CPU_STATS and one NODE_GET_MEMORY_STATS call per interval. */
+export interface HostUsage {
+  /** When it was read (epoch ms): rates are over the time between two of these. */
+  sampledAt: number;
+  /** CPU time of all host CPUs by mode as libvirt names it (Linux: kernel, user, idle, iowait), in seconds. */
+  cpuSeconds: Record<string, CounterValue>;
+  /**
+   * Busy share of all host CPUs since the previous sample, 0..1: the increase of every mode but idle and iowait
+   * over the increase of all of them. Null on the first sample and after a counter went backwards.
+   */
+  cpuRatio: number | null;
+  memory: HostMemoryUsage | null;
+}
+
 export interface HostSample {
   hostname: string | null;
   libvirtVersion: string | null;
@@ -402,6 +427,8 @@ export interface HostSample {
   /** Domains known to libvirt, by state name (from the bulk stats reply); every state present, 0 when none. */
   domainsByState: Record<DomainStateName, number>;
   domainsTotal: number;
+  /** Host CPU and memory usage; null when the host-usage collector is off or its calls failed. */
+  usage: HostUsage | null;
 }
 
 export interface CollectorRun {

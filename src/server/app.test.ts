@@ -22,6 +22,21 @@ async function json<T>(res: Response, status = 200): Promise<T> {
 const get = <T>(path: string, status = 200, token = f.tokens.viewer) =>
   f.call("GET", path, { token }).then((r) => json<T>(r, status));
 type ErrorBody = { error: { code: string; message: string } };
+type HostsOperation = {
+  responses: Record<
+    "200",
+    {
+      content: Record<
+        "application/json",
+        {
+          schema: {
+            properties: { hosts: { items: { required: string[]; properties: Record<string, unknown> } } };
+          };
+        }
+      >;
+    }
+  >;
+};
 
 async function push(host = f.tokens.host, snap = goldenSnapshot()): Promise<void> {
   snap.finishedAt = clock - 1000;
@@ -50,9 +65,13 @@ test("a pushed snapshot is the host's state: hosts, domains and one domain's vie
       hostUuid: "4c4c4544-0042-3510-8052-b4c04f4b4e32",
       libvirtVersion: goldenSnapshot().host.libvirtVersion,
       domains: 4,
+      cpuUsageRatio: goldenSnapshot().host.usage!.cpuRatio,
+      memoryUsedBytes: goldenSnapshot().host.usage!.memory!.usedBytes,
+      memoryTotalBytes: 24684084 * 1024,
       control: false,
     },
   );
+  assert.ok((hosts[0]!.cpuUsageRatio as number) > 0.99, "the fixture host was busy");
   const list = await get<{ total: number; domains: Array<{ host: string; name: string }> }>(
     "/api/v1/domains",
   );
@@ -277,6 +296,12 @@ test("the OpenAPI document lists every route with its access and schemas", async
   }
   const names = doc.paths["/api/v1/domains"]!.get!.parameters.map((p) => p.name);
   assert.deepEqual(names, ["host", "state", "name", "label", "sort", "limit", "offset"]);
+  // A route with a response schema describes its answer: the hosts with their CPU and memory.
+  const hosts = (doc.paths["/api/v1/hosts"]!.get as unknown as HostsOperation).responses["200"].content[
+    "application/json"
+  ].schema.properties.hosts.items;
+  for (const field of ["cpuUsageRatio", "memoryUsedBytes", "memoryTotalBytes", "agentUp"])
+    assert.ok(hosts.required.includes(field) && hosts.properties[field], field);
 });
 
 test("control calls to a host without a registered agent, or an unreachable one, fail clearly and are audited", async () => {

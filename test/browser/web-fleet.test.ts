@@ -38,6 +38,13 @@ function fleetSnapshot(h: number): Snapshot {
   const template = base.domains.find((d) => d.name === "kvmon-lab-1")!;
   base.agent.hostname = HOSTS[h]!;
   base.finishedAt = Date.now();
+  // Host usage: h1 is 45 % busy with 8 of 32 GiB used (its card is checked below).
+  const memory = { totalBytes: 32 * 2 ** 30, usedBytes: (h + 1) * 4 * 2 ** 30 };
+  base.host.usage = {
+    ...base.host.usage!,
+    cpuRatio: 0.2 + h * 0.25,
+    memory: { ...base.host.usage!.memory!, ...memory },
+  };
   base.domains = Array.from({ length: PER_HOST }, (_, i) => {
     const name = `vm-${HOSTS[h]}-${String(i).padStart(4, "0")}`;
     const d = structuredClone(template);
@@ -164,6 +171,12 @@ test("the fleet: 1000 domains, busiest first, sort and filter, virtualised rows;
   assert.equal(await page.getAttribute(".rows .row >> nth=0", "data-domain"), BUSIEST);
   const rendered = await page.locator(".rows .row").count();
   assert.ok(rendered > 10 && rendered < 100, `${rendered} rows in the DOM for 1000 domains`);
+  // The host cards show each host's CPU and memory, with bars.
+  const h1 = ".card.host[data-host='h1']";
+  assert.equal(await page.textContent(`${h1} [data-usage='cpu'] .usage-value`), "45.0 %");
+  assert.equal(await page.getAttribute(`${h1} [data-usage='cpu'] [role=meter]`, "aria-valuenow"), "45");
+  assert.equal(await page.textContent(`${h1} [data-usage='memory'] .usage-value`), "8.00 GiB of 32.0 GiB");
+  assert.equal(await page.getAttribute(`${h1} [data-usage='memory'] [role=meter]`, "aria-valuenow"), "25");
   // Its sparkline: the hour of CPU samples (one request for all of them).
   await page.waitForSelector(`.rows .row[data-domain='${BUSIEST}'] .spark:not([data-points='0'])`);
   await page.screenshot({ path: join(ARTIFACTS, "web-fleet.png") });

@@ -12,6 +12,7 @@ import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
   domstats,
+  labAgent,
   removeOrphanTestDomains,
   removeTestDomain,
   SYSTEM_URI,
@@ -22,9 +23,9 @@ import { exec, virsh } from "../libvirt-helpers.ts";
 import { collectors } from "../../src/collectors/registry.ts";
 import { burnCpu, guestExec, sendNetwork, stopWorkload, writeDisk } from "../../src/lab/workload.ts";
 import type { DomainSample } from "../../src/model/types.ts";
-import { Agent } from "../../src/agent/agent.ts";
+import type { Agent } from "../../src/agent/agent.ts";
 import { LibvirtSource } from "../../src/agent/libvirt-source.ts";
-import { Logger, ProblemLog } from "../../src/agent/log.ts";
+import { Logger } from "../../src/agent/log.ts";
 import { ProcessStartTimes } from "../../src/agent/process-start.ts";
 
 const [first, second] = labGuests as [string, string];
@@ -35,24 +36,9 @@ let agent: Agent;
 before(async () => {
   await removeOrphanTestDomains();
   const logger = new Logger((l) => lines.push(JSON.parse(l)), "debug");
-  const source = new LibvirtSource({
-    uri: SYSTEM_URI,
-    readOnly: true,
-    callTimeoutMs: 5000,
-    connectTimeoutMs: 5000,
-  });
-  agent = new Agent({
-    source,
-    collectors,
-    intervalMs: 10_000,
-    timeoutMs: 5000,
-    logger,
-    problems: new ProblemLog(logger),
+  agent = await labAgent(logger, {
     processStarts: new ProcessStartTimes({ procRoot: "/proc", runDir: "/run/libvirt/qemu" }),
   });
-  source.start();
-  for (let i = 0; i < 100 && !source.connection().connected; i++) await sleep(50);
-  assert.ok(source.connection().connected, "connected to libvirtd");
   await agent.tick();
 });
 

@@ -116,12 +116,27 @@ test("/api/v1/domains equals the agent's own view of the pushed snapshot", async
       own.domains,
     );
     const hosts = await api<{
-      hosts: Array<{ name: string; agentUp: boolean; libvirtReachable: boolean; domains: number }>;
+      hosts: Array<{
+        name: string;
+        agentUp: boolean;
+        libvirtReachable: boolean;
+        domains: number;
+        cpuUsageRatio: number | null;
+        memoryUsedBytes: number | null;
+        memoryTotalBytes: number | null;
+      }>;
     }>("GET", "/api/v1/hosts", tokens.viewer);
     assert.deepEqual(
       hosts.body.hosts.map((h) => [h.name, h.agentUp, h.libvirtReachable, h.domains]),
       [[HOST, true, true, own.domains.length]],
     );
+    // Host CPU and memory: the pushed snapshot's (the agent's host-usage collector), the total this host's own.
+    const [h] = hosts.body.hosts;
+    const usage = snap.host.usage!;
+    assert.equal(h!.cpuUsageRatio, usage.cpuRatio);
+    assert.equal(h!.memoryUsedBytes, usage.memory!.usedBytes);
+    const memTotalKiB = Number(/^MemTotal:\s+(\d+) kB$/m.exec(await readFile("/proc/meminfo", "utf8"))![1]);
+    assert.equal(h!.memoryTotalBytes, memTotalKiB * 1024);
     return;
   }
 });

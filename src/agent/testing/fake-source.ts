@@ -7,6 +7,29 @@ import type { DomainRef, DomainStatsRecord, LifecycleEvent, NodeInfo } from "../
 import { withTimeout } from "../../shared/errors.ts";
 import type { ConnectionStatus, HostSource, StatsRequest } from "../source.ts";
 
+/** Two `virsh nodecpustats` reads of a 2-CPU lab host 10 s apart (kernel, user, idle, iowait in ns). */
+const NODE_CPU_STATS = [
+  new Map([
+    ["kernel", 4099670000000n],
+    ["user", 15235340000000n],
+    ["idle", 33500740000000n],
+    ["iowait", 66020000000n],
+  ]),
+  new Map([
+    ["kernel", 4105190000000n],
+    ["user", 15250070000000n],
+    ["idle", 33500750000000n],
+    ["iowait", 66030000000n],
+  ]),
+];
+/** `virsh nodememstats` of the same host (KiB). */
+const NODE_MEMORY_STATS = new Map([
+  ["total", 24684084n],
+  ["free", 21468512n],
+  ["buffers", 38304n],
+  ["cached", 1416000n],
+]);
+
 export class FakeSource implements HostSource {
   /** The next bulk stats reply, or an Error to reject with, or a promise (e.g. one that never settles). */
   nextStats: () => DomainStatsRecord[] | Error | Promise<DomainStatsRecord[]> = () => [];
@@ -68,6 +91,17 @@ export class FakeSource implements HostSource {
   }
   async hypervisorVersion(): Promise<number> {
     return 7002022;
+  }
+  /** Node CPU stats replies in turn (the last one repeats): recorded from a lab host, ns. */
+  cpuStats: Map<string, bigint>[] = NODE_CPU_STATS;
+  memoryStats: Map<string, bigint> | Error = NODE_MEMORY_STATS;
+  cpuStatsCalls = 0;
+  async nodeCpuStats(): Promise<Map<string, bigint>> {
+    return this.cpuStats[Math.min(this.cpuStatsCalls++, this.cpuStats.length - 1)]!;
+  }
+  async nodeMemoryStats(): Promise<Map<string, bigint>> {
+    if (this.memoryStats instanceof Error) throw this.memoryStats;
+    return this.memoryStats;
   }
   lifecycleEvents(): AsyncIterable<LifecycleEvent> {
     return this.events;

@@ -12,6 +12,14 @@ test("the first lines say where the numbers come from, what is shown and how", (
   const lines = composeFrame(snap, initialState("cpu", all), o);
   assert.match(lines[0]!, /^kvmon top \d\d:\d\d:\d\d {2}source: agent http:\/\/127\.0\.0\.1:9477$/);
   assert.match(lines[1]!, /VMs: 4, 3 active {2}view: VMs {2}sort: %CPU {2}every 3s$/);
+  // The host's CPU and memory usage (the golden host: 99.9 % busy, 1.68 GiB used of 23.5 GiB).
+  assert.match(lines[1]!, /^host hv1: 2 CPUs 99\.9% busy, 1\.7G used of 24G memory {2}VMs/);
+  const noUsage = composeFrame(
+    { ...snap, host: { ...snap.host!, usage: null } },
+    initialState("cpu", all),
+    o,
+  );
+  assert.match(noUsage[1]!, /^host hv1: 2 CPUs, 24G memory {2}VMs/);
   assert.match(lines[3]!, /^NAME /);
   assert.match(lines[4]!, /^kvmon-fixture-tcg /);
   const local = composeFrame(

@@ -1,9 +1,10 @@
 /** One `top` screen (or batch frame) as text lines: the status lines, then the current view's table. */
+import type { HostSample } from "../../model/types.ts";
 import type { ViewSnapshot } from "../view/types.ts";
 import { pickLetter, type TopState, HELP_LINES } from "./keys.ts";
 import { VIEWS, viewOf } from "./columns.ts";
 import { drawTable, filterDomains, sortColumn, sortRows, viewRows } from "./table.ts";
-import { formatBytes } from "./units.ts";
+import { formatBytes, formatPercent } from "./units.ts";
 
 export interface FrameOptions {
   width: number;
@@ -24,6 +25,19 @@ export function sourceLabel(snap: ViewSnapshot): string {
   return `in-process collection from ${snap.origin} (no agent; host view only)`;
 }
 
+/** ": 2 CPUs 45.0% busy, 1.7G used of 23G memory" (usage from the host-usage collector, when it ran). */
+function hostSummary(host: HostSample): string {
+  const node = host.node;
+  if (!node) return "";
+  const ratio = host.usage?.cpuRatio ?? null;
+  const busy = ratio === null ? "" : ` ${formatPercent(ratio * 100)}% busy`;
+  const mem = host.usage?.memory;
+  const memory = mem
+    ? `${formatBytes(mem.usedBytes)} used of ${formatBytes(mem.totalBytes)}`
+    : formatBytes(node.memoryBytes);
+  return `: ${node.cpus} CPUs${busy}, ${memory} memory`;
+}
+
 function statusLines(snap: ViewSnapshot, s: TopState, o: FrameOptions): string[] {
   const view = viewOf(s.view, snap.hosts !== null);
   const time = new Date(snap.collectedAt).toISOString().slice(11, 19);
@@ -41,9 +55,7 @@ function hostLine(snap: ViewSnapshot): string {
     const down = snap.hosts.filter((h) => !h.agentUp).map((h) => h.name);
     return `fleet: ${snap.hosts.length} hosts${down.length ? ` (agent down: ${down.join(", ")})` : ""}`;
   }
-  const node = snap.host?.node;
-  const name = snap.host?.hostname ?? "?";
-  return node ? `host ${name}: ${node.cpus} CPUs, ${formatBytes(node.memoryBytes)} memory` : `host ${name}`;
+  return snap.host ? `host ${snap.host.hostname ?? "?"}${hostSummary(snap.host)}` : "host ?";
 }
 
 function filterText(s: TopState): string {

@@ -214,3 +214,48 @@ test("any declared event family: one registration per family with its own event 
   await c.close();
   assert.deepEqual(deregistered.sort(), [100, 115, 118]);
 });
+
+test("node CPU and memory stats: the field count is asked once per connection, then one call each", async () => {
+  const { server } = daemon();
+  const asked: string[] = [];
+  const cpu = [
+    { field: "kernel", value: 7n },
+    { field: "user", value: 8n },
+  ];
+  server
+    .on(P.NODE_GET_CPU_STATS, (a) => {
+      const { cpuNum, nparams } = a as { cpuNum: number; nparams: number };
+      asked.push(`cpu ${cpuNum} ${nparams}`);
+      return nparams === 0 ? { params: [], nparams: 2 } : { params: cpu, nparams: 2 };
+    })
+    .on(P.NODE_GET_MEMORY_STATS, (a) => {
+      const { cellNum, nparams } = a as { cellNum: number; nparams: number };
+      asked.push(`memory ${cellNum} ${nparams}`);
+      return nparams === 0
+        ? { params: [], nparams: 1 }
+        : { params: [{ field: "total", value: 9n }], nparams: 1 };
+    });
+  const c = await LibvirtClient.open("qemu:///system", { transport: server.transport, keepalive: false });
+  for (let i = 0; i < 2; i++) {
+    assert.deepEqual(
+      await c.nodeCpuStats(),
+      new Map([
+        ["kernel", 7n],
+        ["user", 8n],
+      ]),
+    );
+    assert.deepEqual(await c.nodeMemoryStats(), new Map([["total", 9n]]));
+  }
+  await c.nodeMemoryStats(0);
+  assert.deepEqual(asked, [
+    "cpu -1 0",
+    "cpu -1 2",
+    "memory -1 0",
+    "memory -1 1",
+    "cpu -1 2",
+    "memory -1 1",
+    "memory 0 0",
+    "memory 0 1",
+  ]);
+  await c.close();
+});

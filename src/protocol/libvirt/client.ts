@@ -15,7 +15,7 @@ import { ConnectionClosedError, type ProtocolError } from "./errors.ts";
 import { DomainEventRegistry, type EventSubscription } from "./events.ts";
 import type { KeepaliveOptions } from "./keepalive.ts";
 import type { AnyDomainEventFamily, EventOf, Procedure } from "./procedure.ts";
-import { DomainEvents, P } from "./procedures.ts";
+import { DomainEvents, NODE_STATS_ALL, P } from "./procedures.ts";
 import type { LibvirtStream } from "./stream.ts";
 import type { TlsFiles, Transport } from "./transport.ts";
 import { typedParamsToMap } from "./typed-params.ts";
@@ -71,6 +71,8 @@ export class LibvirtClient extends EventEmitter<ClientEvents> {
   readonly readOnly: boolean;
   readonly dispatcher: Dispatcher;
   private readonly eventRegistry: DomainEventRegistry;
+  /** How many params each node-stats question has (asked once per connection: it is fixed by the driver). */
+  private readonly nodeStatsCounts = new Map<string, number>();
 
   private constructor(uri: string, readOnly: boolean, dispatcher: Dispatcher) {
     super();
@@ -139,6 +141,38 @@ export class LibvirtClient extends EventEmitter<ClientEvents> {
     const r = await this.call(P.NODE_GET_INFO, undefined);
     const { model, cpus, mhz, nodes, sockets, cores, threads } = r;
     return { model, memoryKiB: r.memory, cpus, mhz, nodes, sockets, cores, threads };
+  }
+
+  /**
+   * virNodeGetCPUStats: the host's CPU time by mode in ns, summed over all CPUs (or of CPU `cpuNum`). On Linux
+   * the fields are `kernel`, `user`, `idle` and `iowait` (/proc/stat, ticks scaled to ns). The first call on a
+   * connection also asks how many fields there are; later calls are one round trip.
+   */
+  async nodeCpuStats(cpuNum = NODE_STATS_ALL): Promise<Map<string, bigint>> {
+    return this.nodeStats(`cpu:${cpuNum}`, (nparams) =>
+      this.call(P.NODE_GET_CPU_STATS, { cpuNum, nparams, flags: 0 }),
+    );
+  }
+  /**
+   * virNodeGetMemoryStats: the host's memory in KiB for all cells (or NUMA cell `cellNum`). On Linux the fields
+   * are `total`, `free`, `buffers` and `cached` (/proc/meminfo) for all cells, `total` and `free` for one.
+   */
+  async nodeMemoryStats(cellNum = NODE_STATS_ALL): Promise<Map<string, bigint>> {
+    return this.nodeStats(`memory:${cellNum}`, (nparams) =>
+      this.call(P.NODE_GET_MEMORY_STATS, { nparams, cellNum, flags: 0 }),
+    );
+  }
+  private async nodeStats(
+    key: string,
+    ask: (nparams: number) => Promise<{ params: { field: string; value: bigint }[]; nparams: number }>,
+  ): Promise<Map<string, bigint>> {
+    let count = this.nodeStatsCounts.get(key);
+    if (count === undefined) {
+      count = (await ask(0)).nparams;
+      this.nodeStatsCounts.set(key, count);
+    }
+    if (count <= 0) return new Map();
+    return new Map((await ask(count)).params.map((p) => [p.field, p.value]));
   }
 
   /** Domains matching DomainStatsFlag list bits (ACTIVE, INACTIVE, ...); 0 = all. */

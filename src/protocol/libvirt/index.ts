@@ -29,7 +29,15 @@ export type { KeepaliveOptions } from "./keepalive.ts";
 export { PacketStatus, PacketType, Program } from "./packet.ts";
 export type { AnyDomainEventFamily, DomainEventFamily, EventOf, Procedure } from "./procedure.ts";
 export { domainEvent, qemu, remote } from "./procedure.ts";
-export { AuthType, DomainEventId, DomainEvents, Feature, GuestInfoType, P } from "./procedures.ts";
+export {
+  AuthType,
+  DomainEventId,
+  DomainEvents,
+  Feature,
+  GuestInfoType,
+  NODE_STATS_ALL,
+  P,
+} from "./procedures.ts";
 export type { ConnectionState, ReconnectOptions } from "./reconnecting.ts";
 export { ReconnectingLibvirtConnection } from "./reconnecting.ts";
 export { LibvirtStream } from "./stream.ts";

@@ -167,3 +167,81 @@ test("DOMAIN_GET_GUEST_INFO: args and a typed-params reply as bytes on the wire"
   // More params than REMOTE_DOMAIN_GUEST_INFO_PARAMS_MAX is refused before anything is read.
   assert.throws(() => decode(P.DOMAIN_GET_GUEST_INFO.ret, Buffer.from("00000801", "hex")));
 });
+
+/** Captured from libvirtd 9.0 (Debian 12, 2 CPUs, 24 GiB) on 2026-11-26: payloads after the 28-byte header. */
+const hex = (...parts: string[]) => Buffer.from(parts.join("").replace(/ /g, ""), "hex");
+
+test("NODE_GET_CPU_STATS: the count probe and the all-CPUs reply, as libvirtd sent them", () => {
+  assert.deepEqual([P.NODE_GET_CPU_STATS.number, P.NODE_GET_MEMORY_STATS.number], [227, 228]);
+  // args: cpuNum -1 (all CPUs), nparams, flags.
+  assert.deepEqual(
+    encode(P.NODE_GET_CPU_STATS.args, { cpuNum: -1, nparams: 0, flags: 0 }),
+    hex("ffffffff 00000000 00000000"),
+  );
+  assert.deepEqual(
+    encode(P.NODE_GET_CPU_STATS.args, { cpuNum: -1, nparams: 4, flags: 0 }),
+    hex("ffffffff 00000004 00000000"),
+  );
+  // Asked with nparams 0, the daemon answers no params and how many there are.
+  assert.deepEqual(decode(P.NODE_GET_CPU_STATS.ret, hex("00000000 00000004")), { params: [], nparams: 4 });
+  const reply = hex(
+    "00000004",
+    "00000006 6b65726e656c0000 000003ba8333a400", // "kernel" 4099600000000 ns
+    "00000004 75736572 00000ddb3cdb3d80", // "user"
+    "00000004 69646c65 00001e77ffb51900", // "idle"
+    "00000006 696f776169740000 0000000f5f194100", // "iowait"
+    "00000004", // nparams
+  );
+  assert.deepEqual(decode(P.NODE_GET_CPU_STATS.ret, reply), {
+    params: [
+      { field: "kernel", value: 4099600000000n },
+      { field: "user", value: 15235270000000n },
+      { field: "idle", value: 33500740000000n },
+      { field: "iowait", value: 66020000000n },
+    ],
+    nparams: 4,
+  });
+  assert.deepEqual(encode(P.NODE_GET_CPU_STATS.ret, decode(P.NODE_GET_CPU_STATS.ret, reply)), reply);
+  // More than REMOTE_NODE_CPU_STATS_MAX (16) params is refused before anything is read.
+  assert.throws(() => decode(P.NODE_GET_CPU_STATS.ret, hex("00000011")));
+});
+
+test("NODE_GET_MEMORY_STATS: all cells and one cell, as libvirtd sent them", () => {
+  // args: nparams, cellNum -1 (all cells), flags: note the order differs from NODE_GET_CPU_STATS.
+  assert.deepEqual(
+    encode(P.NODE_GET_MEMORY_STATS.args, { nparams: 4, cellNum: -1, flags: 0 }),
+    hex("00000004 ffffffff 00000000"),
+  );
+  const all = hex(
+    "00000004",
+    "00000005 746f74616c000000 000000000178a634", // "total" 24684084 KiB
+    "00000004 66726565 0000000001441bec", // "free"
+    "00000007 6275666665727300 00000000000095a0", // "buffers"
+    "00000006 6361636865640000 0000000000159b40", // "cached"
+    "00000004",
+  );
+  assert.deepEqual(decode(P.NODE_GET_MEMORY_STATS.ret, all), {
+    params: [
+      { field: "total", value: 24684084n },
+      { field: "free", value: 21240812n },
+      { field: "buffers", value: 38304n },
+      { field: "cached", value: 1416000n },
+    ],
+    nparams: 4,
+  });
+  // Cell 0 has only total and free (the node's own meminfo).
+  const cell = hex(
+    "00000002",
+    "00000005 746f74616c000000 00000000010568cc",
+    "00000004 66726565 0000000000d0e35c",
+    "00000002",
+  );
+  assert.deepEqual(decode(P.NODE_GET_MEMORY_STATS.ret, cell), {
+    params: [
+      { field: "total", value: 17131724n },
+      { field: "free", value: 13689692n },
+    ],
+    nparams: 2,
+  });
+  assert.throws(() => decode(P.NODE_GET_MEMORY_STATS.ret, hex("00000011")));
+});

@@ -22,6 +22,10 @@ const dom = x.struct({ dom: domain });
 const GUEST_INFO_PARAMS_MAX = 2048;
 const domFlags = x.struct({ dom: domain, flags: x.uint });
 const domRet = x.struct({ dom: domain });
+/** remote_node_get_{cpu,memory}_stats: a field name and an unsigned hyper (ns of CPU time, or KiB). */
+const nodeStat = x.struct({ field: nonnullString, value: x.uhyper });
+/** REMOTE_NODE_CPU_STATS_MAX and REMOTE_NODE_MEMORY_STATS_MAX. */
+const NODE_STATS_MAX = 16;
 
 export const P = {
   // --- connection ---
@@ -54,6 +58,20 @@ export const P = {
       cores: x.int,
       threads: x.int,
     }),
+  ),
+  // virNodeGetCPUStats / virNodeGetMemoryStats: asked with nparams 0, the daemon answers only how many params it
+  // has (its driver refuses any other count but that one); cpuNum/cellNum -1 = all CPUs/cells.
+  NODE_GET_CPU_STATS: remote(
+    "NODE_GET_CPU_STATS",
+    227,
+    x.struct({ cpuNum: x.int, nparams: x.int, flags: x.uint }),
+    x.struct({ params: x.array(nodeStat, NODE_STATS_MAX), nparams: x.int }),
+  ),
+  NODE_GET_MEMORY_STATS: remote(
+    "NODE_GET_MEMORY_STATS",
+    228,
+    x.struct({ nparams: x.int, cellNum: x.int, flags: x.uint }),
+    x.struct({ params: x.array(nodeStat, NODE_STATS_MAX), nparams: x.int }),
   ),
 
   // --- domains: lookup and inspection ---
@@ -282,6 +300,9 @@ export const GuestInfoType = {
 
 /** remote_auth_type. */
 export const AuthType = { NONE: 0, SASL: 1, POLKIT: 2 } as const;
+
+/** VIR_NODE_CPU_STATS_ALL_CPUS / VIR_NODE_MEMORY_STATS_ALL_CELLS: the whole host rather than one CPU or NUMA cell. */
+export const NODE_STATS_ALL = -1;
 
 /** VIR_CONNECT_RO for CONNECT_OPEN. */
 export const CONNECT_RO = 1;

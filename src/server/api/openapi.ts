@@ -14,7 +14,8 @@ export interface MountedDoc {
   summary: string;
 }
 
-const json = (schema: z.ZodType) => z.toJSONSchema(schema, { unrepresentable: "any", io: "input" });
+const json = (schema: z.ZodType, io: "input" | "output" = "input") =>
+  z.toJSONSchema(schema, { unrepresentable: "any", io });
 const errorRef = { $ref: "#/components/schemas/Error" };
 const errorAnswer = (description: string) => ({
   description,
@@ -62,7 +63,7 @@ export function openApiDocument(
           : {
               "200": {
                 description: "OK",
-                content: { "application/json": { schema: {} } },
+                content: { "application/json": { schema: r.response ? json(r.response, "output") : {} } },
               },
             }),
         "400": errorAnswer("a bad request; the message names the field"),

@@ -5,7 +5,7 @@
 import { z } from "zod";
 import type { DomainSample } from "../../model/types.ts";
 import type { AuditStore } from "../auth/audit.ts";
-import { type HostView, hostView } from "../fleet/host-view.ts";
+import { type HostView, hostView, hostViewSchema } from "../fleet/host-view.ts";
 import type { FleetState } from "../fleet/state.ts";
 import type { SeriesStore } from "../storage/types.ts";
 import { checkedName, domainsQuery, listDomains, MAX_PAGE } from "./domains.ts";
@@ -58,7 +58,8 @@ export function readRoutes(deps: ReadDeps): RouteSpec[] {
       method: "GET",
       path: "/api/v1/hosts",
       access: "viewer",
-      summary: "Every host: agent up, libvirt reachable, last push, agent version",
+      summary: "Every host: agent up, libvirt reachable, last push, agent version, host CPU and memory usage",
+      response: z.object({ hosts: z.array(hostViewSchema) }),
       handler: (c) => {
         const now = deps.now();
         return c.json({ hosts: deps.fleet.all().map((h) => hostView(h, now, deps.pushIntervalMs)) });

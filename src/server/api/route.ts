@@ -39,6 +39,8 @@ export interface RouteSpec {
   query?: z.ZodType;
   /** The JSON body's schema (absent: no body). */
   body?: z.ZodType;
+  /** The schema of the 200 answer's JSON, for the OpenAPI document (absent: not described). */
+  response?: z.ZodType;
   /** A WebSocket upgrade rather than a plain request. */
   websocket?: boolean;
   /** Also takes a console ticket (`?ticket=`, auth/console-tickets.ts) instead of the Authorization header. */

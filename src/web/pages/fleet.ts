@@ -107,6 +107,41 @@ function labelsOf(d: FleetDomain): Record<string, string | null | undefined> {
   };
 }
 
+/** One usage line of a host card: a label and its value, over a bar of `ratio` (a meter, for screen readers too). */
+function usageLine(what: string, ratio: number | null, value: string): HTMLElement {
+  const pct = ratio === null ? null : Math.round(Math.min(1, Math.max(0, ratio)) * 100);
+  const level = pct === null ? "" : pct >= 90 ? " bad" : pct >= 75 ? " warn" : "";
+  return h(
+    "div",
+    { class: "usage", "data-usage": what.toLowerCase() },
+    h("span", { class: "usage-label muted" }, what),
+    h("span", { class: "usage-value" }, value),
+    h(
+      "span",
+      {
+        class: `bar${level}`,
+        role: "meter",
+        "aria-label": what,
+        "aria-valuemin": 0,
+        "aria-valuemax": 100,
+        "aria-valuenow": pct,
+        "aria-valuetext": value,
+      },
+      h("span", { style: `width: ${pct ?? 0}%` }),
+    ),
+  );
+}
+
+function hostUsage(host: HostView): HTMLElement[] {
+  const used = host.memoryUsedBytes;
+  const total = host.memoryTotalBytes;
+  const memory = used !== null && total !== null && total > 0 ? used / total : null;
+  return [
+    usageLine("CPU", host.cpuUsageRatio, percent(host.cpuUsageRatio)),
+    usageLine("Memory", memory, memory === null ? "–" : `${bytes(used)} of ${bytes(total)}`),
+  ];
+}
+
 function hostCard(host: HostView, domains: FleetDomain[]): HTMLElement {
   const states = new Map<string, number>();
   for (const d of domains)
@@ -124,6 +159,7 @@ function hostCard(host: HostView, domains: FleetDomain[]): HTMLElement {
       host.libvirtReachable ? "libvirt reachable" : "libvirt unreachable",
     ),
     h("div", { class: "muted" }, `last push ${ago(host.lastPushAt)}`),
+    ...hostUsage(host),
     h("div", {}, [...states].map(([s, n]) => `${n} ${s}`).join(" · ") || "no domains"),
   );
 }
