@@ -16,7 +16,7 @@ import { SERVER_KEYS } from "../../server/config.ts";
 import type { CliIo, Command } from "../command.ts";
 import { intFlag, parseCommandArgs } from "../command.ts";
 import { CliError, UsageError } from "../errors.ts";
-import { type Child, spawnKvmon, untilHealthy } from "../quickstart/children.ts";
+import { type Child, ChildGroup, untilHealthy } from "../quickstart/children.ts";
 import { provision, quickstartPaths } from "../quickstart/provision.ts";
 import { untilStopSignal } from "../signals.ts";
 
@@ -174,45 +174,28 @@ export const quickstartCommand: Command = {
       intervalSeconds: interval,
     });
     const since = Date.now();
-    const dropEnv = (k: string) => CHILD_CONFIG_ENV.has(k);
-    const children: Child[] = [];
-    let stopping = false;
-    // The agent first, so its last push can still reach the server.
-    const stopAll = async () => {
-      stopping = true;
-      for (const c of [...children].reverse()) await c.stop();
-    };
-    process.once("exit", () => children.forEach((c) => c.process.kill("SIGKILL")));
+    // Stopped in reverse order: the agent first, so its last push can still reach the server.
+    const group = new ChildGroup((k) => CHILD_CONFIG_ENV.has(k));
+    const stopped = untilStopSignal(() => group.stop());
+    process.once("SIGHUP", () => void group.stop().then(() => process.exit(129)));
     try {
-      children.push(
-        spawnKvmon({
-          what: "server",
-          args: [
-            "server",
-            "--data-dir",
-            paths.serverDir,
-            "--listen",
-            `${urlHost(server.host)}:${server.port}`,
-          ],
-          logFile: paths.serverLog,
-          dropEnv,
-        }),
-      );
-      await untilHealthy(children[0]!, `${server.local}/healthz`, paths.serverLog, START_TIMEOUT_MS);
-      children.push(
-        spawnKvmon({
-          what: "agent",
-          args: ["agent", "--config", paths.agentConfig],
-          // As bin/kvmon runs the agent: V8's memory reducer costs it a third of its CPU (docs/agent.md).
-          nodeFlags: ["--no-memory-reducer"],
-          logFile: paths.agentLog,
-          dropEnv,
-        }),
-      );
-      await untilHealthy(children[1]!, `${agent.local}/healthz`, paths.agentLog, START_TIMEOUT_MS);
+      const serverChild = group.start({
+        what: "server",
+        args: ["server", "--data-dir", paths.serverDir, "--listen", `${urlHost(server.host)}:${server.port}`],
+        logFile: paths.serverLog,
+      });
+      await untilHealthy(serverChild, `${server.local}/healthz`, paths.serverLog, START_TIMEOUT_MS);
+      const agentChild = group.start({
+        what: "agent",
+        args: ["agent", "--config", paths.agentConfig],
+        // As bin/kvmon runs the agent: V8's memory reducer costs it a third of its CPU (docs/agent.md).
+        nodeFlags: ["--no-memory-reducer"],
+        logFile: paths.agentLog,
+      });
+      await untilHealthy(agentChild, `${agent.local}/healthz`, paths.agentLog, START_TIMEOUT_MS);
       const api = new ApiClient({ baseUrl: server.local, token: adminToken });
       await api.session();
-      const domains = await untilPushed(api, host, since, children[1]!);
+      const domains = await untilPushed(api, host, since, agentChild);
       summary(
         io,
         {
@@ -229,23 +212,26 @@ export const quickstartCommand: Command = {
           : `in ${paths.adminToken} (admin; printed on the run that made it)`,
       );
     } catch (e) {
-      await stopAll();
+      if (group.stopping) {
+        await stopped; // a signal while starting: not a failure to report
+        io.err("kvmon quickstart: stopped while starting\n");
+        return 1;
+      }
+      await group.stop();
       throw e;
     }
-    const stopped = untilStopSignal(stopAll);
-    const ended = Promise.race(children.map((c) => c.exited.then((how) => ({ c, how }))));
-    const outcome = await Promise.race([
+    const crash = await Promise.race([
       stopped.then(() => null),
-      ended.then(async ({ c, how }) => {
-        if (stopping) return stopped.then(() => null); // stopped on a signal: not a crash
-        await stopAll();
-        return new CliError(`the ${c.what} exited (${how}); the other was stopped`, {
+      group.firstExit().then(async ({ child, how }) => {
+        if (group.stopping) return stopped.then(() => null); // stopped on a signal: not a crash
+        await group.stop();
+        return new CliError(`the ${child.what} exited (${how}); the other was stopped`, {
           code: "QUICKSTART_CHILD_EXIT",
-          hint: `its log: ${c.what === "server" ? paths.serverLog : paths.agentLog}`,
+          hint: `its log: ${child.what === "server" ? paths.serverLog : paths.agentLog}`,
         });
       }),
     ]);
-    if (outcome) throw outcome;
+    if (crash) throw crash;
     io.err("kvmon quickstart: server and agent stopped\n");
     return 0;
   },

@@ -12,9 +12,6 @@ import { CliError } from "../errors.ts";
 /** How long a child may take to stop after SIGTERM before it is killed. */
 const STOP_GRACE_MS = 15_000;
 
-/** Env keys a child must not inherit: they would override the flags and config file the quick start gives it. */
-export type EnvFilter = (key: string) => boolean;
-
 export interface Child {
   readonly what: string;
   readonly process: ChildProcess;
@@ -29,13 +26,15 @@ export interface SpawnOptions {
   /** Extra Node flags (the agent's --no-memory-reducer, as bin/kvmon gives it). */
   nodeFlags?: string[];
   logFile: string;
-  dropEnv: EnvFilter;
 }
 
-/** Starts `kvmon ARGS` as this process was started (bundle or sources), its stdout and stderr into `logFile`. */
-export function spawnKvmon(o: SpawnOptions): Child {
+/**
+ * Starts `kvmon ARGS` as this process was started (bundle or sources), its stdout and stderr into `logFile`,
+ * without the env keys `dropEnv` names.
+ */
+function spawnKvmon(o: SpawnOptions, dropEnv: (key: string) => boolean): Child {
   const log = openSync(o.logFile, "w", 0o600);
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !o.dropEnv(k)));
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !dropEnv(k)));
   const child = spawn(
     process.execPath,
     [...process.execArgv, ...(o.nodeFlags ?? []), process.argv[1]!, ...o.args],
@@ -47,20 +46,55 @@ export function spawnKvmon(o: SpawnOptions): Child {
     child.once("error", (e) => resolve(e.message));
   });
   const running = () => child.exitCode === null && child.signalCode === null;
-  return {
-    what: o.what,
-    process: child,
-    exited,
-    async stop() {
-      if (!running()) return;
-      child.kill("SIGTERM");
-      await Promise.race([exited, sleep(STOP_GRACE_MS)]);
-      if (running()) {
-        child.kill("SIGKILL");
-        await exited;
-      }
-    },
+  let stopping: Promise<void> | null = null;
+  const stop = async () => {
+    if (!running()) return;
+    child.kill("SIGTERM");
+    await Promise.race([exited, sleep(STOP_GRACE_MS)]);
+    if (running()) {
+      child.kill("SIGKILL");
+      await exited;
+    }
   };
+  // Once: a second SIGTERM would find the child's handler gone and cut its shutdown short.
+  return { what: o.what, process: child, exited, stop: () => (stopping ??= stop()) };
+}
+
+/** Children started in order and stopped in reverse order, once; none starts after the stop began. */
+export class ChildGroup {
+  private readonly children: Child[] = [];
+  private stopped: Promise<void> | null = null;
+  private readonly dropEnv: (key: string) => boolean;
+
+  constructor(dropEnv: (key: string) => boolean) {
+    this.dropEnv = dropEnv;
+    // Whatever ends this process (an uncaught error), no child outlives it.
+    process.once("exit", () => this.children.forEach((c) => c.process.kill("SIGKILL")));
+  }
+
+  get stopping(): boolean {
+    return this.stopped !== null;
+  }
+
+  start(o: SpawnOptions): Child {
+    if (this.stopping)
+      throw new CliError(`stopped before the ${o.what} started`, { code: "QUICKSTART_STOPPED" });
+    const c = spawnKvmon(o, this.dropEnv);
+    this.children.push(c);
+    return c;
+  }
+
+  stop(): Promise<void> {
+    this.stopped ??= (async () => {
+      for (const c of [...this.children].reverse()) await c.stop();
+    })();
+    return this.stopped;
+  }
+
+  /** The first child to exit, and how. */
+  firstExit(): Promise<{ child: Child; how: string }> {
+    return Promise.race(this.children.map((child) => child.exited.then((how) => ({ child, how }))));
+  }
 }
 
 /** The last lines of a child's log, for an error message. */
