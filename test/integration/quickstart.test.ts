@@ -3,7 +3,8 @@
  * the lab) on the lab, in a temp data root with ports of its own: from what it prints, the dashboard answers,
  * the printed token logs in as admin, and the server lists the lab's VMs as the agent pushed them; SIGINT stops
  * it with both children gone and both ports free. A second run on the same data reuses the token (not printed
- * again: stdout is not a terminal) and serves the same way.
+ * again: stdout is not a terminal) and serves the same way; when its agent is killed, it stops the server and
+ * exits 1 naming the agent's log.
  */
 import assert from "node:assert/strict";
 import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
@@ -27,15 +28,17 @@ before(async () => {
 });
 after(() => rm(dir, { recursive: true, force: true }));
 
-/** Pids of the processes whose parent is `pid` (from /proc). */
-async function childrenOf(pid: number): Promise<number[]> {
-  const out: number[] = [];
+/** The processes whose parent is `pid` (from /proc): pid and command line. */
+async function childrenOf(pid: number): Promise<Array<{ pid: number; args: string[] }>> {
+  const out: Array<{ pid: number; args: string[] }> = [];
   for (const entry of await readdir("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     const stat = await readFile(`/proc/${entry}/stat`, "utf8").catch(() => "");
     // pid (comm) state ppid ...: comm may hold spaces, so split after its closing parenthesis.
     const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-    if (ppid === pid) out.push(Number(entry));
+    if (ppid !== pid) continue;
+    const args = (await readFile(`/proc/${entry}/cmdline`, "utf8").catch(() => "")).split("\0");
+    out.push({ pid: Number(entry), args });
   }
   return out;
 }
@@ -59,8 +62,11 @@ async function portFree(port: number): Promise<boolean> {
   return ok;
 }
 
-/** One quick start from its start to its Ctrl-C; returns what it printed as the login token, and the token. */
-async function quickstartRun(): Promise<{ printed: string; token: string }> {
+/**
+ * One quick start from its start to its end: Ctrl-C (SIGINT: exit 0), or its agent killed (the server stopped,
+ * exit 1); returns what it printed as the login token, and the token.
+ */
+async function quickstartRun(end: "sigint" | "agent-killed"): Promise<{ printed: string; token: string }> {
   const [serverPort, agentPort] = [await freePort(), await freePort()];
   const qs = startKvmon(
     [
@@ -103,12 +109,30 @@ async function quickstartRun(): Promise<{ printed: string; token: string }> {
       );
 
     const kids = await childrenOf(qs.child.pid!);
-    assert.equal(kids.length, 2, `the server and the agent: ${kids.join(", ")}`);
-    qs.child.kill("SIGINT");
-    const { code } = await qs.exit;
-    assert.equal(code, 0, qs.stderr());
-    assert.match(qs.stderr(), /server and agent stopped/);
-    assert.deepEqual(kids.filter(alive), [], "no child left running");
+    assert.deepEqual(
+      kids.map((k) => k.args.find((a) => a === "server" || a === "agent")).sort(),
+      ["agent", "server"],
+      JSON.stringify(kids),
+    );
+    if (end === "sigint") {
+      qs.child.kill("SIGINT");
+      const { code } = await qs.exit;
+      assert.equal(code, 0, qs.stderr());
+      assert.match(qs.stderr(), /server and agent stopped/);
+    } else {
+      process.kill(kids.find((k) => k.args.includes("agent"))!.pid, "SIGKILL");
+      const { code } = await qs.exit;
+      assert.equal(code, 1, qs.stderr());
+      assert.match(
+        qs.stderr(),
+        /\[QUICKSTART_CHILD_EXIT\] the agent exited \(signal SIGKILL\); the other was stopped\nhint: its log: .*agent\.log/,
+      );
+    }
+    assert.deepEqual(
+      kids.filter((k) => alive(k.pid)),
+      [],
+      "no child left running",
+    );
     for (let i = 0; i < 20 && !((await portFree(serverPort)) && (await portFree(agentPort))); i++)
       await sleep(100);
     assert.ok(await portFree(serverPort), `port ${serverPort} is free`);
@@ -119,10 +143,10 @@ async function quickstartRun(): Promise<{ printed: string; token: string }> {
   }
 }
 
-test("the quick start serves the dashboard, logs in with its token, lists the lab VMs, and stops on SIGINT; twice", async () => {
-  const first = await quickstartRun();
+test("the quick start serves the dashboard, logs in with its token, lists the lab VMs, and stops on SIGINT; a second run reuses the token and stops the server when its agent dies", async () => {
+  const first = await quickstartRun("sigint");
   assert.equal(first.printed, first.token, "the first run prints the token it made");
-  const second = await quickstartRun();
+  const second = await quickstartRun("agent-killed");
   assert.equal(second.token, first.token, "the second run reuses the token");
   assert.match(second.printed, /^in .*admin\.token/, "and does not print it into a log again");
 });
