@@ -115,9 +115,11 @@ async function quickstartRun(end: "sigint" | "agent-killed"): Promise<{ printed:
       JSON.stringify(kids),
     );
     if (end === "sigint") {
+      const t0 = Date.now();
       qs.child.kill("SIGINT");
       const { code } = await qs.exit;
       assert.equal(code, 0, qs.stderr());
+      assert.ok(Date.now() - t0 < 5000, `stopped in ${Date.now() - t0} ms`);
       assert.match(qs.stderr(), /server and agent stopped/);
     } else {
       process.kill(kids.find((k) => k.args.includes("agent"))!.pid, "SIGKILL");

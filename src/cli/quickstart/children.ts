@@ -50,7 +50,8 @@ function spawnKvmon(o: SpawnOptions, dropEnv: (key: string) => boolean): Child {
   const stop = async () => {
     if (!running()) return;
     child.kill("SIGTERM");
-    await Promise.race([exited, sleep(STOP_GRACE_MS)]);
+    // Unref'd: a pending grace timer must not hold this process open after the child is gone.
+    await Promise.race([exited, sleep(STOP_GRACE_MS, undefined, { ref: false })]);
     if (running()) {
       child.kill("SIGKILL");
       await exited;
