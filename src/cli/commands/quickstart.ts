@@ -16,7 +16,7 @@ import { SERVER_KEYS } from "../../server/config.ts";
 import type { CliIo, Command } from "../command.ts";
 import { intFlag, parseCommandArgs } from "../command.ts";
 import { CliError, UsageError } from "../errors.ts";
-import { type Child, ChildGroup, untilHealthy } from "../quickstart/children.ts";
+import { type Child, ChildGroup, logTail, untilHealthy } from "../quickstart/children.ts";
 import { provision, quickstartPaths } from "../quickstart/provision.ts";
 import { untilStopSignal } from "../signals.ts";
 
@@ -121,17 +121,21 @@ function dashboardUrls(a: Address): string[] {
 }
 
 /** Waits until the agent's first push of this run reached the server; returns the host's domain count. */
-async function untilPushed(api: ApiClient, host: string, since: number, agent: Child): Promise<number> {
-  let ended = false;
-  void agent.exited.then(() => (ended = true));
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  while (Date.now() < deadline && !ended) {
+async function untilPushed(api: ApiClient, host: string, since: number, agent: Child, agentLog: string) {
+  let ended: string | null = null;
+  void agent.exited.then((how) => (ended = how));
+  for (const deadline = Date.now() + START_TIMEOUT_MS; Date.now() < deadline; await sleep(500)) {
+    if (ended !== null)
+      throw new CliError(`the agent exited (${ended}) before its first push:\n${logTail(agentLog)}`, {
+        code: "QUICKSTART_START",
+        hint: `its whole log: ${agentLog}`,
+      });
     const h = (await api.hosts().catch(() => ({ hosts: [] }))).hosts.find((x) => x.name === host);
     if (h?.lastPushAt != null && h.lastPushAt >= since) return h.domains;
-    await sleep(500);
   }
   throw new CliError(`the agent's first push did not reach the server within ${START_TIMEOUT_MS / 1000} s`, {
     code: "QUICKSTART_START",
+    hint: `the agent's log (push errors): ${agentLog}`,
   });
 }
 
@@ -195,7 +199,7 @@ export const quickstartCommand: Command = {
       await untilHealthy(agentChild, `${agent.local}/healthz`, paths.agentLog, START_TIMEOUT_MS);
       const api = new ApiClient({ baseUrl: server.local, token: adminToken });
       await api.session();
-      const domains = await untilPushed(api, host, since, agentChild);
+      const domains = await untilPushed(api, host, since, agentChild, paths.agentLog);
       summary(
         io,
         {
