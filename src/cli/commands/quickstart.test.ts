@@ -4,7 +4,7 @@
  * test/integration/quickstart.test.ts.)
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -63,4 +63,26 @@ test("a taken port names the address and the way out, before anything is written
   } finally {
     await new Promise((r) => taken.close(r));
   }
+});
+
+test("a data dir it cannot write says so, with the way out", async () => {
+  const file = join(dir, "a-file");
+  writeFileSync(file, "");
+  const io = captureIo();
+  const [listen, agentListen] = [await freePort(), await freePort()];
+  const code = await run(
+    [
+      "quickstart",
+      "--data-dir",
+      file,
+      "--listen",
+      `127.0.0.1:${listen}`,
+      "--agent-listen",
+      `127.0.0.1:${agentListen}`,
+    ],
+    io,
+  );
+  assert.equal(code, 1);
+  assert.match(io.stderr, new RegExp(`\\[QUICKSTART_DATA_DIR\\] cannot set up the data dir ${file}: `));
+  assert.match(io.stderr, /hint: run it as root .* or choose another with --data-dir/);
 });

@@ -169,14 +169,25 @@ export const quickstartCommand: Command = {
     await assertFree(agent, "agent", "--agent-listen");
 
     const paths = quickstartPaths(values["data-dir"] ?? DEFAULTS.dataDir);
-    const { adminToken, adminCreated } = provision({
-      paths,
-      host,
-      agentListen: `${urlHost(agent.host)}:${agent.port}`,
-      agentUrl: agent.local,
-      serverUrl: server.local,
-      intervalSeconds: interval,
-    });
+    let provisioned: ReturnType<typeof provision>;
+    try {
+      provisioned = provision({
+        paths,
+        host,
+        agentListen: `${urlHost(agent.host)}:${agent.port}`,
+        agentUrl: agent.local,
+        serverUrl: server.local,
+        intervalSeconds: interval,
+      });
+    } catch (e) {
+      if (!(e as NodeJS.ErrnoException).syscall) throw e; // not a file-system error
+      throw new CliError(`cannot set up the data dir ${paths.root}: ${(e as Error).message}`, {
+        code: "QUICKSTART_DATA_DIR",
+        hint: "run it as root (the default is /var/lib/kvmon), or choose another with --data-dir",
+        cause: e,
+      });
+    }
+    const { adminToken, adminCreated } = provisioned;
     const since = Date.now();
     // Stopped in reverse order: the agent first, so its last push can still reach the server.
     const group = new ChildGroup((k) => CHILD_CONFIG_ENV.has(k));
