@@ -4,7 +4,8 @@
  * the printed token logs in as admin, and the server lists the lab's VMs as the agent pushed them; SIGINT stops
  * it with both children gone and both ports free. A second run on the same data reuses the token (not printed
  * again: stdout is not a terminal) and serves the same way; when its agent is killed, it stops the server and
- * exits 1 naming the agent's log.
+ * exits 1 naming the agent's log. In a terminal (tmux) it prints the kept token again, and the terminal's Ctrl-C
+ * stops it the same way.
  */
 import assert from "node:assert/strict";
 import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
@@ -14,7 +15,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { buildWeb } from "../../scripts/build-web.ts";
-import { startKvmon } from "../cli-run.ts";
+import { KVMON, startKvmon, tmux, tmuxSession, untilScreen } from "../cli-run.ts";
 import { freePort } from "../daemon.ts";
 import { labGuests } from "../lab.ts";
 
@@ -62,58 +63,82 @@ async function portFree(port: number): Promise<boolean> {
   return ok;
 }
 
+const ports = async () => ({ server: await freePort(), agent: await freePort() });
+const quickstartArgs = (p: { server: number; agent: number }) => [
+  "quickstart",
+  "--data-dir",
+  join(dir, "root"),
+  "--listen",
+  `127.0.0.1:${p.server}`,
+  "--agent-listen",
+  `127.0.0.1:${p.agent}`,
+  "--interval",
+  "2",
+];
+
 /**
- * One quick start from its start to its end: Ctrl-C (SIGINT: exit 0), or its agent killed (the server stopped,
- * exit 1); returns what it printed as the login token, and the token.
+ * From the quick start's summary `out`: the URLs are this run's; the dashboard is 200, the token in its file
+ * opens an admin session, the server lists every lab VM of this host. Returns what was printed as the login
+ * token, and the token.
+ */
+async function assertServing(out: string, p: { server: number; agent: number }) {
+  const url = /^ {2}dashboard +(http:\/\/\S+\/)/m.exec(out)?.[1];
+  assert.equal(url, `http://127.0.0.1:${p.server}/`, out);
+  assert.match(out, new RegExp(`agent +http://127\\.0\\.0\\.1:${p.agent}/metrics`));
+  const printed = /^ {2}login token +(.*?)(?: +\(.*)?$/m.exec(out)?.[1] ?? "";
+  const token = (await readFile(join(dir, "root", "quickstart", "admin.token"), "utf8")).trim();
+  const get = (path: string) => fetch(new URL(path, url), { headers: { authorization: `Bearer ${token}` } });
+  const page = await get("/");
+  assert.equal(page.status, 200);
+  assert.match(await page.text(), /<html/i);
+  const session = await get("/api/v1/session");
+  assert.equal(session.status, 200);
+  assert.deepEqual(await session.json(), { name: "quickstart-admin", role: "admin" });
+  const domains = (await (await get(`/api/v1/domains?host=${hostname()}`)).json()) as {
+    domains: Array<{ name: string; host: string }>;
+  };
+  for (const vm of labGuests)
+    assert.ok(
+      domains.domains.some((d) => d.name === vm),
+      `${vm} in ${JSON.stringify(domains.domains.map((d) => d.name))}`,
+    );
+  return { printed, token };
+}
+
+/** The quick start's children are exactly a server and an agent; returns them. */
+async function serverAndAgent(pid: number) {
+  const kids = await childrenOf(pid);
+  assert.deepEqual(
+    kids.map((k) => k.args.find((a) => a === "server" || a === "agent")).sort(),
+    ["agent", "server"],
+    JSON.stringify(kids),
+  );
+  return kids;
+}
+
+/** After the quick start ended: no child left, both ports free. */
+async function assertGone(kids: Array<{ pid: number }>, p: { server: number; agent: number }) {
+  assert.deepEqual(
+    kids.filter((k) => alive(k.pid)),
+    [],
+    "no child left running",
+  );
+  for (let i = 0; i < 20 && !((await portFree(p.server)) && (await portFree(p.agent))); i++) await sleep(100);
+  assert.ok(await portFree(p.server), `port ${p.server} is free`);
+  assert.ok(await portFree(p.agent), `port ${p.agent} is free`);
+}
+
+/**
+ * One quick start as a child process (stdout not a terminal) from its start to its end: SIGINT (exit 0), or its
+ * agent killed (the server stopped, exit 1).
  */
 async function quickstartRun(end: "sigint" | "agent-killed"): Promise<{ printed: string; token: string }> {
-  const [serverPort, agentPort] = [await freePort(), await freePort()];
-  const qs = startKvmon(
-    [
-      "quickstart",
-      "--data-dir",
-      join(dir, "root"),
-      "--listen",
-      `127.0.0.1:${serverPort}`,
-      "--agent-listen",
-      `127.0.0.1:${agentPort}`,
-      "--interval",
-      "2",
-    ],
-    { KVMON_WEB_DIR: webDir },
-  );
+  const p = await ports();
+  const qs = startKvmon(quickstartArgs(p), { KVMON_WEB_DIR: webDir });
   try {
     await qs.until(/^Ctrl-C stops/m, 60_000);
-    const out = qs.stdout();
-    const url = /^ {2}dashboard +(http:\/\/\S+\/)/m.exec(out)?.[1];
-    assert.equal(url, `http://127.0.0.1:${serverPort}/`, out);
-    assert.match(out, new RegExp(`agent +http://127\\.0\\.0\\.1:${agentPort}/metrics`));
-    const printed = /^ {2}login token +(.*?)(?: +\(.*)?$/m.exec(out)?.[1] ?? "";
-    const tokenFile = join(dir, "root", "quickstart", "admin.token");
-    const token = (await readFile(tokenFile, "utf8")).trim();
-    const get = (path: string) =>
-      fetch(new URL(path, url), { headers: { authorization: `Bearer ${token}` } });
-    const page = await get("/");
-    assert.equal(page.status, 200);
-    assert.match(await page.text(), /<html/i);
-    const session = await get("/api/v1/session");
-    assert.equal(session.status, 200);
-    assert.deepEqual(await session.json(), { name: "quickstart-admin", role: "admin" });
-    const domains = (await (await get(`/api/v1/domains?host=${hostname()}`)).json()) as {
-      domains: Array<{ name: string; host: string }>;
-    };
-    for (const vm of labGuests)
-      assert.ok(
-        domains.domains.some((d) => d.name === vm),
-        `${vm} in ${JSON.stringify(domains.domains.map((d) => d.name))}`,
-      );
-
-    const kids = await childrenOf(qs.child.pid!);
-    assert.deepEqual(
-      kids.map((k) => k.args.find((a) => a === "server" || a === "agent")).sort(),
-      ["agent", "server"],
-      JSON.stringify(kids),
-    );
+    const seen = await assertServing(qs.stdout(), p);
+    const kids = await serverAndAgent(qs.child.pid!);
     if (end === "sigint") {
       const t0 = Date.now();
       qs.child.kill("SIGINT");
@@ -130,16 +155,8 @@ async function quickstartRun(end: "sigint" | "agent-killed"): Promise<{ printed:
         /\[QUICKSTART_CHILD_EXIT\] the agent exited \(signal SIGKILL\); the other was stopped\nhint: its log: .*agent\.log/,
       );
     }
-    assert.deepEqual(
-      kids.filter((k) => alive(k.pid)),
-      [],
-      "no child left running",
-    );
-    for (let i = 0; i < 20 && !((await portFree(serverPort)) && (await portFree(agentPort))); i++)
-      await sleep(100);
-    assert.ok(await portFree(serverPort), `port ${serverPort} is free`);
-    assert.ok(await portFree(agentPort), `port ${agentPort} is free`);
-    return { printed, token };
+    await assertGone(kids, p);
+    return seen;
   } finally {
     if (qs.child.exitCode === null) qs.child.kill("SIGKILL");
   }
@@ -151,4 +168,29 @@ test("the quick start serves the dashboard, logs in with its token, lists the la
   const second = await quickstartRun("agent-killed");
   assert.equal(second.token, first.token, "the second run reuses the token");
   assert.match(second.printed, /^in .*admin\.token/, "and does not print it into a log again");
+});
+
+test("in a terminal it prints the kept token again, and Ctrl-C from the terminal stops server and agent", async () => {
+  const session = `kvmon-test-${process.pid}-quickstart`;
+  const keys = (...k: string[]) => tmux("send-keys", "-t", session, ...k);
+  await tmuxSession(session, process.cwd());
+  try {
+    const p = await ports();
+    await keys(
+      `KVMON_FROM_SOURCE=1 KVMON_WEB_DIR=${webDir} ${KVMON} ${quickstartArgs(p).join(" ")}; echo QS-EXIT=$?`,
+      "Enter",
+    );
+    const screen = await untilScreen(session, /^Ctrl-C stops/m, 60_000);
+    const { printed, token } = await assertServing(screen, p);
+    assert.equal(printed, token, "a terminal gets the token every time");
+    const shell = Number((await tmux("display-message", "-p", "-t", session, "#{pane_pid}")).trim());
+    const [qs] = await childrenOf(shell);
+    const kids = await serverAndAgent(qs!.pid);
+    await keys("C-c");
+    const end = await untilScreen(session, /^QS-EXIT=\d+/m, 10_000);
+    assert.match(end, /server and agent stopped\s+QS-EXIT=0/);
+    await assertGone(kids, p);
+  } finally {
+    await tmux("kill-session", "-t", session).catch(() => undefined);
+  }
 });
