@@ -133,10 +133,10 @@ async function untilPushed(api: ApiClient, host: string, since: number, agent: C
     const h = (await api.hosts().catch(() => ({ hosts: [] }))).hosts.find((x) => x.name === host);
     if (h?.lastPushAt != null && h.lastPushAt >= since) return h.domains;
   }
-  throw new CliError(`the agent's first push did not reach the server within ${START_TIMEOUT_MS / 1000} s`, {
-    code: "QUICKSTART_START",
-    hint: `the agent's log (push errors): ${agentLog}`,
-  });
+  throw new CliError(
+    `the agent's first push did not reach the server within ${START_TIMEOUT_MS / 1000} s (it pushes after a collection; is libvirtd running?):\n${logTail(agentLog)}`,
+    { code: "QUICKSTART_START", hint: `the agent's whole log: ${agentLog}` },
+  );
 }
 
 function summary(io: CliIo, s: Record<string, string>, tokenLine: string): void {
