@@ -180,8 +180,7 @@ const cliUser = () => `cli:${userInfo().username}`;
 export function auditCli(
   audit: AuditStore,
   action: string,
-  what: Record<string, unknown>,
-  host: string | null = null,
+  { host, what }: { host: string | null; what: Record<string, unknown> },
 ) {
   audit.write({
     time: Date.now(),
@@ -238,7 +237,7 @@ function admin(sub: string[], values: Record<string, string | undefined>, io: Cl
         throw new UsageError(`server token create: --role must be one of ${ROLES.join(", ")}`);
       if (!values.name) throw new UsageError("server token create: --name is required");
       const { token, info } = tokens.create("user", values.name, role as Role);
-      auditCli(audit, "token-create", { id: info.id, name: info.name, role });
+      auditCli(audit, "token-create", { host: null, what: { id: info.id, name: info.name, role } });
       io.err(`token ${info.id} for ${info.name} (${role}); shown once, keep it:\n`);
       io.out(`${token}\n`);
       return 0;
@@ -249,12 +248,10 @@ function admin(sub: string[], values: Record<string, string | undefined>, io: Cl
     }
     if (group === "token" && action === "revoke" && arg) {
       const info = tokens.revoke(arg);
-      auditCli(
-        audit,
-        "token-revoke",
-        { id: info.id, name: info.name },
-        info.kind === "host" ? info.name : null,
-      );
+      auditCli(audit, "token-revoke", {
+        host: info.kind === "host" ? info.name : null,
+        what: { id: info.id, name: info.name },
+      });
       io.out(`revoked ${info.id} (${info.kind} ${info.name})\n`);
       return 0;
     }
@@ -268,7 +265,7 @@ function admin(sub: string[], values: Record<string, string | undefined>, io: Cl
       const controlToken = file === undefined ? null : readControlToken(file);
       const { token, info } = tokens.create("host", arg, null);
       new FleetState(db).register(arg, url === undefined ? null : { url, controlToken });
-      auditCli(audit, "host-add", { id: info.id, agentUrl: url ?? null }, arg);
+      auditCli(audit, "host-add", { host: arg, what: { id: info.id, agentUrl: url ?? null } });
       io.err(`host token ${info.id} for ${arg}; give it to the agent, shown once:\n`);
       io.out(`${token}\n`);
       return 0;

@@ -95,17 +95,16 @@ function ensureToken(
   if (kept !== null && matches) return { token: kept, created: false };
   const audit = new AuditStore(db);
   const stale = tokens.list().find((t) => t.kind === kind && t.name === name && t.revokedAt === null);
+  const host = kind === "host" ? name : null;
   if (stale) {
     tokens.revoke(stale.id);
-    auditCli(audit, "token-revoke", { id: stale.id, name, by: "quickstart" }, kind === "host" ? name : null);
+    auditCli(audit, "token-revoke", { host, what: { id: stale.id, name, by: "quickstart" } });
   }
   const { token, info } = tokens.create(kind, name, role);
-  auditCli(
-    audit,
-    kind === "host" ? "host-add" : "token-create",
-    { id: info.id, name, role, by: "quickstart" },
-    kind === "host" ? name : null,
-  );
+  auditCli(audit, kind === "host" ? "host-add" : "token-create", {
+    host,
+    what: { id: info.id, name, role, by: "quickstart" },
+  });
   writeSecret(file, token);
   return { token, created: true };
 }
