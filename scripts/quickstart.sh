@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Quick start, first command of the README: sets everything up on a fresh Debian 12 machine and runs the main
-# job: a lab of real VMs (when this host has none of its own) and the kvmon agent watching them.
-#   KVMON_VMS=N        lab size (default 2)
-#   KVMON_NO_LAB=1     skip the lab and watch this host's own domains
-#   KVMON_LISTEN=addr  agent listen address (default 127.0.0.1:9477)
+# Quick start, first command of the README: sets everything up on a fresh Debian 12 machine and runs the fleet on
+# this host in the foreground: a lab of real VMs (when this host has none of its own), then `kvmon quickstart`:
+# the kvmon server with the web dashboard and the agent pushing to it. It prints the dashboard URL, the login
+# token, the agent's /metrics URL; Ctrl-C stops server and agent, the lab keeps running.
+#   KVMON_VMS=N                lab size (default 2)
+#   KVMON_NO_LAB=1             skip the lab and watch this host's own domains
+#   KVMON_SERVER_LISTEN=addr   server and dashboard address (default 0.0.0.0:9478)
+#   KVMON_LISTEN=addr          agent address (default 127.0.0.1:9477)
+#   KVMON_DATA_DIR=dir         tokens, state and samples (default /var/lib/kvmon, as a real install)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -13,14 +17,5 @@ if [ -z "${KVMON_NO_LAB:-}" ]; then
   "${kvmon[@]}" lab up --vms "${KVMON_VMS:-2}"
   "${kvmon[@]}" lab status
 fi
-listen="${KVMON_LISTEN:-127.0.0.1:9477}"
-cat <<MSG
-
-kvmon agent is starting on http://$listen
-  metrics:  curl -s http://$listen/metrics
-  domains:  curl -s http://$listen/api/v1/domains
-  health:   curl -s http://$listen/healthz
-Ctrl-C stops the agent; the lab keeps running ('./bin/kvmon lab down' removes it).
-
-MSG
-exec "${kvmon[@]}" agent --listen "$listen"
+exec "${kvmon[@]}" quickstart --listen "${KVMON_SERVER_LISTEN:-0.0.0.0:9478}" \
+  --agent-listen "${KVMON_LISTEN:-127.0.0.1:9477}" --data-dir "${KVMON_DATA_DIR:-/var/lib/kvmon}"

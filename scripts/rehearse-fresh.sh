@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Fresh-machine rehearsal: returns this host, as far as kvmon is concerned, to the state of a brand-new Debian 12
 # machine (the kind CI may run on), then runs the README's two commands in a fresh clone, each with a time limit,
-# and prints how long each took and whether the agent served /metrics with every lab guest.
+# and prints how long each took and whether the quick start served: the agent's /metrics with every lab guest, the
+# dashboard (`/` 200), its printed login token (`/api/v1/session` 200) and the lab guests through the server
+# (`/api/v1/domains`); and whether its Ctrl-C left nothing listening.
 #
 # Reset: lab domains destroyed and undefined; libvirtd and virtlogd stopped; the Debian packages that
 # scripts/setup.sh and `kvmon lab up` install purged (with what apt installed for them); lab state and libvirt's
@@ -11,19 +13,21 @@
 # commit, not uncommitted changes.
 #
 # Usage: bash scripts/rehearse-fresh.sh --yes [--keep-caches] [--vms N] [--listen HOST:PORT]
-#                                       [--quickstart-limit SECONDS] [--test-limit SECONDS] [--workdir DIR]
+#                                       [--server-listen HOST:PORT] [--quickstart-limit SECONDS]
+#                                       [--test-limit SECONDS] [--workdir DIR]
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
-yes="" keep_caches="" vms=2 listen="127.0.0.1:9477" quickstart_limit=900 test_limit=1800
+yes="" keep_caches="" vms=2 listen="127.0.0.1:9477" server_listen="127.0.0.1:9478" quickstart_limit=900 test_limit=1800
 workdir="/var/tmp/kvmon-rehearsal"
-usage() { sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --yes) yes=1 ;;
     --keep-caches) keep_caches=1 ;;
     --vms) vms="$2"; shift ;;
     --listen) listen="$2"; shift ;;
+    --server-listen) server_listen="$2"; shift ;;
     --quickstart-limit) quickstart_limit="$2"; shift ;;
     --test-limit) test_limit="$2"; shift ;;
     --workdir) workdir="$2"; shift ;;
@@ -120,32 +124,57 @@ clone="$workdir/kvmon"
 reset_seconds=$(since "$reset_start")
 say "host reset in ${reset_seconds} s; fresh clone of $(git -C "$clone" rev-parse --short HEAD) in $clone"
 
-# --- 3. the README's first command: set up, lab, agent serving --------------------------------------------------
-port="${listen##*:}"
-! (exec 3<>"/dev/tcp/${listen%:*}/$port") 2>/dev/null || die "something already listens on $listen (stop it, or pass --listen)"
+# --- 3. the README's first command: set up, lab, agent and server with the dashboard serving --------------------
+listening() { (exec 3<>"/dev/tcp/${1%:*}/${1##*:}") 2>/dev/null; }
+for a in "$listen" "$server_listen"; do
+  ! listening "$a" || die "something already listens on $a (stop it, or pass --listen / --server-listen)"
+done
 guests=$(seq -f "kvmon-lab-%g" 1 "$vms")
 qs_log="$workdir/quickstart.log"
+server_url="http://$server_listen"
 say "1/2: bash scripts/quickstart.sh (limit ${quickstart_limit} s, log $qs_log)"
 qs_start=$EPOCHREALTIME
-# Its own session, so the whole tree (setup, lab, then the agent it execs into) can be signalled at the end.
-(cd "$clone" && KVMON_VMS="$vms" KVMON_LISTEN="$listen" exec setsid bash scripts/quickstart.sh >"$qs_log" 2>&1) &
+# Its own session, so the whole tree (setup, lab, then the quick start it execs into) can be signalled at the end.
+(cd "$clone" && KVMON_VMS="$vms" KVMON_LISTEN="$listen" KVMON_SERVER_LISTEN="$server_listen" \
+  exec setsid bash scripts/quickstart.sh >"$qs_log" 2>&1) &
 qs_pid=$!
+# The agent serves every guest as running on /metrics.
+agent_serves() {
+  local metrics served=0
+  metrics=$(curl -sf --max-time 5 "http://$listen/metrics" 2>/dev/null) || return 1
+  for g in $guests; do grep -q "^kvmon_domain_state_info{domain=\"$g\".*state=\"running\"" <<<"$metrics" && served=$((served + 1)); done
+  [ "$served" -eq "$vms" ]
+}
+# The dashboard answers, the login token the quick start printed opens a session, the server lists every guest.
+dashboard_serves() {
+  local token domains
+  token=$(sed -n 's/^ *login token *\(kvmon_[A-Za-z0-9_-]*\).*/\1/p' "$qs_log" | head -1)
+  [ -n "$token" ] || return 1
+  [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$server_url/")" = 200 ] || return 1
+  [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H "authorization: Bearer $token" \
+    "$server_url/api/v1/session")" = 200 ] || return 1
+  domains=$(curl -sf --max-time 5 -H "authorization: Bearer $token" "$server_url/api/v1/domains") || return 1
+  for g in $guests; do grep -q "\"name\":\"$g\"" <<<"$domains" || return 1; done
+}
 qs_result="FAIL (no /metrics with every guest within ${quickstart_limit} s)"
 while kill -0 "$qs_pid" 2>/dev/null; do
-  if metrics=$(curl -sf --max-time 5 "http://$listen/metrics" 2>/dev/null); then
-    served=0
-    for g in $guests; do grep -q "^kvmon_domain_state_info{domain=\"$g\".*state=\"running\"" <<<"$metrics" && served=$((served + 1)); done
-    if [ "$served" -eq "$vms" ]; then qs_result="PASS"; break; fi
+  if agent_serves; then
+    qs_result="FAIL (the agent serves, but no dashboard, session or lab guests via the server within ${quickstart_limit} s)"
+    if dashboard_serves; then qs_result="PASS"; break; fi
   fi
   awk -v s="$(since "$qs_start")" -v l="$quickstart_limit" 'BEGIN { exit !(s > l) }' && break
   sleep 1
 done
 qs_seconds=$(since "$qs_start")
 kill -0 "$qs_pid" 2>/dev/null || [ "$qs_result" = PASS ] || qs_result="FAIL (exited before serving; see $qs_log)"
-# Stop it as an operator would (the agent stops on SIGINT or SIGTERM; a background job ignores SIGINT, so TERM);
-# the lab keeps running for the tests, as after the README's Ctrl-C.
+# Stop it as an operator would (the quick start stops server and agent on SIGINT or SIGTERM; a background job
+# ignores SIGINT, so TERM); the lab keeps running for the tests, as after the README's Ctrl-C. Nothing may be left
+# listening.
 kill -TERM -- "-$qs_pid" 2>/dev/null || true
 wait "$qs_pid" 2>/dev/null || true
+for a in "$listen" "$server_listen"; do
+  if listening "$a" && [ "$qs_result" = PASS ]; then qs_result="FAIL (something still listens on $a after the stop)"; fi
+done
 say "1/2: $qs_result after ${qs_seconds} s"
 
 # --- 4. the README's second command: the tests ------------------------------------------------------------------
@@ -165,7 +194,7 @@ cat <<EOF
 
 Fresh-machine rehearsal, $(date -u +%Y-%m-%dT%H:%MZ), commit $(git -C "$clone" rev-parse --short HEAD), $vms lab guests
   host reset                      ${reset_seconds} s
-  1. bash scripts/quickstart.sh   ${qs_seconds} s to an agent serving /metrics with every lab guest: $qs_result
+  1. bash scripts/quickstart.sh   ${qs_seconds} s to /metrics and the dashboard with every lab guest: $qs_result
   2. bash scripts/test.sh         ${test_seconds} s: ${summary:-no test summary}: $test_result
 Logs: $qs_log, $test_log
 EOF

@@ -5,6 +5,7 @@ import { auditCommand } from "./commands/audit.ts";
 import { consoleCommand } from "./commands/console.ts";
 import { execCommand } from "./commands/exec.ts";
 import { labCommand } from "./commands/lab.ts";
+import { quickstartCommand } from "./commands/quickstart.ts";
 import { serverCommand } from "./commands/server.ts";
 import { shellCommand } from "./commands/shell.ts";
 import { topCommand } from "./commands/top.ts";
@@ -13,6 +14,7 @@ import { traceCommand } from "./commands/trace.ts";
 export const commands: readonly Command[] = [
   agentCommand,
   serverCommand,
+  quickstartCommand,
   labCommand,
   topCommand,
   shellCommand,

@@ -203,7 +203,8 @@ function config(values: Record<string, string | undefined>): ServerConfig {
 /** Who did an admin action from the CLI, for the audit log. */
 const cliUser = () => `cli:${userInfo().username}`;
 
-function auditCli(audit: AuditStore, action: string, { host, what }: TokenAudit) {
+/** An admin action taken from the CLI (token create/revoke, host add; also the quick start's), as `cli:<user>`. */
+export function auditCli(audit: AuditStore, action: string, { host, what }: TokenAudit) {
   audit.write({
     time: Date.now(),
     who: cliUser(),
