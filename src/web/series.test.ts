@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { align, divided, perEvent, rated, rates } from "./series.ts";
+import type { RangeAnswer } from "../api/types.ts";
+import { align, divided, perEvent, type Points, rated, rates, summedBy } from "./series.ts";
 
 test("rates: per second between points; a counter reset gives no point", () => {
   assert.deepEqual(
@@ -121,4 +122,44 @@ test("perEvent: one line per event, every second (zero where a second had none),
   ]);
   assert.equal(perEvent(seconds, false).length, 3);
   assert.deepEqual(perEvent(seconds.slice(0, 1), true), []);
+});
+
+test("summedBy: every series with the same label value summed at each time; no label, left out", () => {
+  const answer = (series: Array<[Record<string, string>, Points]>): RangeAnswer =>
+    ({ series: series.map(([labels, points]) => ({ labels, points })) }) as unknown as RangeAnswer;
+  const reads = answer([
+    [
+      { uuid: "a", device: "vda" },
+      [
+        [60, 1],
+        [120, 2],
+      ],
+    ],
+    [
+      { uuid: "a", device: "vdb" },
+      [
+        [60, 10],
+        [120, 20],
+      ],
+    ],
+    [{ uuid: "b", device: "vda" }, [[120, 5]]],
+    [{ device: "vdc" }, [[60, 100]]],
+  ]);
+  const writes = answer([
+    [
+      { uuid: "a", device: "vda" },
+      [
+        [180, 7],
+        [60, 0.5],
+      ],
+    ],
+  ]);
+  const sums = summedBy("uuid", [reads, writes]);
+  assert.deepEqual([...sums.keys()].sort(), ["a", "b"]);
+  assert.deepEqual(sums.get("a"), [
+    [60, 11.5],
+    [120, 22],
+    [180, 7],
+  ]);
+  assert.deepEqual(sums.get("b"), [[120, 5]]);
 });

@@ -80,3 +80,19 @@ export function perEvent(seconds: readonly SecondCounts[], partialLast: boolean)
     return { name: event, points };
   });
 }
+
+/**
+ * The series of several answers summed per value of one label (a domain's disks and directions into one line for
+ * its sparkline), at each time any of them has; a series without that label is left out.
+ */
+export function summedBy(label: string, answers: readonly RangeAnswer[]): Map<string, Points> {
+  const sums = new Map<string, Map<number, number>>();
+  for (const s of answers.flatMap((a) => a.series)) {
+    const key = s.labels[label];
+    if (key === undefined) continue;
+    let at = sums.get(key);
+    if (!at) sums.set(key, (at = new Map()));
+    for (const [t, v] of s.points) at.set(t, (at.get(t) ?? 0) + v);
+  }
+  return new Map([...sums].map(([key, at]) => [key, [...at].sort((a, b) => a[0] - b[0]) as Points]));
+}

@@ -5,6 +5,8 @@ export function drawSparkline(
   max?: number,
 ): void {
   canvas.dataset.points = String(points?.length ?? 0);
+  // The last value, for tests and the curious (the canvas' line is not in the DOM).
+  canvas.dataset.last = points?.length ? String(points[points.length - 1]![1]) : "";
   const dpr = devicePixelRatio || 1;
   const w = canvas.clientWidth || 80;
   const hgt = canvas.clientHeight || 20;

@@ -93,6 +93,19 @@ before(async () => {
         v: k * 15 * 4 * 2 ** 20,
       })),
     },
+    // Its network: 1 MiB/s in, 0.5 MiB/s out (the fleet's network sparkline sums them).
+    ...(
+      [
+        ["kvmon_domain_interface_receive_bytes_total", 2 ** 20],
+        ["kvmon_domain_interface_transmit_bytes_total", 2 ** 19],
+      ] as const
+    ).map(([name, perSecond]) => ({
+      labels: { __name__: name, interface: "vnet0", ...labels },
+      samples: Array.from({ length: 240 }, (_, k) => ({
+        t: (now - 3600 + k * 15) * 1000,
+        v: k * 15 * perSecond,
+      })),
+    })),
     {
       labels: { __name__: "kvmon_domain_block_read_requests_total", device: "vda", ...labels },
       samples: Array.from({ length: 240 }, (_, k) => ({ t: (now - 3600 + k * 15) * 1000, v: k * 15 * 1500 })),
@@ -177,8 +190,24 @@ test("the fleet: 1000 domains, busiest first, sort and filter, virtualised rows;
   assert.equal(await page.getAttribute(`${h1} [data-usage='cpu'] [role=meter]`, "aria-valuenow"), "45");
   assert.equal(await page.textContent(`${h1} [data-usage='memory'] .usage-value`), "8.00 GiB of 32.0 GiB");
   assert.equal(await page.getAttribute(`${h1} [data-usage='memory'] [role=meter]`, "aria-valuenow"), "25");
-  // Its sparkline: the hour of CPU samples (one request for all of them).
-  await page.waitForSelector(`.rows .row[data-domain='${BUSIEST}'] .spark:not([data-points='0'])`);
+  // Its sparklines: the hour of CPU samples (one request for all of them), and its disk and network as the rates
+  // of their counters summed over devices and directions (4 MiB/s read; 1 MiB/s in + 0.5 MiB/s out).
+  const busiest = `.rows .row[data-domain='${BUSIEST}']`;
+  await page.waitForSelector(`${busiest} .spark-cpu:not([data-points='0'])`);
+  await page.waitForSelector(`${busiest} .spark-disk:not([data-points='0'])`);
+  await page.waitForSelector(`${busiest} .spark-net:not([data-points='0'])`);
+  const last = async (kind: string) =>
+    Number(await page.getAttribute(`${busiest} .spark-${kind}`, "data-last"));
+  assert.ok(
+    Math.abs((await last("disk")) - 4 * 2 ** 20) < 1,
+    `disk sparkline ends at ${await last("disk")} B/s`,
+  );
+  assert.ok(
+    Math.abs((await last("net")) - 1.5 * 2 ** 20) < 1,
+    `net sparkline ends at ${await last("net")} B/s`,
+  );
+  // A domain without disk or network series has empty ones (no line made up).
+  assert.equal(await page.getAttribute(".rows .row >> nth=1 >> .spark-disk", "data-points"), "0");
   await page.screenshot({ path: join(ARTIFACTS, "web-fleet.png") });
   // Sort by name ascending, then filter.
   await page.click("button.col-name");

@@ -1,6 +1,7 @@
 /**
  * The fleet: hosts with their health, then every domain of every host in one table (one request for the
- * domains, one for the hosts, one for the CPU sparklines), sortable by any column, filtered by host, state, name
+ * domains, one for the hosts, then the sparklines: one for CPU, two each for disk and network), sortable by any
+ * column, filtered by host, state, name
  * and label, with virtualised rows so 1000+ domains stay fast. Refreshes every 10 s.
  */
 import { ApiError } from "../../api/errors.ts";
@@ -8,12 +9,38 @@ import type { FleetDomain, HostView } from "../../api/types.ts";
 import { h, fill } from "../dom.ts";
 import { ago, bytes, bytesPerSecond, percent } from "../format.ts";
 import type { Page } from "../page.ts";
+import { rated, summedBy, type Points } from "../series.ts";
 import { drawSparkline } from "../sparkline.ts";
 
 const ROW_HEIGHT = 34;
 const OVERSCAN = 8;
 const REFRESH_MS = 10_000;
-const SPARK_METRIC = "kvmon_domain_cpu_usage_ratio";
+
+/** The table's sparklines, each the last hour of one domain-wide line: counters as rates summed over devices. */
+interface Spark {
+  key: string;
+  title: string;
+  metrics: string[];
+  /** Counters: the rate of each series, then summed per domain (disks and directions in one line). */
+  rate: boolean;
+  /** The line's top; none: its own maximum. */
+  max?: number;
+}
+const SPARKS: Spark[] = [
+  { key: "cpu", title: "CPU 1 h", metrics: ["kvmon_domain_cpu_usage_ratio"], rate: false, max: 1 },
+  {
+    key: "disk",
+    title: "Disk 1 h",
+    metrics: ["kvmon_domain_block_read_bytes_total", "kvmon_domain_block_write_bytes_total"],
+    rate: true,
+  },
+  {
+    key: "net",
+    title: "Net 1 h",
+    metrics: ["kvmon_domain_interface_receive_bytes_total", "kvmon_domain_interface_transmit_bytes_total"],
+    rate: true,
+  },
+];
 
 interface Column {
   key: string;
@@ -167,7 +194,8 @@ function hostCard(host: HostView, domains: FleetDomain[]): HTMLElement {
 export const fleetPage: Page = (main, session, onAuthLost) => {
   let all: FleetDomain[] = [];
   let hosts: HostView[] = [];
-  let spark = new Map<string, Array<[number, number]>>();
+  /** Sparkline points by spark key, then domain UUID. */
+  const sparks = new Map<string, Map<string, Points>>();
   let shown: FleetDomain[] = [];
   let sortCol = COLUMNS.find((c) => c.key === "cpu")!;
   let sortDesc = true;
@@ -229,7 +257,9 @@ export const fleetPage: Page = (main, session, onAuthLost) => {
           c.title,
         ),
       ),
-      h("span", { class: "cell col-spark", role: "columnheader" }, "CPU 1 h"),
+      ...SPARKS.map((sp) =>
+        h("span", { class: `cell col-spark spark-${sp.key}`, role: "columnheader" }, sp.title),
+      ),
     );
   };
 
@@ -241,7 +271,9 @@ export const fleetPage: Page = (main, session, onAuthLost) => {
     const rows: HTMLElement[] = [];
     for (let i = first; i < last; i++) {
       const d = shown[i]!;
-      const canvas = h("canvas", { class: "spark", "aria-hidden": "true" });
+      const canvases = SPARKS.map((sp) =>
+        h("canvas", { class: `spark spark-${sp.key}`, "aria-hidden": "true" }),
+      );
       const row = h(
         "a",
         {
@@ -255,10 +287,12 @@ export const fleetPage: Page = (main, session, onAuthLost) => {
         ...COLUMNS.map((c) =>
           h("span", { class: `cell col-${c.key}${c.numeric ? " num" : ""}`, role: "cell" }, c.show(d)),
         ),
-        h("span", { class: "cell col-spark", role: "cell" }, canvas),
+        ...canvases.map((canvas) => h("span", { class: "cell col-spark", role: "cell" }, canvas)),
       );
       rows.push(row);
-      requestAnimationFrame(() => drawSparkline(canvas, spark.get(d.uuid), 1));
+      requestAnimationFrame(() =>
+        SPARKS.forEach((sp, k) => drawSparkline(canvases[k]!, sparks.get(sp.key)?.get(d.uuid), sp.max)),
+      );
     }
     body.replaceChildren(...rows);
   };
@@ -341,13 +375,20 @@ export const fleetPage: Page = (main, session, onAuthLost) => {
     options(filterState, "all states", [...new Set(all.map((d) => d.state?.state ?? "unknown"))].sort());
     for (const el of content) el.hidden = false;
     apply();
-    session.client
-      .series({ metric: SPARK_METRIC, start: now - 3600, end: now, step: 60, agg: "avg" })
-      .then((r) => {
-        spark = new Map(r.series.map((s) => [s.labels.uuid ?? "", s.points]));
-        renderRows();
-      })
-      .catch(() => undefined); // a sparkline is decoration: its absence says enough
+    // Whole minutes only: a counter's rate comes from the last value of each step, and a step still filling
+    // would show a share of an interval's increase as a drop at the line's end.
+    const end = Math.floor(now / 60) * 60;
+    for (const sp of SPARKS) {
+      const agg = sp.rate ? "last" : "avg";
+      Promise.all(
+        sp.metrics.map((metric) => session.client.series({ metric, start: end - 3600, end, step: 60, agg })),
+      )
+        .then((answers) => {
+          sparks.set(sp.key, summedBy("uuid", sp.rate ? answers.map(rated) : answers));
+          renderRows();
+        })
+        .catch(() => undefined); // a sparkline is decoration: its absence says enough
+    }
   };
 
   for (const el of [filterName, filterLabel]) el.addEventListener("input", apply);
