@@ -148,9 +148,11 @@ test("the audit log has the token changes, refused ones included, and filters by
   await page.goto(`${web.server.url}/#/audit`);
   await page.waitForSelector("table.audit tbody tr");
   await page.selectOption("select[name=action]", "token-revoke");
-  await page.waitForFunction(
-    `[...document.querySelectorAll("table.audit tbody tr")].every((r) => r.dataset.action === "token-revoke")`,
-  );
+  // Rows present and all of the action (the table is empty for a moment while the filtered page loads).
+  await page.waitForFunction(`(() => {
+    const rows = [...document.querySelectorAll("table.audit tbody tr")];
+    return rows.length > 0 && rows.every((r) => r.dataset.action === "token-revoke");
+  })()`);
   const outcomes = await page
     .locator("table.audit tbody tr")
     .evaluateAll((rows) => rows.map((r) => r.getAttribute("data-outcome")));
