@@ -13,7 +13,7 @@ import {
 import { Logger } from "../shared/logger.ts";
 import { Forwarder } from "./ingest/forward.ts";
 import { writeRoutes } from "./ingest/routes.ts";
-import { REJECT_LOG_INTERVAL_MS, ServerMetrics, serverMetrics } from "./metrics.ts";
+import { forwardMetrics, REJECT_LOG_INTERVAL_MS, ServerMetrics, serverMetrics } from "./metrics.ts";
 import { MemoryStore } from "./storage/testing/memory-store.ts";
 import { serverFixture } from "./testing/server-fixture.ts";
 
@@ -181,7 +181,7 @@ test("forward targets show their spool depth and sender counters", async () => {
 
 test("docs/server.md documents every server metric", () => {
   const doc = readFileSync(new URL("../../docs/server.md", import.meta.url), "utf8");
-  const missing = Object.values(serverMetrics)
+  const missing = [...Object.values(serverMetrics), ...Object.values(forwardMetrics)]
     .map((m) => m.name)
     .filter((n) => !doc.includes(`\`${n}\``));
   assert.deepEqual(missing, []);

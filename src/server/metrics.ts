@@ -8,9 +8,10 @@
  * so its values are bounded by the tokens an admin made; "" when the caller was not a host (an admin writing,
  * or no principal).
  */
-import { counter, type Emit, gauge } from "../metrics/catalog.ts";
+import { counter, type Emit } from "../metrics/catalog.ts";
 import { FamilyWriter } from "../metrics/exposition.ts";
 import { processMetricsExposer } from "../metrics/process.ts";
+import { exposeSender, senderFamilies } from "../metrics/sender.ts";
 import type { Logger } from "../shared/logger.ts";
 import type { Forwarder } from "./ingest/forward.ts";
 import type { Principal, RejectReason, WriteRoutesOptions } from "./ingest/routes.ts";
@@ -42,44 +43,10 @@ export const serverMetrics = {
     "New series refused because their host was at its series limit.",
     { labels: ["host"], source: INGEST },
   ),
-  forwardSpoolBytes: gauge(
-    "kvmon_server_forward_spool_bytes",
-    "Bytes of batches waiting in the forward target's on-disk spool.",
-    { labels: ["target"], source: FORWARD },
-  ),
-  forwardSpoolBatches: gauge(
-    "kvmon_server_forward_spool_batches",
-    "Batches waiting in the forward target's on-disk spool.",
-    { labels: ["target"], source: FORWARD },
-  ),
-  forwardSentSamples: counter(
-    "kvmon_server_forward_sent_samples_total",
-    "Samples the forward target acknowledged (2xx).",
-    { labels: ["target"], source: FORWARD },
-  ),
-  forwardSentBatches: counter(
-    "kvmon_server_forward_sent_batches_total",
-    "Batches the forward target acknowledged (2xx).",
-    { labels: ["target"], source: FORWARD },
-  ),
-  forwardFailures: counter(
-    "kvmon_server_forward_failures_total",
-    "Failed send attempts by reason: network, timeout, http_5xx, http_429 (retried) and http_4xx (dropped).",
-    { labels: ["target", "reason"], source: FORWARD },
-  ),
-  forwardDropped: counter(
-    "kvmon_server_forward_dropped_batches_total",
-    "Batches given up by reason: spool_full (oldest, at the spool's byte bound), spool_error, encode_error, rejected (4xx other than 429).",
-    { labels: ["target", "reason"], source: FORWARD },
-  ),
-  forwardLastSuccess: gauge(
-    "kvmon_server_forward_last_success_timestamp_seconds",
-    "When the forward target last acknowledged a batch.",
-    { labels: ["target"], source: FORWARD },
-  ),
 };
 
-const DROP_REASONS = ["spool_full", "spool_error", "encode_error", "rejected"] as const;
+/** The forward targets' sender and spool families (the agent's push targets have the same, as `kvmon_push_*`). */
+export const forwardMetrics = senderFamilies("kvmon_server_forward", FORWARD);
 
 /** A rejection reason is logged at most once per host in this window; the ones in between are summed. */
 export const REJECT_LOG_INTERVAL_MS = 60_000;
@@ -181,17 +148,8 @@ export class ServerMetrics {
   }
 
   private exposeForward(emit: Emit): void {
-    const m = serverMetrics;
     for (const f of this.forwarders)
-      for (const { name, stats, spoolBytes, spoolBatches } of f.status()) {
-        const l = [name];
-        emit(m.forwardSpoolBytes, spoolBytes, l);
-        emit(m.forwardSpoolBatches, spoolBatches, l);
-        emit(m.forwardSentSamples, stats.sentSamples, l);
-        emit(m.forwardSentBatches, stats.sentBatches, l);
-        for (const [r, n] of stats.failures) emit(m.forwardFailures, n, [name, r]);
-        for (const r of DROP_REASONS) emit(m.forwardDropped, stats.dropped.get(r) ?? 0, [name, r]);
-        if (stats.lastSuccessAt !== null) emit(m.forwardLastSuccess, stats.lastSuccessAt / 1000, l);
-      }
+      for (const t of f.status())
+        exposeSender(forwardMetrics, t.name, t.stats, { bytes: t.spoolBytes, batches: t.spoolBatches }, emit);
   }
 }
