@@ -95,7 +95,7 @@ test("every series carries domain and uuid; metadata lives in *_info metrics, no
 test("docs/agent.md documents every metric the agent can expose", async () => {
   const doc = readFileSync(new URL("../../docs/agent.md", import.meta.url), "utf8");
   const { selfMetrics } = await import("./self-metrics.ts");
-  const { processMetrics } = await import("./process-metrics.ts");
+  const { processMetrics } = await import("../metrics/process.ts");
   const { pushMetrics } = await import("./push/metrics.ts");
   const names = [
     ...collectors.flatMap((c) => c.metrics.map((m) => m.name)),

@@ -25,7 +25,7 @@ import { createApp } from "./http.ts";
 import { readIdentity } from "./identity.ts";
 import { Logger, ProblemLog } from "./log.ts";
 import { exposeAgentLines } from "./exposition.ts";
-import { processMetricsExposer } from "./process-metrics.ts";
+import { processMetricsExposer } from "../metrics/process.ts";
 import { Pusher } from "./push/pusher.ts";
 import { ProcessStartTimes } from "./process-start.ts";
 import type { HostSource } from "./source.ts";

@@ -12,6 +12,7 @@ import { type Context, type Handler, Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import type { z } from "zod";
+import { CONTENT_TYPE } from "../metrics/exposition.ts";
 import { KvmonError, TimeoutError } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
 import { principalName, requireAccess } from "./auth/access.ts";
@@ -32,6 +33,7 @@ import { tokenRoutes } from "./api/token-routes.ts";
 import type { ServerLimits } from "./config.ts";
 import { pushRoutes } from "./fleet/push-routes.ts";
 import type { FleetState } from "./fleet/state.ts";
+import { ServerMetrics } from "./metrics.ts";
 import type { SeriesStore } from "./storage/types.ts";
 import { webRoutes } from "./web-routes.ts";
 
@@ -77,6 +79,8 @@ export interface ServerAppDeps {
   logger?: Logger;
   /** The built dashboard (scripts/build-web.ts) served at `/`; absent: no dashboard routes. */
   webDir?: string;
+  /** The counters /metrics shows (fed by the ingest mount's hooks); absent: process metrics only. */
+  metrics?: ServerMetrics;
 }
 
 function remoteAddress(c: Context): string | null {
@@ -125,6 +129,7 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
   const nodeWs = createNodeWebSocket({ app });
   const control = { fleet: deps.fleet, agentTimeoutMs: deps.limits.agentTimeoutMs, agentTls: deps.agentTls };
   const tickets = new ConsoleTickets(now);
+  const metrics = deps.metrics ?? new ServerMetrics();
   const routes: RouteSpec[] = [
     route({
       method: "GET",
@@ -139,6 +144,15 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
       access: "public",
       summary: "This API's OpenAPI document",
       handler: (c) => c.json(doc),
+    }),
+    route({
+      method: "GET",
+      path: "/metrics",
+      // Viewer, unlike the agent's: it names every host of the fleet and the forward targets, and a scraper
+      // sends a viewer token as easily (docs/server.md "Server metrics").
+      access: "viewer",
+      summary: "The server's own metrics (Prometheus text format)",
+      handler: (c) => c.body(metrics.render(), 200, { "content-type": CONTENT_TYPE }),
     }),
     ...pushRoutes(deps.fleet, now),
     ...readRoutes({ ...deps, now }),

@@ -17,7 +17,10 @@ import { AuditStore } from "./auth/audit.ts";
 import { TokenStore } from "./auth/tokens.ts";
 import { type ServerConfig, ServerConfigError } from "./config.ts";
 import { FleetState } from "./fleet/state.ts";
+import type { Forwarder } from "./ingest/forward.ts";
+import { ServerMetrics } from "./metrics.ts";
 import { openStateDb } from "./state-db.ts";
+import { ForwardedStore } from "./storage/forwarded.ts";
 import type { SeriesStore } from "./storage/types.ts";
 
 /** Opens the configured sample store (embedded SQLite or a Prometheus-compatible URL). */
@@ -43,8 +46,10 @@ export interface StartOptions {
   storeFactory: StoreFactory;
   /** Log lines (JSON); absent: discarded. */
   write?: (line: string) => void;
-  /** Other parts' route modules (remote_write, the Prometheus API). */
-  mounts?: (store: SeriesStore) => Mount[];
+  /** Other parts' route modules (remote_write, the Prometheus API); `metrics` takes the ingest's hooks. */
+  mounts?: (store: SeriesStore, metrics: ServerMetrics) => Mount[];
+  /** The config's forward targets, shown on /metrics. */
+  forwarder?: Forwarder;
   /** The built dashboard to serve at `/` (absent: none). */
   webDir?: string;
 }
@@ -79,6 +84,9 @@ export async function startServer(config: ServerConfig, opts: StartOptions): Pro
       }
     : null;
   const store = await opts.storeFactory(config);
+  const metrics = new ServerMetrics({ logger });
+  if (opts.forwarder) metrics.watch(opts.forwarder);
+  if (store instanceof ForwardedStore) metrics.watch(store.forwarder);
   const { app, injectWebSocket } = createServerApp({
     tokens,
     audit: new AuditStore(db),
@@ -88,7 +96,8 @@ export async function startServer(config: ServerConfig, opts: StartOptions): Pro
     pushIntervalMs: config.pushIntervalSeconds * 1000,
     requireClientCert: config.tls?.clientCa != null,
     ...(toAgents ? { agentTls: toAgents } : {}),
-    mounts: opts.mounts?.(store),
+    mounts: opts.mounts?.(store, metrics),
+    metrics,
     logger,
     webDir: opts.webDir,
   });

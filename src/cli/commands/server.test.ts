@@ -209,6 +209,8 @@ test("the server runs with the embedded store in the data dir and takes remote_w
       });
     assert.equal((await write(viewer)).status, 403, "a viewer token cannot write");
     assert.equal((await write(host)).status, 204);
+    const metrics = await (await get("/metrics", viewer)).text();
+    assert.match(metrics, /^kvmon_server_ingest_samples_total\{host="h2"\} 1$/m, "ingest is counted");
     const q = await get(`/api/v1/query?query=kvmon_host_cpus&time=${t / 1000}`, viewer);
     const got = (await q.json()) as { data: { result: Array<{ metric: Labels; value: [number, string] }> } };
     assert.deepEqual(got.data.result, [

@@ -9,7 +9,7 @@ import { userInfo } from "node:os";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import type { Hono } from "hono";
-import { processMetrics } from "../../agent/process-metrics.ts";
+import { processMetrics } from "../../metrics/process.ts";
 import { selfMetrics } from "../../agent/self-metrics.ts";
 import { guestMetrics } from "../../collectors/guest/metrics.ts";
 import { collectors } from "../../collectors/registry.ts";
@@ -25,6 +25,7 @@ import { openStateDb } from "../../server/state-db.ts";
 import { makeHostToken, makeUserToken, revokeToken, type TokenAudit } from "../../server/token-admin.ts";
 import { type ForwardLog, Forwarder, type ForwardTarget } from "../../server/ingest/forward.ts";
 import { writeRoutes } from "../../server/ingest/routes.ts";
+import type { ServerMetrics } from "../../server/metrics.ts";
 import { openEmbeddedStore } from "../../server/storage/embedded/store.ts";
 import { ForwardedStore } from "../../server/storage/forwarded.ts";
 import { PrometheusStore } from "../../server/storage/prometheus/store.ts";
@@ -171,15 +172,20 @@ export function metricCatalog(): MetricSpec[] {
 
 /**
  * The other parts' routes the server serves at their own paths: remote_write ingest (host tokens; what it
- * stores also goes to the forwarder's targets) and the Prometheus-compatible query API (viewers and up).
+ * stores also goes to the forwarder's targets; what it accepts and refuses is counted in `metrics`) and the
+ * Prometheus-compatible query API (viewers and up).
  */
-export function serverMounts(store: SeriesStore, forwarder?: Forwarder): Mount[] {
+export function serverMounts(store: SeriesStore, metrics?: ServerMetrics, forwarder?: Forwarder): Mount[] {
   return [
     {
       prefix: "",
       access: "host",
       summary: "Prometheus remote_write 1.0 ingest (agents)",
-      routes: writeRoutes({ store, ...(forwarder ? { forwarder } : {}) }) as unknown as Hono,
+      routes: writeRoutes({
+        store,
+        ...(forwarder ? { forwarder } : {}),
+        ...metrics?.ingestHooks(),
+      }) as unknown as Hono,
     },
     {
       prefix: "",
@@ -312,7 +318,8 @@ export const serverCommand: Command = {
     try {
       running = await startServer(c, {
         storeFactory: storeFactories[c.storage.kind],
-        mounts: (store) => serverMounts(store, forwarder ?? undefined),
+        mounts: (store, metrics) => serverMounts(store, metrics, forwarder ?? undefined),
+        ...(forwarder ? { forwarder } : {}),
         write: (l) => io.err(l),
         webDir: webDir(),
       });

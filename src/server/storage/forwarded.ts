@@ -13,6 +13,11 @@ export class ForwardedStore implements SeriesStore {
   readonly #reads: SeriesStore;
   readonly #forwarder: Forwarder;
 
+  /** Its sender and spool, for the server's metrics. */
+  get forwarder(): Forwarder {
+    return this.#forwarder;
+  }
+
   constructor(reads: SeriesStore, forwarder: Forwarder) {
     this.#reads = reads;
     this.#forwarder = forwarder;

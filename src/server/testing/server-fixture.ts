@@ -14,6 +14,7 @@ import type { RouteSpec } from "../api/route.ts";
 import { AuditStore } from "../auth/audit.ts";
 import { TokenStore } from "../auth/tokens.ts";
 import { FleetState } from "../fleet/state.ts";
+import type { ServerMetrics } from "../metrics.ts";
 import { openStateDb } from "../state-db.ts";
 import { MemoryStore } from "../storage/testing/memory-store.ts";
 
@@ -53,6 +54,7 @@ function build(
   tokens: Fixture["tokens"] | null,
   mounts: readonly Mount[],
   now: () => number,
+  metrics: ServerMetrics | undefined,
 ): Fixture {
   const db = openStateDb(dir);
   const store = new TokenStore(db);
@@ -74,6 +76,7 @@ function build(
     pushIntervalMs: 10_000,
     mounts,
     now,
+    ...(metrics ? { metrics } : {}),
   });
   const f: Fixture = {
     dir,
@@ -98,7 +101,7 @@ function build(
     },
     reopen: () => {
       db.close();
-      return build(dir, made, mounts, now);
+      return build(dir, made, mounts, now, metrics);
     },
     close: () => {
       if (db.isOpen) db.close();
@@ -108,6 +111,14 @@ function build(
   return f;
 }
 
-export function serverFixture(opts: { mounts?: readonly Mount[]; now?: () => number } = {}): Fixture {
-  return build(mkdtempSync(join(tmpdir(), "kvmon-server-")), null, opts.mounts ?? [], opts.now ?? Date.now);
+export function serverFixture(
+  opts: { mounts?: readonly Mount[]; now?: () => number; metrics?: ServerMetrics } = {},
+): Fixture {
+  return build(
+    mkdtempSync(join(tmpdir(), "kvmon-server-")),
+    null,
+    opts.mounts ?? [],
+    opts.now ?? Date.now,
+    opts.metrics,
+  );
 }

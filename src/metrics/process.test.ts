@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { test } from "node:test";
-import { FamilyWriter } from "../metrics/exposition.ts";
-import { processMetricsExposer } from "./process-metrics.ts";
+import { FamilyWriter } from "./exposition.ts";
+import { processMetricsExposer } from "./process.ts";
 
 test("process metrics: CPU grows with work, memory and fds are this process's, start time is in the past", () => {
   const render = () => {

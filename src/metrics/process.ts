@@ -1,6 +1,6 @@
 /**
- * The agent process's own metrics (the `process_*` names every Prometheus client library uses, and the
- * `nodejs_*` heap gauges), read on demand at scrape time.
+ * A kvmon process's own metrics (the `process_*` names every Prometheus client library uses, and the
+ * `nodejs_*` heap gauges), read on demand at scrape time; the agent's and the server's /metrics both show them.
  *
  * Written here rather than taken from prom-client's default metrics: those keep an event-loop delay histogram
  * (a timer waking the process many times per interval), a GC observer, and compute percentiles on every
@@ -9,38 +9,44 @@
  * `kvmon_collection_delay_seconds` (how late the scheduler's timer fired).
  */
 import { readdirSync, readFileSync } from "node:fs";
-import { counter, type Emit, gauge } from "../metrics/catalog.ts";
+import { counter, type Emit, gauge } from "./catalog.ts";
 
-const SOURCE = "agent process (process.cpuUsage, process.memoryUsage, /proc/self)";
+const SOURCE = "the kvmon process (process.cpuUsage, process.memoryUsage, /proc/self)";
 
 export const processMetrics = {
   cpuUser: counter(
     "process_cpu_user_seconds_total",
-    "User CPU time spent by the agent process, in seconds.",
+    "User CPU time spent by this kvmon process (agent or server), in seconds.",
     { source: SOURCE },
   ),
   cpuSystem: counter(
     "process_cpu_system_seconds_total",
-    "System CPU time spent by the agent process, in seconds.",
+    "System CPU time spent by this kvmon process (agent or server), in seconds.",
     { source: SOURCE },
   ),
   cpu: counter(
     "process_cpu_seconds_total",
-    "Total user and system CPU time of the agent process, in seconds.",
+    "Total user and system CPU time of this kvmon process (agent or server), in seconds.",
     { source: SOURCE },
   ),
-  rss: gauge("process_resident_memory_bytes", "Resident memory of the agent process, in bytes.", {
-    source: SOURCE,
-  }),
+  rss: gauge(
+    "process_resident_memory_bytes",
+    "Resident memory of this kvmon process (agent or server), in bytes.",
+    {
+      source: SOURCE,
+    },
+  ),
   start: gauge(
     "process_start_time_seconds",
-    "Start time of the agent process since the Unix epoch, in seconds.",
+    "Start time of this kvmon process (agent or server) since the Unix epoch, in seconds.",
     { source: SOURCE },
   ),
-  openFds: gauge("process_open_fds", "Open file descriptors of the agent process.", { source: SOURCE }),
+  openFds: gauge("process_open_fds", "Open file descriptors of this kvmon process (agent or server).", {
+    source: SOURCE,
+  }),
   maxFds: gauge(
     "process_max_fds",
-    "Limit on open file descriptors of the agent process (RLIMIT_NOFILE soft).",
+    "Limit on open file descriptors of this kvmon process (RLIMIT_NOFILE soft).",
     { source: SOURCE },
   ),
   heapUsed: gauge("nodejs_heap_size_used_bytes", "V8 heap in use, in bytes.", { source: SOURCE }),
@@ -50,7 +56,7 @@ export const processMetrics = {
     "Memory of C++ objects bound to JavaScript objects (buffers), in bytes.",
     { source: SOURCE },
   ),
-  version: gauge("nodejs_version_info", "Node.js version running the agent (value 1).", {
+  version: gauge("nodejs_version_info", "Node.js version running this kvmon process (value 1).", {
     labels: ["version"],
     source: SOURCE,
   }),
