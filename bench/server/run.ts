@@ -2,7 +2,8 @@
  * bench/server: a running `kvmon server` side by side with VictoriaMetrics, in ONE run, on the same synthetic
  * fleet (fleet.ts: the agent's catalog, 1000 domains x ~150 series every 10 s), both through the same HTTP path:
  * remote_write 1.0 bodies (encoded once, before any clock starts, and POSTed to both) and the Prometheus query
- * API (`/api/v1/query_range`, `/api/v1/query`, the same URLs).
+ * API (`/api/v1/query_range`, `/api/v1/query`, the same URLs); and the 7-day range through kvmon's hour rollups, its
+ * JSON range API (`/api/v1/series/range`, what the dashboard reads) against VictoriaMetrics' PromQL for it.
  *
  *   .tools/node/bin/node bench/server/run.ts --help     # the options and their defaults
  *
