@@ -2,7 +2,8 @@
  * bench/server: a running `kvmon server` side by side with VictoriaMetrics, in ONE run, on the same synthetic
  * fleet (fleet.ts: the agent's catalog, 1000 domains x ~150 series every 10 s), both through the same HTTP path:
  * remote_write 1.0 bodies (encoded once, before any clock starts, and POSTed to both) and the Prometheus query
- * API (`/api/v1/query_range`, `/api/v1/query`, the same URLs).
+ * API (`/api/v1/query_range`, `/api/v1/query`, the same URLs); and the 7-day range through kvmon's hour rollups, its
+ * JSON range API (`/api/v1/series/range`, what the dashboard reads) against VictoriaMetrics' PromQL for it.
  *
  *   .tools/node/bin/node bench/server/run.ts --help     # the options and their defaults
  *
@@ -21,6 +22,7 @@ import { TokenStore } from "../../src/server/auth/tokens.ts";
 import { openStateDb } from "../../src/server/state-db.ts";
 import { openEmbeddedStore } from "../../src/server/storage/embedded/store.ts";
 import type { Series } from "../../src/server/storage/types.ts";
+import type { RangeAnswer } from "../../src/server/api/series.ts";
 import { SAMPLES_DB_FILE } from "../../src/cli/commands/server.ts";
 import { type RunningDaemon, freePort, startDaemon } from "../../test/daemon.ts";
 import { startVictoriaMetrics } from "../../test/victoria-metrics.ts";
@@ -111,21 +113,36 @@ function windowBodies(): Body[] {
   return out;
 }
 
-type QueryName = "24h" | "7d" | "topk";
+type QueryName = "24h" | "7d" | "topk" | "7d-rollups";
 const Q1 = { start: windowEnd - 24 * HOUR, end: windowEnd, step: MINUTE };
 const Q2 = { start: windowEnd - 7 * 24 * HOUR, end: windowEnd, step: HOUR };
-const PROMQL: Record<QueryName, string> = {
+const PROMQL: Record<Exclude<QueryName, "7d-rollups">, string> = {
   "24h": `kvmon_domain_cpu_usage_ratio{domain="${QUERIED}"}`,
   "7d": `avg_over_time(kvmon_domain_cpu_usage_ratio{domain="${QUERIED}"}[1h])`,
   topk: "topk(20, rate(kvmon_domain_cpu_seconds_total[5m]))",
 };
 const range = (expr: string, r: typeof Q1) =>
   `/api/v1/query_range?query=${encodeURIComponent(expr)}&start=${r.start / 1000}&end=${r.end / 1000}&step=${r.step / 1000}`;
-const QUERY_PATHS: Record<QueryName, string> = {
-  "24h": range(PROMQL["24h"], Q1),
-  "7d": range(PROMQL["7d"], Q2),
-  topk: `/api/v1/query?query=${encodeURIComponent(PROMQL.topk)}&time=${windowEnd / 1000}`,
+
+/**
+ * The queries, in the order of a round: what the row says and the URL, the same on both sides but for the
+ * 7-day range through the rollups, which kvmon answers on its JSON range API (SelectHints with rollups: hour
+ * buckets) and VictoriaMetrics with the PromQL it stands for.
+ */
+const QUERIES: Record<QueryName, { row: string; path: string; kvmonPath?: string }> = {
+  "24h": { row: `\`${PROMQL["24h"]}\` (24h)`, path: range(PROMQL["24h"], Q1) },
+  "7d": { row: `\`${PROMQL["7d"]}\` (7d, PromQL: raw samples)`, path: range(PROMQL["7d"], Q2) },
+  topk: {
+    row: `\`${PROMQL.topk}\` (topk)`,
+    path: `/api/v1/query?query=${encodeURIComponent(PROMQL.topk)}&time=${windowEnd / 1000}`,
+  },
+  "7d-rollups": {
+    row: "7 days, 1 h step, through kvmon's hour rollups (7d-rollups): kvmon `/api/v1/series/range?agg=avg`, VM the 7d PromQL",
+    path: range(PROMQL["7d"], Q2),
+    kvmonPath: `/api/v1/series/range?metric=kvmon_domain_cpu_usage_ratio&match=domain%3D${QUERIED}&start=${Q2.start / 1000}&end=${Q2.end / 1000}&step=${Q2.step / 1000}&agg=avg`,
+  },
 };
+const QUERY_NAMES = Object.keys(QUERIES) as QueryName[];
 
 /** One side as the bench drives it: where to POST and GET, with which token, and its process. */
 interface Target {
@@ -177,13 +194,41 @@ async function send(target: Target, bodies: readonly Body[]): Promise<void> {
   );
 }
 
-type Answer = { data: { result: { metric: Record<string, string>; values?: unknown[] }[] } };
+/** A Prometheus API answer (values as [seconds, "text"]), or kvmon's JSON range answer. */
+type PromAnswer = { data: { result: { metric: Record<string, string>; values?: [number, string][] }[] } };
+type Answer = PromAnswer | RangeAnswer;
 
 /** A query answer's size, or the top-k's domains, for the side-by-side check. */
-const answerText = (name: QueryName, a: Answer): string =>
-  name === "topk"
-    ? a.data.result.map((r) => r.metric.domain).join(",")
-    : `${a.data.result[0]?.values?.length ?? 0} points`;
+function answerText(name: QueryName, a: Answer): string {
+  if ("series" in a) return `${a.series.length} series, ${a.series[0]?.points.length ?? 0} points`;
+  if (name === "topk") return a.data.result.map((r) => r.metric.domain).join(",");
+  return `${a.data.result.length} series, ${a.data.result[0]?.values?.length ?? 0} points`;
+}
+
+/**
+ * kvmon's hour rollups against VictoriaMetrics' `avg_over_time(...[1h])`. A rollup point at t is the mean of
+ * [t, t + 1 h) (the JSON API labels a bucket by its start), VictoriaMetrics' at t the mean of (t - 1 h, t], so
+ * kvmon's t pairs with VictoriaMetrics' t + 1 h (and VictoriaMetrics' first point, the window ending at the
+ * range's start, has no partner). With samples on the hour each pair shares all but one sample of an hour's: the
+ * sample at t is in kvmon's mean, the one at t + 1 h in VictoriaMetrics', so for a ratio in [0, 1] they differ by
+ * at most 1 / (samples an hour). More than that is a wrong rollup.
+ */
+function rollupAgreement(kv: Answer, vm: Answer): string {
+  if (!("series" in kv) || "series" in vm) return "not comparable";
+  const vmPoints = new Map((vm.data.result[0]?.values ?? []).map(([t, v]) => [t, Number(v)]));
+  const kvPoints = kv.series[0]?.points ?? [];
+  const bound = intervalMs / HOUR;
+  let paired = 0;
+  let maxDiff = 0;
+  for (const [t, v] of kvPoints) {
+    const other = vmPoints.get(t + kv.step);
+    if (other === undefined) continue;
+    paired++;
+    maxDiff = Math.max(maxDiff, Math.abs(v - other));
+  }
+  const verdict = paired === kvPoints.length && paired > 0 && maxDiff <= bound ? "agree" : "DIFFER";
+  return `${verdict}: ${paired} points paired, kvmon's hour [t, t+1h) with VictoriaMetrics' window (t, t+1h] (unpaired: kvmon ${kvPoints.length - paired}, VictoriaMetrics ${vmPoints.size - paired}); largest difference ${maxDiff.toPrecision(3)}, bound ${bound.toPrecision(3)} (one sample of ${HOUR / intervalMs} swapped at the window's ends)`;
+}
 
 function duBytes(dir: string): number {
   return Number(execFileSync("du", ["-sb", dir], { encoding: "utf8" }).split("\t")[0]);
@@ -211,6 +256,8 @@ async function startKvmonServer(dataDir: string, port: number): Promise<RunningD
 /** One store under test, as the bench drives it. */
 interface Side {
   readonly name: string;
+  /** kvmon: answers the rollup query on its JSON range API. */
+  readonly kvmon: boolean;
   readonly target: Target;
   /** After the last body: what makes every sample queryable (VictoriaMetrics: force_flush). Timed. */
   settle(): Promise<unknown>;
@@ -240,6 +287,7 @@ async function kvmonSide(dir: string): Promise<Side> {
   };
   return {
     name: "kvmon server (embedded store)",
+    kvmon: true,
     target,
     settle: () => Promise.resolve(), // a 204 means durable and queryable
     async compact() {
@@ -272,6 +320,7 @@ async function victoriaSide(): Promise<Side> {
   const target: Target = { url: vm.url, pid: vm.pid, hostToken: () => undefined };
   return {
     name: "VictoriaMetrics",
+    kvmon: false,
     target,
     settle: () => get(target, "/internal/force_flush").catch(() => undefined), // answers with no JSON
     async compact() {
@@ -297,7 +346,8 @@ interface Measured {
   bytes: number;
   bytesNote: string;
   q: Record<QueryName, number[]>;
-  answers: Record<QueryName, string>;
+  /** Each query's last answer. */
+  answers: Partial<Record<QueryName, Answer>>;
 }
 
 /**
@@ -312,8 +362,8 @@ async function measure(sides: readonly Side[], history: readonly Body[], bodies:
     cpuHow: `its process (${cpuSource(s.target.pid)})`,
     bytes: 0,
     bytesNote: "",
-    q: { "24h": [], "7d": [], topk: [] },
-    answers: { "24h": "", "7d": "", topk: "" },
+    q: { "24h": [], "7d": [], topk: [], "7d-rollups": [] },
+    answers: {},
   }));
   for (const side of sides) {
     log(`${side.name} ${side.target.url}: history ${historySamples} samples (untimed)`);
@@ -344,15 +394,17 @@ async function measure(sides: readonly Side[], history: readonly Body[], bodies:
     m[i]!.bytes = bytes;
     m[i]!.bytesNote = note;
   }
-  for (const side of sides) for (const path of Object.values(QUERY_PATHS)) await get(side.target, path); // warm-up
+  const pathOf = (side: Side, name: QueryName) =>
+    (side.kvmon && QUERIES[name].kvmonPath) || QUERIES[name].path;
+  for (const side of sides) for (const name of QUERY_NAMES) await get(side.target, pathOf(side, name)); // warm-up
   log(`${opt.rounds} query rounds, alternating`);
   for (let round = 0; round < opt.rounds; round++) {
-    for (const name of Object.keys(QUERY_PATHS) as QueryName[]) {
+    for (const name of QUERY_NAMES) {
       for (const [i, side] of sides.entries()) {
         const t = performance.now();
-        const a = (await get(side.target, QUERY_PATHS[name])) as Answer;
+        const a = (await get(side.target, pathOf(side, name))) as Answer;
         m[i]!.q[name].push(performance.now() - t);
-        m[i]!.answers[name] = answerText(name, a);
+        m[i]!.answers[name] = a;
       }
     }
   }
@@ -390,14 +442,19 @@ try {
     "",
     "| query (median of rounds, ms) | " + sides.map((s) => s.name).join(" | ") + " | kvmon / VM |",
     "|---|" + sides.map(() => "---|").join("") + "---|",
-    ...(Object.keys(PROMQL) as QueryName[]).map(
-      (k) =>
-        `| \`${PROMQL[k]}\` (${k}) | ${m.map((x) => f2(median(x.q[k]))).join(" | ")} | ${vsVm(medianOf(k))} |`,
+    ...QUERY_NAMES.map(
+      (k) => `| ${QUERIES[k].row} | ${m.map((x) => f2(median(x.q[k]))).join(" | ")} | ${vsVm(medianOf(k))} |`,
     ),
     "",
-    ...(Object.keys(PROMQL) as QueryName[]).map(
-      (k) => `answers ${k}: ${sides.map((s, i) => `${s.name}: ${m[i]!.answers[k]}`).join("; ")}`,
+    ...QUERY_NAMES.map(
+      (k) =>
+        `answers ${k}: ${sides.map((s, i) => `${s.name}: ${answerText(k, m[i]!.answers[k]!)}`).join("; ")}`,
     ),
+    ...(vm
+      ? [
+          `rollups vs VictoriaMetrics: ${rollupAgreement(kv.answers["7d-rollups"]!, vm.answers["7d-rollups"]!)}`,
+        ]
+      : []),
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
 } finally {
