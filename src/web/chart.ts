@@ -93,13 +93,24 @@ export class Chart {
   private readonly scheme = matchMedia("(prefers-color-scheme: dark)");
   private readonly redraw = () => this.plot?.redraw(false, false);
 
+  private readonly spec: ChartSpec;
+  private readonly client: ApiClient;
+  private readonly matchers: string[];
+  private readonly syncKey: string;
+  private readonly onZoom: (r: TimeRange) => void;
+
   constructor(
-    private readonly spec: ChartSpec,
-    private readonly client: ApiClient,
-    private readonly matchers: string[],
-    private readonly syncKey: string,
-    private readonly onZoom: (r: TimeRange) => void,
+    spec: ChartSpec,
+    client: ApiClient,
+    matchers: string[],
+    syncKey: string,
+    onZoom: (r: TimeRange) => void,
   ) {
+    this.spec = spec;
+    this.client = client;
+    this.matchers = matchers;
+    this.syncKey = syncKey;
+    this.onZoom = onZoom;
     this.body = h("div", { class: "chart-body" });
     this.notes = h("div", { class: "chart-notes" });
     this.el = h(

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { RangeAnswer } from "../api/types.ts";
+import type { RangeAnswer, SecondCounts } from "../api/types.ts";
 import { align, divided, perEvent, type Points, rated, rates, summedBy } from "./series.ts";
 
 test("rates: per second between points; a counter reset gives no point", () => {
@@ -97,7 +97,7 @@ test("latency: the rate of a time counter over the rate of its request counter; 
 });
 
 test("perEvent: one line per event, every second (zero where a second had none), the partial last second left out", () => {
-  const seconds = [
+  const seconds: SecondCounts[] = [
     { second: 100, counts: { kvm_exit: 5, kvm_pio: 2 } },
     { second: 102, counts: { kvm_exit: 7 } },
     { second: 103, counts: { kvm_exit: 1, kvm_mmio: 1 } },

@@ -84,8 +84,9 @@ export class TokenStore {
     return { token, info };
   }
 
+  /** Oldest first; tokens made in the same millisecond in the order they were made. */
   list(): TokenInfo[] {
-    const rows = this.db.prepare("SELECT * FROM tokens ORDER BY created_at, id").all() as unknown as Row[];
+    const rows = this.db.prepare("SELECT * FROM tokens ORDER BY created_at, rowid").all() as unknown as Row[];
     return rows.map(toInfo);
   }
 
