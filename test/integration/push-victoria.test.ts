@@ -16,6 +16,7 @@ import { labelKey, parseExposition } from "../../src/agent/testing/exposition-li
 import { decodeWrite } from "../../src/protocol/remote-write/index.ts";
 import { type RunningChild, startAgentProcess, startTestAgent } from "../agent-helpers.ts";
 import { labGuests } from "../lab.ts";
+import { metricOf, text, until } from "./fleet-helpers.ts";
 import {
   freePort,
   type RunningVictoriaMetrics,
@@ -28,22 +29,6 @@ const PUSH_ARGS = ["-search.latencyOffset=0s", "-dedup.minScrapeInterval=1ms"];
 
 /** Families rendered from the snapshot (timestamped at its end), not the per-scrape agent lines. */
 const FROM_SNAPSHOT = /^kvmon_(domain|host|collector|source)_/;
-
-const text = async (url: string) => (await fetch(url, { signal: AbortSignal.timeout(5000) })).text();
-
-function sampleOf(metrics: string, name: string): number | undefined {
-  return parseExposition(metrics).find((s) => s.labels.__name__ === name)?.value;
-}
-
-async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(250);
-  }
-}
 
 /** Expected `(labels, timestamp) -> value`; resolves with what VictoriaMetrics lacks or differs in (empty: all there). */
 async function missingIn(
@@ -146,7 +131,7 @@ test("agent -> VictoriaMetrics: every snapshot series in VictoriaMetrics equals 
     });
     await until("the snapshot's batch acknowledged", 30_000, async () => {
       const m = await text(`${base}/metrics`);
-      const last = sampleOf(m, "kvmon_push_last_success_timestamp_seconds") ?? 0;
+      const last = metricOf(m, "kvmon_push_last_success_timestamp_seconds") ?? 0;
       return last * 1000 >= view.t ? true : undefined;
     });
     const identity = { host: hostname(), instance: `${hostname()}:${running.address.port}` };
@@ -156,8 +141,8 @@ test("agent -> VictoriaMetrics: every snapshot series in VictoriaMetrics equals 
     assert.ok(expected.size > 100, `${expected.size} series compared`);
     await assertAllIn(vm, expected);
     const m = await text(`${base}/metrics`);
-    assert.equal(sampleOf(m, "kvmon_push_failures_total"), undefined, "no failed send");
-    assert.ok((sampleOf(m, "kvmon_push_sent_samples_total") ?? 0) >= lines.length);
+    assert.equal(metricOf(m, "kvmon_push_failures_total"), undefined, "no failed send");
+    assert.ok((metricOf(m, "kvmon_push_sent_samples_total") ?? 0) >= lines.length);
   } finally {
     await running.stop();
     await vm.stop();
@@ -182,7 +167,7 @@ test("kill -9 of the agent while VictoriaMetrics is down: after a restart every 
   let agent = await startAgentProcess(["--config", configFile]);
   try {
     await until("5 batches spooled while the target is down", 60_000, async () => {
-      const n = sampleOf(await text(`${agent.base}/metrics`), "kvmon_push_spool_batches") ?? 0;
+      const n = metricOf(await text(`${agent.base}/metrics`), "kvmon_push_spool_batches") ?? 0;
       return n >= 5 ? n : undefined;
     });
     await killHard(agent);
@@ -195,23 +180,23 @@ test("kill -9 of the agent while VictoriaMetrics is down: after a restart every 
     );
     await until("the spool drained", 60_000, async () => {
       const m = await text(`${agent.base}/metrics`);
-      return sampleOf(m, "kvmon_push_spool_batches") === 0 &&
-        (sampleOf(m, "kvmon_push_sent_batches_total") ?? 0) >= batches
+      return metricOf(m, "kvmon_push_spool_batches") === 0 &&
+        (metricOf(m, "kvmon_push_sent_batches_total") ?? 0) >= batches
         ? true
         : undefined;
     });
     await assertAllIn(vm, expected);
     // Kill it again mid-stream (target up, a batch a second), restart: whatever it had spooled arrives too.
-    const sent = sampleOf(await text(`${agent.base}/metrics`), "kvmon_push_sent_batches_total") ?? 0;
+    const sent = metricOf(await text(`${agent.base}/metrics`), "kvmon_push_sent_batches_total") ?? 0;
     await until("3 more batches sent", 30_000, async () => {
-      const n = sampleOf(await text(`${agent.base}/metrics`), "kvmon_push_sent_batches_total") ?? 0;
+      const n = metricOf(await text(`${agent.base}/metrics`), "kvmon_push_sent_batches_total") ?? 0;
       return n >= sent + 3 ? true : undefined;
     });
     await killHard(agent);
     const inFlight = readSpool(spoolDir, join(dir, "copy2"));
     agent = await startAgentProcess(["--config", configFile]);
     await until("the spool drained again", 60_000, async () => {
-      const n = sampleOf(await text(`${agent.base}/metrics`), "kvmon_push_spool_batches");
+      const n = metricOf(await text(`${agent.base}/metrics`), "kvmon_push_spool_batches");
       return n === 0 ? true : undefined;
     });
     await assertAllIn(vm, inFlight.expected);
