@@ -17,21 +17,34 @@ export interface AgentFlags {
   "control-token-file"?: string;
 }
 
+/**
+ * A token read from `file` when one is named, else `value` (an environment variable's); null when neither.
+ * An unreadable file is a CliError with `code` and `hint`, naming the file as `what`.
+ */
+export function tokenFrom(
+  file: string | undefined,
+  value: string | undefined,
+  failure: { what: string; code: string; hint: string },
+): string | null {
+  if (file === undefined) return value || null;
+  try {
+    return readFileSync(file, "utf8").trim();
+  } catch (e) {
+    throw new CliError(`cannot read ${failure.what} ${file}: ${(e as Error).message}`, {
+      code: failure.code,
+      hint: failure.hint,
+      cause: e,
+    });
+  }
+}
+
 /** The control token from the flag's file, KVMON_CONTROL_TOKEN_FILE or KVMON_CONTROL_TOKEN; null when none. */
 export function controlTokenFrom(flags: AgentFlags, env: NodeJS.ProcessEnv): string | null {
-  const file = flags["control-token-file"] ?? env.KVMON_CONTROL_TOKEN_FILE;
-  if (file !== undefined) {
-    try {
-      return readFileSync(file, "utf8").trim();
-    } catch (e) {
-      throw new CliError(`cannot read the control token file ${file}: ${(e as Error).message}`, {
-        code: "CONTROL_TOKEN",
-        hint: "the file the agent's controlTokenFile names (run as a user who may read it)",
-        cause: e,
-      });
-    }
-  }
-  return env.KVMON_CONTROL_TOKEN || null;
+  return tokenFrom(flags["control-token-file"] ?? env.KVMON_CONTROL_TOKEN_FILE, env.KVMON_CONTROL_TOKEN, {
+    what: "the control token file",
+    code: "CONTROL_TOKEN",
+    hint: "the file the agent's controlTokenFile names (run as a user who may read it)",
+  });
 }
 
 /** No agent answers at the URL (refused, no route, ...); a deadline passed is a TimeoutError instead. */

@@ -4,10 +4,9 @@
  * `host/vm`, or `vm` when one host of the fleet has it. The server routes control calls to that host's agent
  * (src/server/api/control.ts), authorizes them by role and audits them.
  */
-import { readFileSync } from "node:fs";
 import { WebSocket } from "ws";
 import { TimeoutError } from "../shared/errors.ts";
-import { answerError, type JsonPeer, requestJson } from "./agent-client.ts";
+import { answerError, type JsonPeer, requestJson, tokenFrom } from "./agent-client.ts";
 import { CliError } from "./errors.ts";
 import { nearMatches } from "./near-matches.ts";
 
@@ -24,19 +23,11 @@ export interface FleetVm {
 
 /** The API token from the flag's file, KVMON_TOKEN_FILE or KVMON_TOKEN; null when none. */
 export function apiTokenFrom(flags: ServerFlags, env: NodeJS.ProcessEnv): string | null {
-  const file = flags["token-file"] ?? env.KVMON_TOKEN_FILE;
-  if (file !== undefined) {
-    try {
-      return readFileSync(file, "utf8").trim();
-    } catch (e) {
-      throw new CliError(`cannot read the API token file ${file}: ${(e as Error).message}`, {
-        code: "API_TOKEN",
-        hint: "a token from 'kvmon server token create --role operator --name NAME'",
-        cause: e,
-      });
-    }
-  }
-  return env.KVMON_TOKEN || null;
+  return tokenFrom(flags["token-file"] ?? env.KVMON_TOKEN_FILE, env.KVMON_TOKEN, {
+    what: "the API token file",
+    code: "API_TOKEN",
+    hint: "a token from 'kvmon server token create --role operator --name NAME'",
+  });
 }
 
 /**
